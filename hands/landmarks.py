@@ -45,6 +45,7 @@ MODEL_MEMBER = "hand_landmarks_detector.tflite"
 INPUT_SIZE = 224
 REFINE_BELOW = 0.6  # refine when the hand's bbox side is below this fraction of the frame
 REFINE_MARGIN = 1.25  # crop side / hand bbox side for the second pass
+REFINE_MIN_PRESENCE = 0.1  # no second pass on what is clearly not a hand (noise, blank)
 
 Method = Literal["whole_image", "crop"]
 
@@ -108,6 +109,12 @@ def _get_model() -> _Model | None:
             except Exception as err:  # missing package/file, corrupt zip or flatbuffer
                 _error = f"MediaPipe hand model unavailable: {type(err).__name__}: {err}"
         return _model
+
+
+def _disable(reason: str) -> None:
+    global _model, _error
+    with _load_lock:
+        _model, _error = None, reason
 
 
 def _reset() -> None:
@@ -179,14 +186,13 @@ def detect(image: Image.Image | np.ndarray) -> Landmarks | None:
         best = _pass(model, rgb, (w - side) / 2, (h - side) / 2, side, "whole_image")
         lo, hi = best.points.min(0), best.points.max(0)
         span = float((hi - lo).max())
-        if 0 < span < REFINE_BELOW * side:
+        if best.presence >= REFINE_MIN_PRESENCE and 0 < span < REFINE_BELOW * side:
             crop = REFINE_MARGIN * span
             centre = (lo + hi) / 2
             second = _pass(model, rgb, centre[0] - crop / 2, centre[1] - crop / 2, crop, "crop")
             if second.presence >= best.presence:
                 best = second
     except Exception as err:  # a broken runtime must not take the app down
-        global _error
-        _error = f"MediaPipe hand model failed: {type(err).__name__}: {err}"
+        _disable(f"MediaPipe hand model failed: {type(err).__name__}: {err}")
         return None
     return best

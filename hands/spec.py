@@ -20,7 +20,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 
-from hands.vocab import GESTURES, HandSpec
+from hands.vocab import HandSpec
 
 MAX_CHARS = 1000
 EMPTY_MESSAGE = "Prompt is empty: describe a hand, e.g. 'a peace sign'"
@@ -33,7 +33,7 @@ EMOJI_GESTURES = {
     "👍": "thumbs_up", "✌": "peace", "🤘": "rock", "🤙": "call_me", "👌": "ok", "✊": "fist",
     "👊": "fist", "🤛": "fist", "🤜": "fist", "🖐": "open_palm", "✋": "open_palm",
     "👋": "open_palm", "🤚": "open_palm", "☝": "point", "👆": "point", "👉": "point",
-    "👈": "point", "👇": "point", "🫵": "point", "🔫": "gun", "4️⃣": "four", "3️⃣": "three",
+    "👈": "point", "👇": "point", "🫵": "point", "🔫": "gun",
 }
 EMOJI_OBJECTS = {"🍌": "banana", "📱": "phone", "📲": "phone", "☕": "cup", "🍵": "cup", "🥤": "cup"}
 EMOJI_TONES = {"🏻": "very_light", "🏼": "light", "🏽": "medium", "🏾": "brown", "🏿": "dark"}
@@ -47,48 +47,54 @@ _PINKY = r"(pinky|pinkie|little|small|baby)"
 # (gesture, regex). Tier 1 are specific multi-word phrases; tier 2 are broad words. Within a tier
 # the earlier rule wins, so "thumb sticking up from a fist" is thumbs_up, not fist.
 TIER1: list[tuple[str, str]] = [
-    ("open_palm", rf"thumb (and|plus) (four|4) fingers|(four|4) fingers and (a |the )?thumb"),
+    ("open_palm", r"thumb (and|plus) (four|4) fingers|(four|4) fingers and (a |the )?thumb"),
     ("ok", rf"\ba-?ok(ay)?\b|ok(ay)?[- ](sign|gesture|symbol|signal|hand)|"
-           rf"(circle|ring|loop|o)\b.{{0,30}}thumb|thumb.{{0,25}}{_IDX}.{{0,25}}(circle|ring|touch|loop)"),
-    ("gun", r"finger ?(gun|pistol)|\bpistol|\bgun\b|\bpew\b|\bbang bang|shoot|\bl[- ](shape|sign)|\bloser sign"),
+           rf"\b(circle|ring|loop|o)\b(?! finger).{{0,30}}thumb|thumb.{{0,25}}{_IDX}.{{0,25}}(circle|ring|touch|loop)"),
+    ("gun", r"finger ?(gun|pistol)|\bpistol|\bgun\b|\bpew\b|\bbang bang|(?<!photo )\bshoot|"
+            r"\bl[- ](shape|sign)|\bloser sign"),
     ("call_me", rf"call me|hang[- ]?loose|\bshaka|surf'?s up|thumb (and|&) {_PINKY}|"
                 rf"{_PINKY} (and|&) thumb|(phone|telephone) (gesture|sign|hand)"),
-    ("rock", rf"rock[- ]?(on|n|and)\b|devil'?s? horns|\bhorns\b|\\m/|\bm/|heavy metal|\bmetal\b|"
+    ("rock", rf"rock[- ]?(on|n|and)\b|devil'?s? horns|\bhorns\b|\\m/|\bm/|heavy metal|metalhead|"
              rf"{_IDX} (finger )?(and|&) {_PINKY}|\bcorna\b|\brock (sign|gesture|salute)"),
     ("thumbs_up", r"thu?mbs?[- ]?(way )?up|thumbs?[- ](raised|sticking up|pointing up|in the air)|"
                   r"hitch ?hik|hitch a ride|like button|thumbs? (is |are )?(raised|up)"),
     ("peace", rf"\bpeace\b|\bv[- ]?(sign|shape|for victory)\b|\b(a|the|selfie) v\b|victory|deuces?\b|"
               rf"bunny ears|rabbit ears|\bscissors|{_IDX} (finger )?(and|&) middle|(two|2) fingers|"
               rf"peace out"),
-    ("three", rf"(index|first),? middle,? (and )?ring|(three|3) fingers|scout('?s)? (salute|sign)|"
-              rf"\bw (hand )?sign"),
+    ("three", r"(index|first),? middle,? (and )?ring|(three|3) fingers|scout('?s)? (salute|sign)|"
+              r"\bw (hand )?sign"),
     ("four", r"(four|4) (fingers|digits)|(all|every) fingers? (up |raised |out )?(but|except)( for)? the thumb|"
              r"thumb (tucked|folded)"),
     ("open_palm", r"high[- ]?five|hi[- ]?five|gimme five|give me five|(five|5) fingers|"
                   r"(all|every) (the |five )?fingers? (are )?(spread|extended|out|open|up|wide)|"
                   r"spread(s|ing)? (out )?(all |the |your |my )*fingers|fingers (spread|splayed)|"
-                  r"jazz hands?|talk to the hand|stop (sign|gesture)|open (palm|hand)|flat hand|"
-                  r"\bwav(e|es|ing)\b"),
+                  r"jazz hands?|talk to the hand|stop (sign|gesture)|open (palm|hand)|flat hand"),
     ("point", rf"\b(one|1|single) finger|{_IDX} finger (extended|up|out|raised|held)|forefinger|"
               rf"pointy finger|uncle sam|i want you"),
-    ("fist", r"\bfist|clench|balled|\bpunch|knuckle sandwich"),
+    ("fist", r"\bfist|clench|balled|\bpunch|knuckle sandwich|"
+             r"fingers (are )?(folded|curled|tucked|closed|squeezed) (in|down|shut|into)"),
 ]
 TIER2: list[tuple[str, str]] = [
     ("point", r"\bpoint(s|ing|ed)?\b|\bpointer\b|index finger"),
     ("grip", r"\bgri(p|pping|ps)\b|\bgrasp|\bclutch|\bholding\b|\bholds?\b|\bgrab"),
     ("rock", r"\brock\b"),
     ("ok", r"\b(an?|the) ok(ay)?\b"),
+    ("open_palm", r"\bwav(e|es|ing)\b(?! (a|an|the|his|her|their|my|your) )|"
+                  r"\b(wide |fully )?open\b(?! (a|an|the|up|his|her|their|my|your)\b)"),
 ]
+# Rock-paper-scissors names its shapes: inside that frame "rock" is a fist, "paper" an open hand.
+RPS = re.compile(r"rock,? paper,? (and |or )?scissors?|\brps\b")
+RPS_RULES = [("fist", r"\brock\b"), ("open_palm", r"\bpaper\b"), ("peace", r"\bscissors?\b")]
 # "number two", "counting to three", "show me 3", "the number 4"
 NUMBER_RULE = re.compile(
-    rf"(number|counting( up)?( to)?|count( to)?|show( me)?|hold(ing)? up|holding|showing|"
-    rf"display(ing)?)\s+(the number\s+)?{_NUM}\b|\b{_NUM} with (your |my |the )?fingers"
+    rf"(number|counting( up)?( to)?|count( to)?|show( me)?|hold(ing)? up|display(ing)?)\s+"
+    rf"(the number\s+)?(?P<seq>{_NUM}([ ,]+{_NUM})*)\b|\b(?P<n>{_NUM}) with (your |my |the )?fingers"
 )
 
 OBJECT_RULES: list[tuple[str, str]] = [
     ("banana", r"\bbananas?\b"),
     ("phone", r"\b(smart ?phone|phone|cell ?phone|mobile( phone)?|iphone|android)s?\b"),
-    ("cup", r"\b(cups?|mugs?|coffee|tea|glass|teacup|latte|espresso)\b"),
+    ("cup", r"\b(cups?|mugs?|coffee(?! table| shop)|tea|glass|teacup|latte|espresso)\b"),
 ]
 # A phone that is mimed ("thumb and pinky like a phone") is not a held object.
 PHANTOM_OBJECT = re.compile(r"(like|as if|pretend\w*|imaginary|fake|mim\w+)\s+(it'?s\s+)?(a\s+)?"
@@ -107,7 +113,7 @@ TONE_WORDS: list[tuple[str, str]] = [  # longest first
 _SKIN_NOUN = r"(skin(ned)?|complexion|hands?|fingers?|person|man|woman|guy|girl|boy|kid|child|lady)"
 HANDEDNESS_RULE = re.compile(
     r"\b(left|right)(?:[- ]hand(?:ed)?\b|\s+(?:\w+\s+)?(?:hand|fist|palm|one|mitt|paw)s?\b)"
-    r"|\b(?:the|his|her|their|my|your)\s+(left|right)\b(?!\s+(side|of|corner|edge))"
+    r"|\b(?:his|her|their|my|your|with the|using the)\s+(left|right)\b(?!\s+(?:side|of|corner|edge))"
     r"|\b(lefty|southpaw)\b"
 )
 VIEW_RULES: list[tuple[str, str]] = [
@@ -118,14 +124,14 @@ VIEW_RULES: list[tuple[str, str]] = [
     ("palm", r"palm[- ](facing|toward|towards|forward|out|up|side|view)|showing (the |my |your )?palm|"
              r"inside of the hand|open palm|palm (is )?(visible|showing)"),
 ]
-CORRECTION = re.compile(r"\b(no|nope|actually|wait|i mean|scratch that|make that|or rather|instead)\b[,.!: ]")
+CORRECTION = re.compile(r"\b(no|nope|wait)\s*[,.!:]|\b(actually|i mean|scratch that|make that|or rather)\b")
 
 
 @dataclass
 class _Hit:
     gesture: str
     start: int
-    rank: int  # lower wins
+    rank: float  # lower wins
     why: str
 
 
@@ -142,16 +148,17 @@ def _negated(low: str, start: int) -> bool:
 
 
 def _keyword_hits(low: str) -> list[_Hit]:
-    hits = []
-    for rank, (gesture, pattern) in enumerate(TIER1 + TIER2):
+    hits, rules = [], TIER1 + TIER2
+    if RPS.search(low):
+        low, rules = RPS.sub(" ", low), RPS_RULES + rules
+    for rank, (gesture, pattern) in enumerate(rules, start=-len(rules) + len(TIER1 + TIER2)):
         for m in re.finditer(pattern, low):
             if not _negated(low, m.start()):
                 hits.append(_Hit(gesture, m.start(), rank, f"keyword '{m.group(0).strip()}'"))
                 break
-    for m in NUMBER_RULE.finditer(low):
-        n = m.group(m.lastindex)
-        n = _N.get(n, n)
-        hits.append(_Hit(_NUM_GESTURE[n], m.start(), 3, f"number phrase '{m.group(0)}'"))
+    for m in NUMBER_RULE.finditer(low):  # "counting 1 2 3" -> the last number
+        n = re.split(r"[ ,]+", m.group("seq"))[-1] if m.group("seq") else m.group("n")
+        hits.append(_Hit(_NUM_GESTURE[_N.get(n, n)], m.start(), 6.5, f"number phrase '{m.group(0)}'"))
     for emoji, gesture in EMOJI_GESTURES.items():
         if (i := low.find(emoji)) >= 0:
             hits.append(_Hit(gesture, i, len(TIER1) - 1, f"emoji {emoji}"))
@@ -176,16 +183,18 @@ def _find_object(low: str) -> tuple[str | None, str | None]:
         return "none", "object 'none' from an empty-hand phrase"
     phantom = [m.span() for m in PHANTOM_OBJECT.finditer(low)]
     found = [(low.find(e), o, f"emoji {e}") for e, o in EMOJI_OBJECTS.items() if e in low]
+    negated = False
     for obj, pattern in OBJECT_RULES:
         for m in re.finditer(pattern, low):
-            inside = any(a <= m.start() < b for a, b in phantom)
-            if not inside and not _negated(low, m.start()):
-                found.append((m.start(), obj, f"keyword '{m.group(0)}'"))
-                break
+            if any(a <= m.start() < b for a, b in phantom):
+                continue
+            if _negated(low, m.start()):
+                negated = True
+                continue
+            found.append((m.start(), obj, f"keyword '{m.group(0)}'"))
+            break
     if not found:
-        if re.search(r"\bno (phone|cup|mug|banana)", low):
-            return "none", "object 'none': objects negated"
-        return None, None
+        return ("none", "object 'none': objects negated") if negated else (None, None)
     start, obj, why = min(found)
     return obj, f"object '{obj}' from {why}"
 
@@ -196,7 +205,7 @@ def _find_tone(low: str, raw: str) -> tuple[str | None, str | None]:
             return tone, f"skin tone '{tone}' from emoji modifier"
     for tone, words in TONE_WORDS:
         after = re.search(rf"\b({words})[- ]?(\w+[- ])?{_SKIN_NOUN}\b", low)
-        before = re.search(rf"\b(skin|complexion)( tone)?( is| of| that'?s| :)?\s+({words})\b", low)
+        before = re.search(rf"\b(skin|complexion)( tone)?\s*(is|of|that'?s|:)?\s*({words})\b", low)
         if m := after or before:
             return tone, f"skin tone '{tone}' from '{m.group(0)}'"
     return None, None
@@ -228,7 +237,7 @@ ANCHORS: dict[str, list[str]] = {
     "rock": ["devil horns, rock on", "heavy metal horns with index and little finger",
              "sign of the horns at a rock concert", "a rock and roll salute"],
     "call_me": ["hang loose, a shaka sign", "thumb and little finger out like a telephone",
-                "a call me gesture", "a surfer's greeting", "aloha hand sign"],
+                "a call me sign, thumb and pinky out", "a surfer's greeting", "aloha hand sign"],
     "three": ["three fingers raised", "counting to three on one hand", "the number three shown with fingers",
               "a scout salute with three fingers"],
     "four": ["four fingers up, thumb folded", "counting to four on one hand",
@@ -238,7 +247,7 @@ ANCHORS: dict[str, list[str]] = {
     "grip": ["a hand holding an object", "a hand gripping something", "fingers wrapped around a handle",
              "grasping a thing firmly", "a hand carrying something"],
     "": ["a hand", "a human hand", "a drawing of a hand", "a realistic hand", "a picture",
-         "something", "hello"],  # "no gesture named" class: nearest here leaves gesture open
+         "something", "hello", "a hand gesture", "a signal with the hand"],  # "no gesture named" class: nearest here leaves gesture open
 }
 
 _lock = threading.Lock()
@@ -278,17 +287,20 @@ def preload(background: bool = True) -> None:
 
 
 def _encode_gesture(enc: dict, text: str) -> tuple[str | None, float, str]:
-    """Nearest anchor over the whole text and each clause; returns (gesture, confidence, note)."""
+    """Nearest anchor over the whole text and each clause; returns (gesture, confidence, note).
+
+    Clauses matter for long scene descriptions, where the gesture is one phrase among many.
+    """
     chunks = [text] + [c.strip() for c in re.split(r"[,.;:!?]| and | but ", text) if len(c.strip()) > 2]
     sims = enc["model"].encode(chunks[:12], normalize_embeddings=True, convert_to_numpy=True) @ enc["emb"].T
-    best_label, best_sim, best_margin = "", -1.0, 0.0
-    for row in sims:
+    best_label, best_sim, best_margin = "", -1.0, -1.0
+    for row in sims:  # the clause that is most decisively about one gesture decides
         per_label: dict[str, float] = {}
-        for label, s in zip(enc["labels"], row):
+        for label, s in zip(enc["labels"], row, strict=True):
             per_label[label] = max(per_label.get(label, -1.0), float(s))
         ranked = sorted(per_label.items(), key=lambda kv: -kv[1])
         (label, s1), (_, s2) = ranked[0], ranked[1]
-        if label and s1 > best_sim:
+        if label and s1 >= MIN_SIMILARITY and s1 - s2 > best_margin:
             best_label, best_sim, best_margin = label, s1, s1 - s2
     if best_sim < MIN_SIMILARITY or best_margin < MIN_MARGIN:
         return None, 0.3, f"encoder: no gesture anchor close enough (best {best_label or '-'} {best_sim:.2f})"
@@ -298,7 +310,11 @@ def _encode_gesture(enc: dict, text: str) -> tuple[str | None, float, str]:
 
 # ---------------------------------------------------------------- public API
 def parse_with_method(text: str, use_encoder: bool = True) -> tuple[HandSpec, str]:
-    """Like `parse`, also returning how the gesture was found: keyword | encoder | keyword-fallback."""
+    """Like `parse`, also returning how the gesture was decided.
+
+    "keyword": a rule or emoji (or a held object -> grip); "encoder": nearest anchor phrase;
+    "keyword-fallback": no rule fired and the encoder was disabled or could not be loaded.
+    """
     if not isinstance(text, str):
         raise TypeError("prompt must be a string")
     clean = _clean(text)
@@ -308,9 +324,11 @@ def parse_with_method(text: str, use_encoder: bool = True) -> tuple[HandSpec, st
     if len(clean) > MAX_CHARS:
         clean = clean[:MAX_CHARS]
         notes.append(f"prompt truncated to {MAX_CHARS} characters")
-    low = clean.lower().replace("’", "'").replace("\ufe0f", "")
+    low = clean.lower().replace("’", "'").replace("\ufe0f", "").replace("\u20e3", "")  # 4️⃣ -> 4
     for tone_mod in EMOJI_TONES:
         low = low.replace(tone_mod, "")
+    low = re.sub(r"[\"“”]|(?<![a-z])'|'(?![a-z])", " ", low)  # quotes, not apostrophes
+    low = re.sub(r"\s+", " ", low).strip()
 
     hand, why = None, None
     if m := HANDEDNESS_RULE.search(low):
@@ -326,19 +344,21 @@ def parse_with_method(text: str, use_encoder: bool = True) -> tuple[HandSpec, st
 
     hit, rivals = _pick(low, _keyword_hits(low))
     method = "keyword"
-    if hit and not (hit.gesture == "grip" and obj is None and hit.why == "keyword 'holding'"
-                    and False):
+    if hit:
         gesture, conf = hit.gesture, (0.9 if not rivals else 0.75)
         notes.append(f"gesture '{gesture}' from {hit.why}" + (f" ({rivals} other cue(s) outranked)" if rivals else ""))
     elif obj not in (None, "none"):
         gesture, conf = "grip", 0.85
-        notes.append(f"gesture 'grip': an object is held and no gesture was named")
+        notes.append("gesture 'grip': an object is held and no gesture was named")
     elif not use_encoder:
         gesture, conf, method = None, 0.3, "keyword-fallback"
         notes.append("no gesture keyword; encoder disabled (keywords only)")
     else:
         enc = _load_encoder()
-        if "error" in enc:
+        if not re.search(r"\w", low):
+            gesture, conf, method = None, 0.1, "keyword"
+            notes.append("no words and no hand emoji: nothing to understand")
+        elif "error" in enc:
             gesture, conf, method = None, 0.3, "keyword-fallback"
             notes.append(f"no gesture keyword; sentence encoder unavailable ({enc['error']}), keywords only")
         else:
@@ -347,12 +367,8 @@ def parse_with_method(text: str, use_encoder: bool = True) -> tuple[HandSpec, st
             notes.append(note)
     if gesture is None and not any((hand, obj, tone, view)):
         conf = 0.3 if re.search(r"\bhands?\b", low) else 0.1
-    elif not use_encoder and method == "keyword" and gesture is not None:
-        pass
     spec = HandSpec(gesture=gesture, handedness=hand, object=obj, skin_tone=tone, view=view,
                     confidence=round(float(conf), 3), text=clean, notes=notes)
-    if not use_encoder and method == "keyword":
-        method = "keyword"
     return spec, method
 
 

@@ -1,0 +1,58 @@
+"""Finds shipped generator variants under models/weights/<family>/<variant>/ and loads them.
+
+The only place that turns a family name into code (`models.<family>.load`), so the UI, the
+scorer and the benchmark depend on the `Generator` protocol alone.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from pathlib import Path
+
+from models.base import FAMILIES, Generator
+
+WEIGHTS_ROOT = Path(__file__).resolve().parent / "weights"
+_cache: dict[tuple[str, str, str], Generator] = {}
+_lock = threading.Lock()
+
+
+class BackendUnavailable(RuntimeError):
+    """A family/variant cannot be served (missing or damaged weights); others still can."""
+
+
+def variants(family: str, root: Path | None = None) -> list[str]:
+    """Shipped variants of a family, 'full' first."""
+    folder = (root or WEIGHTS_ROOT) / family
+    if not folder.is_dir():
+        return []
+    names = sorted(p.name for p in folder.iterdir() if p.is_dir() and any(p.glob("**/*.safetensors")))
+    return sorted(names, key=lambda n: (n != "full", n))
+
+
+def available(root: Path | None = None) -> dict[str, list[str]]:
+    return {family: variants(family, root) for family in FAMILIES}
+
+
+def load(family: str, variant: str = "full", root: Path | None = None) -> Generator:
+    """Load (once, thread-safely) and cache a generator; BackendUnavailable says why it can't."""
+    if family not in FAMILIES:
+        raise BackendUnavailable(f"unknown backend {family!r}; choose from {', '.join(FAMILIES)}")
+    path = (root or WEIGHTS_ROOT) / family / variant
+    key = (family, variant, str(path))
+    with _lock:
+        if key in _cache:
+            return _cache[key]
+        if not path.is_dir():
+            raise BackendUnavailable(f"{family}/{variant}: no shipped weights at models/weights/{family}/{variant}")
+        try:
+            generator = importlib.import_module(f"models.{family}").load(path)
+        except Exception as err:  # a damaged file must take down only this backend
+            raise BackendUnavailable(f"{family}/{variant}: weights could not be loaded ({type(err).__name__}: {err})") from err
+        _cache[key] = generator
+        return generator
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
