@@ -115,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         trainer.load_extra_state(extra)
         step, wall_before = int(meta["step"]), float(meta["wall_s"])
         accelerator.print(f"resumed {args.family}/{args.variant} at step {step}", file=sys.stderr)
+    elif (export_dir / "training.json").exists() and not args.no_export:
+        # no local checkpoint (a fresh clone): continue from the shipped weights, optimiser reset
+        info = json.loads((export_dir / "training.json").read_text())
+        trainer.warm_start(export_dir)
+        step, wall_before = int(info["steps"]), float(info["wall_s"])
+        accelerator.print(f"warm start of {args.family}/{args.variant} from shipped weights at step {step}", file=sys.stderr)
     drop_gen = torch.Generator().manual_seed(args.seed * 1000003 + step)
 
     log_path = run_dir / "train_log.csv"
