@@ -5,6 +5,7 @@ The cache key is (count, seed, size), so every family trains on byte-identical d
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hands.render import render_sample
+from hands.render import RENDER_VERSION, render_sample
 from hands.settings import cache_dir
 from hands.vocab import HandSpec, condition_indices
 
@@ -31,10 +32,18 @@ def _render_chunk(args: tuple[int, int, int, int]) -> tuple[np.ndarray, list[dic
 
 def build(count: int, seed: int = 0, size: int = 64, root: Path | None = None, workers: int | None = None) -> Path:
     """Render `count` clean hands (or reuse the cache); returns the dataset folder."""
-    folder = (root or cache_dir()) / f"hands-n{count}-s{seed}-px{size}"
+    folder = (root or cache_dir()) / f"hands-v{RENDER_VERSION}-n{count}-s{seed}-px{size}"
     if (folder / "done").exists():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "lock", "w") as lock:  # two trainers starting at once build it once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "done").exists():
+            _build_into(folder, count, seed, size, workers)
+    return folder
+
+
+def _build_into(folder: Path, count: int, seed: int, size: int, workers: int | None) -> None:
     chunk = 250
     jobs = [(seed, s, min(s + chunk, count), size) for s in range(0, count, chunk)]
     workers = workers or max(1, min(len(jobs), os.cpu_count() or 1))
@@ -51,7 +60,6 @@ def build(count: int, seed: int = 0, size: int = 64, root: Path | None = None, w
         for label in labels:
             f.write(json.dumps(label) + "\n")
     (folder / "done").write_text("ok\n")
-    return folder
 
 
 def spec_of(label: dict) -> HandSpec:

@@ -30,6 +30,7 @@ SKIN_RGB = {tone: [np.array([int(h[i : i + 2], 16) for i in (0, 2, 4)]) / 255.0 
 
 SKIN, NAIL, BANANA, BANANA_TIP, PHONE, SCREEN, CUP, CUP_RIM = range(8)
 HAND_MATERIALS = (SKIN, NAIL)
+RENDER_VERSION = 1  # bump when a change alters pixels: cached training sets are keyed by it
 SUPERSAMPLE = {32: 4, 64: 3}  # anti-aliasing factor per output size (default 2)
 
 
@@ -107,7 +108,7 @@ def apply_anomaly(rng, skeleton: Skeleton, gesture: str, anomaly: str) -> tuple[
     extra: dict = {}
     if anomaly == "long_finger":
         digit = "little" if "little" in ext else "thumb"
-        factor = rng.uniform(1.35, 1.6) if digit == "little" else rng.uniform(1.55, 1.9)
+        factor = rng.uniform(1.4, 1.65) if digit == "little" else rng.uniform(1.7, 2.0)
         skeleton.bones[digit] = tuple(b * factor for b in skeleton.bones[digit])
         info["digit"] = digit
     elif anomaly == "bent_joint":
@@ -210,11 +211,14 @@ def render_sample(
     """Render one hand; all randomness comes from (seed, index)."""
     if anomaly is not None and anomaly not in ANOMALIES:
         raise ValueError(f"unknown anomaly {anomaly!r}; choose from {ANOMALIES}")
-    rng = np.random.default_rng([seed, index, 0 if anomaly is None else 1 + ANOMALIES.index(anomaly)])
-    fields = choose_fields(rng, spec, anomaly)
+    rng = np.random.default_rng([seed, index])
+    # the anomaly draws from its own stream: with a fully fixed spec, the malformed hand is the
+    # clean hand of the same (seed, index) with one thing broken
+    anomaly_rng = np.random.default_rng([seed, index, 1 + ANOMALIES.index(anomaly)]) if anomaly else None
+    fields = choose_fields(anomaly_rng or rng, spec, anomaly)
     skeleton = sample_proportions(rng)
     sample_pose(rng, skeleton, fields["gesture"], fields["object"])
-    extra, info = ({}, None) if anomaly is None else apply_anomaly(rng, skeleton, fields["gesture"], anomaly)
+    extra, info = ({}, None) if anomaly is None else apply_anomaly(anomaly_rng, skeleton, fields["gesture"], anomaly)
     scene = build_scene(rng, skeleton, fields, info, extra)
     ss = SUPERSAMPLE.get(size, 2)
     big = size * ss

@@ -233,7 +233,7 @@ ANCHORS: dict[str, list[str]] = {
     "thumbs_up": ["a thumbs up", "a thumb raised in approval", "a hitchhiker's thumb",
                   "a like gesture, well done", "a thumb sticking up from a closed hand"],
     "ok": ["an OK sign", "thumb and index finger touching in a circle", "everything is fine gesture",
-           "a ring made with thumb and forefinger", "a perfect sign, okay"],
+           "a circle made with thumb and forefinger", "a perfect sign, okay"],
     "rock": ["devil horns, rock on", "heavy metal horns with index and little finger",
              "sign of the horns at a rock concert", "a rock and roll salute"],
     "call_me": ["hang loose, a shaka sign", "thumb and little finger out like a telephone",
@@ -246,8 +246,9 @@ ANCHORS: dict[str, list[str]] = {
             "pretending to shoot with the hand", "an L shape with thumb and index finger"],
     "grip": ["a hand holding an object", "a hand gripping something", "fingers wrapped around a handle",
              "grasping a thing firmly", "a hand carrying something"],
+    # "no gesture named": when these are nearest, the gesture stays open
     "": ["a hand", "a human hand", "a drawing of a hand", "a realistic hand", "a picture",
-         "something", "hello", "a hand gesture", "a signal with the hand"],  # "no gesture named" class: nearest here leaves gesture open
+         "something", "hello", "a hand gesture", "a signal with the hand"],
 }
 
 _lock = threading.Lock()
@@ -294,16 +295,18 @@ def _encode_gesture(enc: dict, text: str) -> tuple[str | None, float, str]:
     chunks = [text] + [c.strip() for c in re.split(r"[,.;:!?]| and | but ", text) if len(c.strip()) > 2]
     sims = enc["model"].encode(chunks[:12], normalize_embeddings=True, convert_to_numpy=True) @ enc["emb"].T
     best_label, best_sim, best_margin = "", -1.0, -1.0
+    nearest = (-1.0, "")  # closest gesture anchor anywhere, for the note
     for row in sims:  # the clause that is most decisively about one gesture decides
         per_label: dict[str, float] = {}
         for label, s in zip(enc["labels"], row, strict=True):
             per_label[label] = max(per_label.get(label, -1.0), float(s))
         ranked = sorted(per_label.items(), key=lambda kv: -kv[1])
         (label, s1), (_, s2) = ranked[0], ranked[1]
+        nearest = max(nearest, max((v, k) for k, v in per_label.items() if k))
         if label and s1 >= MIN_SIMILARITY and s1 - s2 > best_margin:
             best_label, best_sim, best_margin = label, s1, s1 - s2
     if best_sim < MIN_SIMILARITY or best_margin < MIN_MARGIN:
-        return None, 0.3, f"encoder: no gesture anchor close enough (best {best_label or '-'} {best_sim:.2f})"
+        return None, 0.3, f"encoder: no gesture clearly named (nearest '{nearest[1]}', cos {nearest[0]:.2f})"
     conf = min(0.85, 0.3 + 0.5 * best_sim + 2.0 * best_margin)
     return best_label, conf, f"gesture '{best_label}' from encoder (cos {best_sim:.2f}, margin {best_margin:.2f})"
 
