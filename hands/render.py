@@ -30,7 +30,7 @@ SKIN_RGB = {tone: [np.array([int(h[i : i + 2], 16) for i in (0, 2, 4)]) / 255.0 
 
 SKIN, NAIL, BANANA, BANANA_TIP, PHONE, SCREEN, CUP, CUP_RIM = range(8)
 HAND_MATERIALS = (SKIN, NAIL)
-RENDER_VERSION = 1  # bump when a change alters pixels: cached training sets are keyed by it
+RENDER_VERSION = 2  # bump when a change alters pixels: cached training sets are keyed by it
 SUPERSAMPLE = {32: 4, 64: 3}  # anti-aliasing factor per output size (default 2)
 
 
@@ -316,8 +316,8 @@ def _draw_hand(zbuf: ZBuffer, scene: Scene, project, scale: float) -> None:
         # nail: a small flat capsule on the back of the last bone, poking out of the skin
         back = _dorsal(chain)
         tip, dip = chain[3], chain[2]
-        a = dip + 0.5 * (tip - dip) - back * radius * 0.45
-        b = tip - 0.08 * (tip - dip) - back * radius * 0.45
+        a = dip + 0.5 * (tip - dip) + back * radius * 0.45
+        b = tip - 0.08 * (tip - dip) + back * radius * 0.45
         zbuf.sphere_capsule(project(a), project(b), r(radius * 0.55), r(radius * 0.5), NAIL)
 
 
@@ -450,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--anomaly", choices=ANOMALIES, default=None)
     parser.add_argument("--prompt", default=None, help="render hands for this prompt (parsed by hands.spec)")
+    parser.add_argument("--sheet-only", action="store_true", help="write only DIR/sheet.png (for the README)")
     args = parser.parse_args(argv)
     if not 1 <= args.count <= 1_000_000 or not 16 <= args.size <= 512:
         print("error: --count must be 1..1e6 and --size 16..512", file=sys.stderr)
@@ -469,7 +470,8 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.count):
             r = render_sample(args.seed, i, args.size, spec, args.anomaly)
             name = f"{i:06d}.png"
-            Image.fromarray(r.image).save(args.out / name)
+            if not args.sheet_only:
+                Image.fromarray(r.image).save(args.out / name)
             label = {"file": name, **{k: v for k, v in r.label.items() if k != "joints3d"}}
             f.write(json.dumps(label) + "\n")
             if i < 64:
