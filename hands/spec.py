@@ -20,12 +20,12 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 
-from hands.vocab import HandSpec
+from hands.vocab import DIGITS, GESTURE_DIGITS, HandSpec
 
 MAX_CHARS = 1000
 EMPTY_MESSAGE = "Prompt is empty: describe a hand, e.g. 'a peace sign'"
 MIN_SIMILARITY = 0.40  # encoder: nearest anchor must be at least this close ...
-MIN_MARGIN = 0.03  # ... and beat the best anchor of any other gesture by this much
+MIN_MARGIN = 0.03  # ... and beat any other gesture, and the "no gesture" anchors, by this much
 
 # ---------------------------------------------------------------- keyword layer
 # Emoji: text presentation and skin-tone modifiers are handled by stripping U+FE0F/U+1F3FB-FF.
@@ -43,53 +43,82 @@ _NUM_GESTURE = {"1": "point", "2": "peace", "3": "three", "4": "four", "5": "ope
 _NUM = r"(one|two|three|four|five|[1-5])"
 _IDX = r"(index|pointer|forefinger|first)"
 _PINKY = r"(pinky|pinkie|little|small|baby)"
+# "thumb and pinky" names call_me, unless they are "down"
+_UNLESS_DOWN = r"(?!( fingers?)? (are )?(down|folded|tucked|curled|bent|hidden|closed))"
 
-# (gesture, regex). Tier 1 are specific multi-word phrases; tier 2 are broad words. Within a tier
-# the earlier rule wins, so "thumb sticking up from a fist" is thumbs_up, not fist.
-TIER1: list[tuple[str, str]] = [
-    ("open_palm", r"thumb (and|plus) (four|4) fingers|(four|4) fingers and (a |the )?thumb"),
-    ("ok", rf"\ba-?ok(ay)?\b|ok(ay)?[- ](sign|gesture|symbol|signal|hand)|"
-           rf"\b(circle|ring|loop|o)\b(?! finger).{{0,30}}thumb|thumb.{{0,25}}{_IDX}.{{0,25}}(circle|ring|touch|loop)"),
-    ("gun", r"finger ?(gun|pistol)|\bpistol|\bgun\b|\bpew\b|\bbang bang|(?<!photo )\bshoot|"
-            r"\bl[- ](shape|sign)|\bloser sign"),
-    ("call_me", rf"call me|hang[- ]?loose|\bshaka|surf'?s up|thumb (and|&) {_PINKY}|"
-                rf"{_PINKY} (and|&) thumb|(phone|telephone) (gesture|sign|hand)"),
-    ("rock", rf"rock[- ]?(on|n|and)\b|devil'?s? horns|\bhorns\b|\\m/|\bm/|heavy metal|metalhead|"
-             rf"{_IDX} (finger )?(and|&) {_PINKY}|\bcorna\b|\brock (sign|gesture|salute)"),
-    ("thumbs_up", r"thu?mbs?[- ]?(way )?up|thumbs?[- ](raised|sticking up|pointing up|in the air)|"
-                  r"hitch ?hik|hitch a ride|like button|thumbs? (is |are )?(raised|up)"),
-    ("peace", rf"\bpeace\b|\bv[- ]?(sign|shape|for victory)\b|\b(a|the|selfie) v\b|victory|deuces?\b|"
-              rf"bunny ears|rabbit ears|\bscissors|{_IDX} (finger )?(and|&) middle|(two|2) fingers|"
-              rf"peace out"),
-    ("three", r"(index|first),? middle,? (and )?ring|(three|3) fingers|scout('?s)? (salute|sign)|"
-              r"\bw (hand )?sign"),
-    ("four", r"(four|4) (fingers|digits)|(all|every) fingers? (up |raised |out )?(but|except)( for)? the thumb|"
-             r"thumb (tucked|folded)"),
-    ("open_palm", r"high[- ]?five|hi[- ]?five|gimme five|give me five|(five|5) fingers|"
-                  r"(all|every) (the |five )?fingers? (are )?(spread|extended|out|open|up|wide)|"
-                  r"spread(s|ing)? (out )?(all |the |your |my )*fingers|fingers (spread|splayed)|"
-                  r"jazz hands?|talk to the hand|stop (sign|gesture)|open (palm|hand)|flat hand"),
-    ("point", rf"\b(one|1|single) finger|{_IDX} finger (extended|up|out|raised|held)|forefinger|"
-              rf"pointy finger|uncle sam|i want you"),
-    ("fist", r"\bfist|clench|balled|\bpunch|knuckle sandwich|"
-             r"fingers (are )?(folded|curled|tucked|closed|squeezed) (in|down|shut|into)"),
+# (gesture, alternatives). Tier 1: specific phrases; tier 2: broad words. A lower rank wins, so
+# "thumb sticking up from a fist" is thumbs_up, not fist.
+TIER1: list[tuple[str, list[str]]] = [
+    ("open_palm", [r"thumb (and|plus) (four|4) fingers", r"(four|4) fingers and (a |the )?thumb"]),
+    ("ok", [r"\ba-?ok(ay)?\b", r"ok(ay)?[- ](sign|gesture|symbol|signal|hand)",
+            r"\b(circle|ring|loop|o)\b(?! finger).{0,30}thumb",
+            rf"thumb.{{0,25}}{_IDX}.{{0,25}}(circle|ring|touch|loop|pinch|\bo\b)"]),
+    ("gun", [r"finger ?(gun|pistol)", r"\bpistol", r"\bgun\b", r"revolver", r"\bpew\b", r"\bbang bang",
+             r"(?<!photo )\bshoot", r"\bl[- ](shape|sign)", r"\bloser\b"]),
+    ("call_me", [r"call me", r"hang[- ]?loose", r"\bshaka", r"surf'?s up", r"aloha", r"surf(er|ing)\b",
+                 rf"thumb (and|&) {_PINKY}( finger)?{_UNLESS_DOWN}", rf"{_PINKY} (and|&) thumb{_UNLESS_DOWN}",
+                 r"(phone|telephone) (gesture|sign|hand)"]),
+    ("rock", [r"rock[- ]?(on|n|and)\b", r"devil'?s? horns", r"\bhorns\b", r"\\m/", r"\bm/", r"heavy metal",
+              r"metalhead", r"rocker", r"\bcorna\b", r"\brock (sign|gesture|salute)",
+              rf"{_IDX} (finger )?(and|&) {_PINKY}( finger)?{_UNLESS_DOWN}"]),
+    ("thumbs_up", [r"thu?mbs?[- ]?(way )?up", r"\bthumbs[- ](way )?down",
+                   r"thumbs?[- ](raised|sticking up|pointing up|in the air)", r"hitch ?hik",
+                   r"hitch(ing|es)? a ride", r"like button", r"thumbs? (is |are )?(raised|up)"]),
+    ("peace", [r"\bpeace\b", r"\bv[- ]?(sign|shape|for victory)\b", r"\b(a|the|selfie) v\b", r"victory",
+               r"deuces?\b", r"bunny ears", r"rabbit ears", r"\bscissors", r"(two|2)[- ]fingers?", r"hippie",
+               rf"{_IDX} (finger )?(and|&) middle( finger)?{_UNLESS_DOWN}"]),
+    ("three", [r"(index|first),? middle,? (and )?ring", r"(three|3) fingers", r"scout('?s)? (salute|sign)",
+               r"\bw (hand )?sign"]),
+    ("four", [r"(four|4) (fingers|digits)", r"(all|every) fingers? (up |raised |out )?(but|except)( for)? the thumb",
+              r"thumb (tucked|folded)"]),
+    ("open_palm", [r"high[- ]?five", r"hi[- ]?five", r"gimme five", r"give me five", r"(five|5) fingers",
+                   r"(all|every) (the |five )?fingers? (are )?(spread|extended|out|open|up|wide|apart)",
+                   r"fingers (wide )?apart", r"show(ing)? (me )?all (of )?(your |the |my |five )?fingers",
+                   r"spread(s|ing)? (out )?(all |the |your |my )*fingers",
+                   r"fingers (spread|splayed)", r"jazz hands?", r"talk to the hand", r"stop (sign|gesture)",
+                   r"open (palm|hand)", r"flat hand"]),
+    ("point", [r"\b(one|1|single) (finger|digit)", r"(accusing|accusatory) finger", r"finger (aimed|pointing|pointed)",
+               rf"{_IDX} finger (extended|up|out|raised|held)", r"forefinger", r"pointy finger", r"uncle sam",
+               r"i want you"]),
+    ("fist", [r"\bfist", r"clench", r"balled", r"\bpunch", r"knuckle sandwich", r"boxer", r"boxing", r"\bjab",
+              r"squeez(e|ed|ing) shut", r"ball of fingers", r"into a ball",
+              r"fingers (are )?(folded|curled|tucked|closed|squeezed) (in|down|shut|into)"]),
 ]
-TIER2: list[tuple[str, str]] = [
-    ("point", r"\bpoint(s|ing|ed)?\b|\bpointer\b|index finger"),
-    ("grip", r"\bgri(p|pping|ps)\b|\bgrasp|\bclutch|\bholding\b|\bholds?\b|\bgrab"),
-    ("rock", r"\brock\b"),
-    ("ok", r"\b(an?|the) ok(ay)?\b"),
-    ("open_palm", r"\bwav(e|es|ing)\b(?! (a|an|the|his|her|their|my|your) )|"
-                  r"\b(wide |fully )?open\b(?! (a|an|the|up|his|her|their|my|your)\b)"),
+TIER2: list[tuple[str, list[str]]] = [
+    ("point", [r"\bpoint(s|ing|ed)?\b", r"\bpointer\b", r"index finger"]),
+    ("fist", [r"(hand|fingers) (is |are )?closed", r"closed hand", r"closed tight"]),
+    ("grip", [r"\bgri(p|pping|ps)\b", r"\bgrasp", r"\bclutch", r"\bholding\b", r"\bholds?\b", r"\bgrab"]),
+    ("rock", [r"\brock\b"]),
+    ("ok", [r"\b(an?|the) ok(ay)?\b", r"all good", r"all is well", r"everything'?s? (is )?(fine|good|ok)",
+            r"\bperfect\b", r"\boke?y[- ]doke?y\b", r"\bokie\b"]),
+    ("thumbs_up", [r"good job", r"well done", r"nice work", r"great job", r"approv(e|al|ing)"]),
+    ("open_palm", [r"\bstop\b", r"\bhalt\b", r"\bwav(e|es|ing)\b(?! (a|an|the|his|her|their|my|your) )",
+                   r"\b(say|saying|says) (hi|hello|bye|goodbye)", r"hand (raised|up)\b", r"raised hand",
+                   r"\boath\b", r"palm[- ]up", r"\b(wide |fully )?open\b(?! (a|an|the|up|his|her|their|my|your)\b)"]),
 ]
 # Rock-paper-scissors names its shapes: inside that frame "rock" is a fist, "paper" an open hand.
 RPS = re.compile(r"rock,? paper,? (and |or )?scissors?|\brps\b")
-RPS_RULES = [("fist", r"\brock\b"), ("open_palm", r"\bpaper\b"), ("peace", r"\bscissors?\b")]
+RPS_RULES = [("fist", [r"\brock\b"]), ("open_palm", [r"\bpaper\b"]), ("peace", [r"\bscissors?\b"])]
 # "number two", "counting to three", "show me 3", "the number 4"
 NUMBER_RULE = re.compile(
-    rf"(number|counting( up)?( to)?|count( to)?|show( me)?|hold(ing)? up|display(ing)?)\s+"
-    rf"(the number\s+)?(?P<seq>{_NUM}([ ,]+{_NUM})*)\b|\b(?P<n>{_NUM}) with (your |my |the )?fingers"
+    r"(number|counting( up)?( to)?|count( to)?|show(s|ing)?( me)?|hold(ing)? up|display(ing)?|signal(s|ing)?)\s+"
+    rf"(the number\s+)?(?P<seq>{_NUM}([ ,]+{_NUM})*)\b|\b(?P<n>{_NUM}) (with (your |my |the )?fingers|up\b|digits)"
 )
+# Last resort: a bare count ("four minutes left"), but not "two hands" and not "one" (too common).
+BARE_NUMBER = re.compile(r"\b(?P<n>two|three|four|five|[2-5])\b(?! ?(hands?|arms?|people|persons|times|of)\b)")
+
+# Digit states: "index and pinky up, middle and ring folded" -> the extended set names the gesture.
+DIGIT_WORDS = re.compile(r"\b(thumbs?|index|pointer|forefinger|first finger|middle|ring|pink(y|ie)|"
+                         r"(little|small|baby) finger)\b( (?:fingers? )?(?:to|through) (?:the )?"
+                         r"(thumb|index|middle|ring|pink(?:y|ie)|little))?")
+DIGIT_OF = {"thu": "thumb", "ind": "index", "poi": "index", "for": "index", "fir": "index", "mid": "middle",
+            "rin": "ring", "pin": "little", "lit": "little", "sma": "little", "bab": "little"}
+UP_WORDS = re.compile(r"\b(up|upwards?|skyward|raised|extended|out|sticking|straight|spread|lifted|fanned|"
+                      r"point(s|ing|ed)?|aim(s|ing|ed)?)\b")
+DOWN_WORDS = re.compile(r"\b(down|folded|tucked|curled|bent|hidden|closed|clenched|lowered)\b")
+THUMBS_DOWN = re.compile(r"\bthumbs[- ](way )?down")  # the idiom; "thumb down" is a folded thumb
+EXCEPT = re.compile(r"\b(except|but not|other than|apart from|besides|save)\b")
+REST = re.compile(r"\b(the rest|others?|other fingers|everything else|all else|remaining)\b")
 
 OBJECT_RULES: list[tuple[str, str]] = [
     ("banana", r"\bbananas?\b"),
@@ -99,8 +128,8 @@ OBJECT_RULES: list[tuple[str, str]] = [
 # A phone that is mimed ("thumb and pinky like a phone") is not a held object.
 PHANTOM_OBJECT = re.compile(r"(like|as if|pretend\w*|imaginary|fake|mim\w+)\s+(it'?s\s+)?(a\s+)?"
                             r"(tele)?phone|(phone|telephone) (gesture|sign|hand|shape)")
-EMPTY_HAND = re.compile(r"empty[- ]handed|empty hand|nothing in (it|the hand|hand)|"
-                        r"not holding anything|holding nothing|no (objects?|props?)|without (any )?(objects?|props?)")
+EMPTY_HAND = re.compile(r"empty[- ]handed|empty hand|nothing in (it|the hand|hand)|not holding anything|"
+                        r"holding nothing|nothing held|holds nothing|(no|without any|without) (objects?|props?)")
 NEGATION = re.compile(r"\b(no|not|without|never|instead of|rather than)\b|n't\b")
 
 TONE_WORDS: list[tuple[str, str]] = [  # longest first
@@ -121,8 +150,8 @@ VIEW_RULES: list[tuple[str, str]] = [
              r"palm[- ](facing )?(away|down|inward)|back side of the hand|dorsal"),
     ("side", r"side view|(from|seen from) the side|\bprofile|sideways|edge[- ]on|side[- ]on|"
              r"edge of the hand|pinky side"),
-    ("palm", r"palm[- ](facing|toward|towards|forward|out|up|side|view)|showing (the |my |your )?palm|"
-             r"inside of the hand|open palm|palm (is )?(visible|showing)"),
+    ("palm", r"palm[- ](facing|toward|towards|forward|out|up|side|view)|show(s|ing)? (me )?(the |my |your )?palm|"
+             r"inside of the hand|open palm|palm of (a|the|his|her|my|your|their) hand|palm (is )?(visible|showing)"),
 ]
 CORRECTION = re.compile(r"\b(no|nope|wait)\s*[,.!:]|\b(actually|i mean|scratch that|make that|or rather)\b")
 
@@ -151,8 +180,8 @@ def _keyword_hits(low: str) -> list[_Hit]:
     hits, rules = [], TIER1 + TIER2
     if RPS.search(low):
         low, rules = RPS.sub(" ", low), RPS_RULES + rules
-    for rank, (gesture, pattern) in enumerate(rules, start=-len(rules) + len(TIER1 + TIER2)):
-        for m in re.finditer(pattern, low):
+    for rank, (gesture, alternatives) in enumerate(rules, start=-len(rules) + len(TIER1 + TIER2)):
+        for m in re.finditer("|".join(alternatives), low):
             if not _negated(low, m.start()):
                 hits.append(_Hit(gesture, m.start(), rank, f"keyword '{m.group(0).strip()}'"))
                 break
@@ -162,7 +191,55 @@ def _keyword_hits(low: str) -> list[_Hit]:
     for emoji, gesture in EMOJI_GESTURES.items():
         if (i := low.find(emoji)) >= 0:
             hits.append(_Hit(gesture, i, len(TIER1) - 1, f"emoji {emoji}"))
+    if digit_hit := _digit_states(low):
+        hits.append(digit_hit)
+    if not hits and (m := BARE_NUMBER.search(low)):
+        hits.append(_Hit(_NUM_GESTURE[_N.get(m["n"], m["n"])], m.start(), 99, f"bare number '{m['n']}'"))
     return hits
+
+
+def _digit_states(low: str) -> _Hit | None:
+    """Which named digits are up or down, clause by clause; a known extended set names a gesture.
+
+    "index and pinky up, middle and ring folded" -> rock; "thumb tucked" -> the other four.
+    """
+    up: set[str] = set()
+    down: set[str] = set()
+    loose: set[str] = set()  # named without a state ("thumb and index pinched into an O")
+    rest, start = "", len(low)
+    for m in re.finditer(r"[^,.;:!?]+", low):
+        for clause in re.split(r" while | with | but ", m.group(0)):
+            if THUMBS_DOWN.search(clause):
+                continue
+            named: set[str] = set()
+            for d in DIGIT_WORDS.finditer(clause):
+                a = DIGITS.index(DIGIT_OF[d.group(1)[:3]])
+                b = DIGITS.index(DIGIT_OF[d.group(5)[:3]]) if d.group(5) else a  # "index to pinky"
+                named |= set(DIGITS[min(a, b) : max(a, b) + 1])
+                start = min(start, m.start())
+            is_up = bool(UP_WORDS.search(clause))
+            is_down = bool(DOWN_WORDS.search(clause)) and not is_up
+            state = "up" if is_up else "down" if is_down else ""
+            if not named and state and REST.search(clause):
+                rest = state
+            elif named and state and EXCEPT.search(clause):  # "all fingers up except the thumb"
+                rest = state
+                (down if state == "up" else up).update(named)
+            elif named:
+                {"up": up, "down": down, "": loose}[state].update(named)
+    if rest == "up":
+        extended, rank = set(DIGITS) - down - (loose - up), 1.5
+    elif up:
+        extended, rank = up, 1.5
+    elif down and not loose:
+        extended, rank = set(DIGITS) - down, 8.5  # only folded digits named: the rest are up
+    else:
+        return None
+    ordered = tuple(d for d in DIGITS if d in extended)
+    for gesture, digits in GESTURE_DIGITS.items():
+        if digits and digits == ordered:
+            return _Hit(gesture, start, rank, f"digits up: {', '.join(ordered)}")
+    return None
 
 
 def _pick(low: str, hits: list[_Hit]) -> tuple[_Hit | None, int]:
@@ -195,7 +272,7 @@ def _find_object(low: str) -> tuple[str | None, str | None]:
             break
     if not found:
         return ("none", "object 'none': objects negated") if negated else (None, None)
-    start, obj, why = min(found)
+    _, obj, why = min(found)
     return obj, f"object '{obj}' from {why}"
 
 
@@ -203,7 +280,10 @@ def _find_tone(low: str, raw: str) -> tuple[str | None, str | None]:
     for emoji, tone in EMOJI_TONES.items():
         if emoji in raw:
             return tone, f"skin tone '{tone}' from emoji modifier"
+    clauses = [c.strip() for c in re.split(r"[,;.!?]", low)]
     for tone, words in TONE_WORDS:
+        if alone := next((c for c in clauses if re.fullmatch(rf"({words})([- ]skinned)?", c)), None):
+            return tone, f"skin tone '{tone}' from '{alone}'"
         after = re.search(rf"\b({words})[- ]?(\w+[- ])?{_SKIN_NOUN}\b", low)
         before = re.search(rf"\b(skin|complexion)( tone)?\s*(is|of|that'?s|:)?\s*({words})\b", low)
         if m := after or before:
@@ -248,17 +328,20 @@ ANCHORS: dict[str, list[str]] = {
              "grasping a thing firmly", "a hand carrying something"],
     # "no gesture named": when these are nearest, the gesture stays open
     "": ["a hand", "a human hand", "a drawing of a hand", "a realistic hand", "a picture",
-         "something", "hello", "a hand gesture", "a signal with the hand"],
+         "something", "hello", "a hand gesture", "a signal with the hand", "two hands", "both hands"],
 }
 
-_lock = threading.Lock()
+_load_lock = threading.Lock()
+_encode_lock = threading.Lock()  # HF fast tokenizers are not safe to share across threads
 _encoder: dict | None = None  # {"model", "labels", "emb"} or {"error": str}
 
 
 def _load_encoder() -> dict:
     """Load the bundled MiniLM once (thread-safe, ~10 s cold) and embed the anchors."""
     global _encoder
-    with _lock:
+    if _encoder is not None:
+        return _encoder
+    with _load_lock:
         if _encoder is not None:
             return _encoder
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -293,7 +376,9 @@ def _encode_gesture(enc: dict, text: str) -> tuple[str | None, float, str]:
     Clauses matter for long scene descriptions, where the gesture is one phrase among many.
     """
     chunks = [text] + [c.strip() for c in re.split(r"[,.;:!?]| and | but ", text) if len(c.strip()) > 2]
-    sims = enc["model"].encode(chunks[:12], normalize_embeddings=True, convert_to_numpy=True) @ enc["emb"].T
+    with _encode_lock:
+        emb = enc["model"].encode(chunks[:12], normalize_embeddings=True, convert_to_numpy=True)
+    sims = emb @ enc["emb"].T
     best_label, best_sim, best_margin = "", -1.0, -1.0
     nearest = (-1.0, "")  # closest gesture anchor anywhere, for the note
     for row in sims:  # the clause that is most decisively about one gesture decides
@@ -334,14 +419,19 @@ def parse_with_method(text: str, use_encoder: bool = True) -> tuple[HandSpec, st
     low = re.sub(r"\s+", " ", low).strip()
 
     hand, why = None, None
-    if m := HANDEDNESS_RULE.search(low):
-        word = m.group(1) or m.group(2) or m.group(3)
+    clauses = [c.strip() for c in re.split(r"[,;.!?()]", low)]
+    if m := HANDEDNESS_RULE.search(low) or next(
+        (m for c in clauses if (m := re.fullmatch(r"(?:the |with the )?(left|right)(?: one)?", c))), None
+    ):  # "a punching hand, left"
+        word = next(g for g in m.groups() if g)
         hand = "left" if word in ("left", "lefty", "southpaw") else "right"
         why = f"handedness '{hand}' from '{m.group(0)}'"
     obj, obj_why = _find_object(low)
     tone, tone_why = _find_tone(low, clean)
     view, view_why = _find_first(VIEW_RULES, low)
     notes += [n for n in (why, obj_why, tone_why) if n]
+    if THUMBS_DOWN.search(low):
+        notes.append("'thumbs down' is not in the vocabulary; it is read as thumbs_up (same extended digit)")
     if view:
         notes.append(f"view '{view}' from {view_why}")
 
@@ -356,12 +446,12 @@ def parse_with_method(text: str, use_encoder: bool = True) -> tuple[HandSpec, st
     elif not use_encoder:
         gesture, conf, method = None, 0.3, "keyword-fallback"
         notes.append("no gesture keyword; encoder disabled (keywords only)")
+    elif not re.search(r"\w", low):  # e.g. "🍕": nothing for the encoder either
+        gesture, conf = None, 0.1
+        notes.append("no words and no hand emoji: nothing to understand")
     else:
         enc = _load_encoder()
-        if not re.search(r"\w", low):
-            gesture, conf, method = None, 0.1, "keyword"
-            notes.append("no words and no hand emoji: nothing to understand")
-        elif "error" in enc:
+        if "error" in enc:
             gesture, conf, method = None, 0.3, "keyword-fallback"
             notes.append(f"no gesture keyword; sentence encoder unavailable ({enc['error']}), keywords only")
         else:
