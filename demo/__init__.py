@@ -1,1 +1,1 @@
-"""demo package."""
+"""The Gradio UI: one builder function per tab (see demo/blocks.py)."""

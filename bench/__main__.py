@@ -1,0 +1,118 @@
+"""The benchmark: the claims about VAEs, GANs, diffusion and hands, measured; and the speed of /compare.
+
+    python -m bench [--quick] [--out results/]
+
+Writes OUT/benchmark.json, OUT/benchmark.md and PNG plots. JSON summary on stdout, progress on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from bench import claims, report, speed
+from bench.measure import measure, specs_for_prompts
+from bench.stats import mean_ci
+from hands import score as scorer
+from hands.render import render_sample
+from hands.settings import REPO_ROOT
+from models import registry
+from models.base import FAMILIES, GenerateOptions
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def measure_renders(per_prompt: int, seed: int = 1000) -> dict:
+    """The same prompts drawn by the renderer itself: the ceiling every family is compared with."""
+    images, specs = [], []
+    for k, spec in enumerate(specs_for_prompts().values()):
+        for i in range(per_prompt):
+            images.append(render_sample(seed + k, i, 64, spec).image)
+            specs.append(spec)
+    rep = scorer.score_set(images, specs)
+    scores = [r.hand_score for r in rep.reports]
+    return {
+        "family": "renders", "variant": "clean", "n_images": len(images),
+        "hand_score": mean_ci(scores),
+        "finger_accuracy": mean_ci([float(bool(r.gesture_match)) for r in rep.reports if r.expected_count is not None]),
+        "malformation_rate": rep.malformation_rate, "hand_found_rate": rep.hand_found_rate,
+        "sharpness": mean_ci([r.sharpness for r in rep.reports if r.sharpness is not None]),
+        "kid": rep.kid, "diversity": rep.diversity, "_scores": scores,
+    }
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="a small run (< 5 minutes on a 2-core CPU)")
+    p.add_argument("--out", type=Path, default=REPO_ROOT / "results")
+    p.add_argument("--per-prompt", type=int, default=None, help="images per prompt per backend (14 prompts)")
+    p.add_argument("--latency-calls", type=int, default=None)
+    p.add_argument("--sweep", type=int, nargs="*", default=None, help="diffusion step counts to sweep")
+    p.add_argument("--compare-runs", type=int, default=None, help="timed /compare calls (p50)")
+    p.add_argument("--no-app", action="store_true", help="skip the app cold-start and memory measurement")
+    p.add_argument("--families", nargs="*", default=list(FAMILIES), choices=FAMILIES)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    quick = args.quick
+    per_prompt = args.per_prompt or (2 if quick else 15)
+    latency_calls = args.latency_calls or (3 if quick else 20)
+    sweep = args.sweep if args.sweep is not None else ([5, 10, 20] if quick else [5, 10, 20, 50, 250])
+    compare_runs = args.compare_runs or (2 if quick else 7)
+    args.out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    started = time.perf_counter()
+    results: dict = {
+        "date": dt.date.today().isoformat(), "quick": quick, "per_prompt": per_prompt,
+        "hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
+        "backends": [], "sweep": [], "snapshots": [], "notes": [],
+    }
+    log("clean renders (the reference)")
+    results["renders"] = measure_renders(per_prompt)
+    reference = None
+    for family in args.families:
+        names = registry.variants(family)
+        if not names:
+            results["notes"].append(f"{family}: no shipped weights, not measured")
+            continue
+        for variant in names:
+            log(f"{family}/{variant}: {per_prompt} images x {len(specs_for_prompts())} prompts")
+            results["backends"].append(measure(family, variant, per_prompt, latency_calls, reference=reference))
+    if "diffusion" in args.families and registry.variants("diffusion"):
+        for steps in sweep:
+            log(f"diffusion sweep: {steps} steps")
+            m = measure("diffusion", "full", max(1, per_prompt // 3), max(1, latency_calls // 4),
+                        options=GenerateOptions(steps=steps))
+            results["sweep"].append(m)
+    if "gan" in args.families and registry.variants("gan"):
+        results["snapshots"] = speed.gan_snapshots(max(2, per_prompt // 2))
+    log("speed of the full /compare call")
+    results["speed"] = speed.compare_speed(compare_runs)
+    if not args.no_app:
+        log("app cold start and memory")
+        results["speed"].update(speed.app_start_and_memory())
+    results["compare_p50_s"] = results["speed"].get("compare_p50_s")
+    validation = REPO_ROOT / "results" / "scorer_validation.json"
+    results["scorer_validation"] = json.loads(validation.read_text()) if validation.exists() else None
+    results["claims"] = claims.evaluate(results)
+    results["wall_s"] = round(time.perf_counter() - started, 1)
+    report.write(results, args.out)
+    summary = {"out": str(args.out), "wall_s": results["wall_s"], "compare_p50_s": results["compare_p50_s"],
+               "claims": {c["claim"]: c["verdict"] for c in results["claims"]}}
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

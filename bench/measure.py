@@ -1,0 +1,123 @@
+"""Measure one backend variant: speed, memory, and what the scorer says of its hands."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import numpy as np
+import psutil
+
+from bench.prompts import OCCLUDED, OPEN, PROMPTS
+from bench.stats import mean_ci
+from hands import score as scorer
+from hands.spec import parse
+from models import registry
+from models.base import GenerateOptions
+
+
+class PeakRSS:
+    """Samples this process's resident memory in a thread; `.peak_mb` above the start."""
+
+    def __init__(self, every_s: float = 0.02) -> None:
+        self.proc = psutil.Process(os.getpid())
+        self.every_s = every_s
+        self.start_mb = self.peak_mb = 0.0
+        self._stop = threading.Event()
+
+    def __enter__(self) -> PeakRSS:
+        self.start_mb = self.proc.memory_info().rss / 2**20
+        self._peak = self.start_mb
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._peak = max(self._peak, self.proc.memory_info().rss / 2**20)
+            time.sleep(self.every_s)
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = self._peak - self.start_mb
+
+
+def specs_for_prompts() -> dict[str, object]:
+    return {key: parse(text) for key, text in PROMPTS.items()}
+
+
+def measure(family: str, variant: str, per_prompt: int, latency_calls: int, seed: int = 1000,
+            options: GenerateOptions | None = None, reference=None) -> dict:
+    """Generate per_prompt images for every benchmark prompt and score them all."""
+    generator = registry.load(family, variant)
+    specs = specs_for_prompts()
+    images, image_specs, groups = [], [], []
+    batch_s = 0.0
+    with PeakRSS() as mem:
+        for k, (key, spec) in enumerate(specs.items()):
+            result = generator.generate(spec, per_prompt, seed + k, options)
+            batch_s += result.latency_s
+            images += result.images
+            image_specs += [spec] * len(result.images)
+            groups += [key] * len(result.images)
+        latencies = []
+        keys = list(specs)
+        for j in range(latency_calls):
+            result = generator.generate(specs[keys[j % len(keys)]], 1, seed + 500 + j, options)
+            latencies.append(result.latency_s)
+    t0 = time.perf_counter()
+    report = scorer.score_set(images, image_specs, reference=reference)
+    score_s = time.perf_counter() - t0
+    scores = np.array([r.hand_score for r in report.reports])
+    sharp = [r.sharpness for r in report.reports if r.sharpness is not None]
+    correct = [float(bool(r.gesture_match)) for r in report.reports if r.expected_count is not None]
+    groups = np.array(groups)
+    per_prompt_scores = {key: float(scores[groups == key].mean()) for key in specs}
+    per_prompt_diversity = _diversity_per_prompt(images, groups, reference)
+    return {
+        "family": family,
+        "variant": variant,
+        "n_images": len(images),
+        "steps": getattr(options, "steps", None),
+        "latency_median_s": float(np.median(latencies)),
+        "latency_p90_s": float(np.percentile(latencies, 90)),
+        "images_per_s": len(images) / batch_s,
+        "peak_rss_mb": round(mem.peak_mb, 1),
+        "num_parameters": generator.num_parameters,
+        "score_s_per_image": score_s / max(len(images), 1),
+        "hand_score": mean_ci(scores),
+        "finger_accuracy": mean_ci(correct),
+        "malformation_rate": report.malformation_rate,
+        "hand_found_rate": report.hand_found_rate,
+        "sharpness": mean_ci(sharp),
+        "kid": report.kid,
+        "diversity": report.diversity,
+        "reference_diversity": report.reference_diversity,
+        "flag_rates": report.flag_rates,
+        "per_prompt_score": per_prompt_scores,
+        "occluded_score": mean_ci(scores[np.isin(groups, OCCLUDED)]),
+        "open_score": mean_ci(scores[np.isin(groups, OPEN)]),
+        "_scores": scores.tolist(),
+        "_sharpness": sharp,
+        "_correct": correct,
+        "diversity_per_prompt": mean_ci(per_prompt_diversity),
+        "_diversity": per_prompt_diversity,
+        "_latencies": latencies,
+        "_open_scores": scores[np.isin(groups, OPEN)].tolist(),
+        "_occluded_scores": scores[np.isin(groups, OCCLUDED)].tolist(),
+        "_images": images,
+    }
+
+
+def _diversity_per_prompt(images, groups: np.ndarray, reference) -> list[float]:
+    """Mode collapse is one prompt giving the same hand whatever the seed: measure within prompts."""
+    from hands import features
+
+    try:
+        ref = features.reference_features() if reference is None else reference
+        feats = features.extract(images)
+    except RuntimeError:
+        return []
+    return [features.diversity(feats[groups == key], ref) for key in dict.fromkeys(groups) if (groups == key).sum() >= 2]

@@ -1,0 +1,106 @@
+"""Speed and memory of what users wait for: the /compare call, the app's cold start, its RSS."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import numpy as np
+import psutil
+
+from bench.prompts import PROMPTS
+from demo import pipeline
+from hands import score as scorer
+from hands.settings import REPO_ROOT
+from hands.spec import parse
+from models import registry
+
+
+def compare_speed(runs: int) -> dict:
+    """p50/p90 of the full comparison (3 backends x 4 images + scoring) at the app's defaults."""
+    prompts = list(PROMPTS.values())
+    pipeline.compare(pipeline.validate(prompts[0]))  # warm-up: loads weights, scorer, encoder
+    times, parts = [], []
+    for k in range(runs):
+        request = pipeline.validate(prompts[(k + 1) % len(prompts)], seed=k)
+        t0 = time.perf_counter()
+        result = pipeline.compare(request)
+        times.append(time.perf_counter() - t0)
+        parts.append({r.backend: {"generate_s": r.generation.latency_s if r.generation else None, "score_s": r.score_s}
+                      for r in result})
+    per_backend = {}
+    for backend in parts[0]:
+        gen = [p[backend]["generate_s"] for p in parts if p[backend]["generate_s"] is not None]
+        per_backend[backend] = {"generate_p50_s": float(np.median(gen)) if gen else None,
+                                "score_p50_s": float(np.median([p[backend]["score_s"] for p in parts]))}
+    defaults = pipeline.Request(prompt="")
+    return {"compare_p50_s": float(np.median(times)), "compare_p90_s": float(np.percentile(times, 90)),
+            "compare_runs": runs, "n_per_backend": defaults.n, "diffusion_steps": defaults.steps,
+            "sampler": defaults.sampler, "per_backend": per_backend}
+
+
+def gan_snapshots(n: int) -> list[dict]:
+    """Hand Score and diversity of the GAN's generator at each saved point of its training."""
+    generator = registry.load("gan", "full")
+    if not hasattr(generator, "snapshots"):
+        return []
+    rows = []
+    specs = [parse(p) for p in PROMPTS.values()]
+    for name in list(generator.snapshots()) + ["final"]:
+        g = generator if name == "final" else generator.at_snapshot(name)
+        images, image_specs = [], []
+        for k, spec in enumerate(specs):
+            images += g.generate(spec, n, 2000 + k).images
+            image_specs += [spec] * n
+        rep = scorer.score_set(images, image_specs)
+        rows.append({"snapshot": name, "hand_score": rep.mean_score, "diversity": rep.diversity, "kid": rep.kid})
+    return rows
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def app_start_and_memory(requests: int = 5, timeout_s: float = 120) -> dict:
+    """Launch `python app.py`, time until the page answers, call /compare, read the RSS."""
+    from gradio_client import Client
+
+    port = _free_port()
+    env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    cold = None
+    try:
+        while time.perf_counter() - t0 < timeout_s:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        cold = time.perf_counter() - t0
+                        break
+            except OSError:
+                time.sleep(0.1)
+        if cold is None:
+            return {"app_cold_start_s": None, "note": "app did not answer"}
+        process = psutil.Process(proc.pid)
+        rss_idle = process.memory_info().rss / 2**20
+        client = Client(url, verbose=False)
+        for k in range(requests):
+            client.predict("a peace sign", k, 4, 20, 2.5, "dpm++", "full", False, api_name="/compare")
+        rss = process.memory_info().rss / 2**20
+        client.close()
+        return {"app_cold_start_s": round(cold, 2), "app_rss_idle_mb": round(rss_idle, 1),
+                "app_rss_after_requests_mb": round(rss, 1), "app_requests": requests}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -1,0 +1,28 @@
+"""The whole demo as one gr.Blocks, built from one small function per tab."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from demo.compare_tab import build_compare_tab
+from demo.inside_tab import build_inside_tab
+from demo.teach_tab import build_teach_tab
+
+COMPUTE = "compute"  # one concurrency id for every event that runs a model: they share the CPU
+
+HEADER = """# 🖐️ Why can't AI draw hands?
+One prompt, three kinds of image generator trained on the same hands — a **VAE**, a **GAN** and a **diffusion model** —
+and a judge that counts the fingers of every hand they draw."""
+
+
+def build_demo() -> gr.Blocks:
+    with gr.Blocks(title="Why can't AI draw hands?") as demo:
+        gr.Markdown(HEADER)
+        with gr.Tab("Compare"):
+            build_compare_tab(COMPUTE)
+        with gr.Tab("Inside the models"):
+            build_inside_tab(COMPUTE)
+        with gr.Tab("Why hands?"):
+            build_teach_tab()
+    demo.queue(max_size=64, default_concurrency_limit=1)
+    return demo

@@ -1,0 +1,136 @@
+"""The first tab: one prompt, three architectures side by side, every hand scored."""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+import gradio as gr
+import pandas as pd
+
+from demo import pipeline, present
+from models.base import FAMILIES
+
+EXAMPLES = [
+    ["a fist"],  # articulation: every finger folded
+    ["a hand pointing at the viewer"],  # occlusion: the pointing finger hides the others
+    ["a person holding a banana"],  # occlusion by an object
+    ["five fingers spread, palm facing me"],  # low margin for error: count them
+    ["a dark-skinned left hand making a peace sign"],  # variability: skin tone, handedness
+    ["hang loose 🤙"],  # slang and emoji
+]
+TITLES = {"vae": "VAE", "gan": "GAN", "diffusion": "Diffusion"}
+
+
+def build_compare_tab(concurrency_id: str) -> None:
+    with gr.Row():
+        prompt = gr.Textbox(label="Prompt", placeholder="Describe a hand, e.g. 'a thumbs up with the left hand'", scale=5,
+                            max_length=pipeline.MAX_PROMPT * 5, elem_id="prompt")
+        run = gr.Button("Generate", variant="primary", scale=1, elem_id="generate")
+    gr.Examples(EXAMPLES, inputs=prompt, cache_examples=False)
+    with gr.Accordion("Settings", open=False):
+        with gr.Row():
+            seed = gr.Number(label="Seed", value=0, precision=0, minimum=0, maximum=pipeline.LIMITS["seed"][1])
+            n = gr.Slider(1, 8, value=4, step=1, label="Images per backend")
+            variant = gr.Radio(list(pipeline.VARIANTS), value="full", label="Training data",
+                               info="full: 20,000 rendered hands; scarce: 1,000")
+        with gr.Row():
+            steps = gr.Slider(1, 250, value=20, step=1, label="Diffusion steps")
+            guidance = gr.Slider(0, 15, value=2.5, step=0.5, label="Guidance (classifier-free)")
+            sampler = gr.Radio(list(pipeline.SAMPLERS), value="dpm++", label="Sampler")
+        overlays = gr.Checkbox(label="Show the scorer's overlays (landmarks, counted fingertips, flags in red)")
+    understood = gr.Markdown(elem_id="understood")
+    galleries, stats = {}, {}
+    with gr.Row(equal_height=False):
+        for family in FAMILIES:
+            with gr.Column(min_width=220):
+                gr.Markdown(f"### {TITLES[family]}")
+                galleries[family] = gr.Gallery(label=f"{TITLES[family]} hands", columns=2, height=420, object_fit="contain",
+                                               elem_id=f"gallery-{family}", format="png")
+                stats[family] = gr.Markdown(elem_id=f"stats-{family}")
+    detail = gr.Markdown(elem_id="detail")
+    table = gr.Dataframe(label="Summary across backends", interactive=False, elem_id="summary")
+    plot = gr.BarPlot(x="backend", y="hand_score", color="backend", title="Mean Hand Score (0-100)", y_lim=[0, 100],
+                      label="Hand Score by backend")
+    state = gr.State({})
+
+    outputs = [understood, *[x for f in FAMILIES for x in (galleries[f], stats[f])], table, plot, state]
+
+    def on_compare(prompt_text, seed_v, n_v, steps_v, guidance_v, sampler_v, variant_v, show_overlays,
+                   progress=gr.Progress()):
+        """Generate n hands per backend for the prompt and score each one."""
+        try:
+            request = pipeline.validate(prompt_text, seed_v, n_v, steps_v, guidance_v, sampler_v, variant_v)
+            spec = pipeline.understand(request.prompt)
+        except ValueError as err:
+            raise gr.Error(str(err)) from None
+        if spec.gesture is None and spec.confidence < 0.3:
+            gr.Warning("I could not tell which gesture you mean, so every backend draws any hand.")
+        runs: dict[str, pipeline.BackendRun] = {}
+        keep = [gr.skip()] * (len(outputs) - 1)
+        yield [present.spec_markdown(spec), *keep]
+        for k, family in enumerate(FAMILIES):
+            progress((k, len(FAMILIES)), desc=f"{TITLES[family]}: generating")
+            i = 1 + 2 * k  # this family's gallery in `outputs`; its stats follow it
+            if family == "diffusion":
+                for frame in _stream_diffusion(request, spec, runs, progress):
+                    updates = [gr.skip()] * len(outputs)
+                    updates[i] = frame
+                    yield updates
+            else:
+                runs[family] = pipeline.run_backend(family, request, spec)
+            run = runs[family]
+            if run.error:
+                gr.Warning(run.error)
+            updates = [gr.skip()] * len(outputs)
+            updates[i] = present.gallery_items(run, show_overlays)
+            updates[i + 1] = present.stats_markdown(run)
+            yield updates
+        frame = present.summary_frame(list(runs.values()))
+        yield [gr.skip()] * (len(outputs) - 3) + [frame, frame, {"runs": runs, "spec": spec}]
+
+    gr.on([run.click, prompt.submit], on_compare, inputs=[prompt, seed, n, steps, guidance, sampler, variant, overlays],
+          outputs=outputs, api_name="compare", concurrency_id=concurrency_id, concurrency_limit=1)
+
+    def on_overlays(show, saved):
+        runs = (saved or {}).get("runs", {})
+        return [present.gallery_items(runs[f], show) if f in runs else gr.skip() for f in FAMILIES]
+
+    overlays.change(on_overlays, [overlays, state], [galleries[f] for f in FAMILIES], api_visibility="private")
+
+    for family in FAMILIES:
+        def on_select(saved, evt: gr.SelectData, family=family):
+            runs = (saved or {}).get("runs", {})
+            if family not in runs or evt.index is None:
+                return gr.skip()
+            return present.report_markdown(runs[family], int(evt.index))
+
+        galleries[family].select(on_select, state, detail, api_visibility="private")
+
+
+def _stream_diffusion(request, spec, runs: dict, progress):
+    """Run diffusion in a worker thread; yield its per-step previews as they arrive."""
+    frames: queue.Queue = queue.Queue()
+
+    def callback(step: int, total: int, previews) -> None:
+        frames.put((step, total, previews))
+
+    def work() -> None:
+        runs["diffusion"] = pipeline.run_backend("diffusion", request, spec, callback=callback)
+        frames.put(None)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    while True:
+        item = frames.get()
+        if item is None:
+            break
+        step, total, previews = item
+        progress((step, total), desc=f"Diffusion: denoising step {step}/{total}")
+        if step % max(1, total // 10) == 0 or step == total:
+            yield [(pipeline.upscale(p), f"step {step}/{total}") for p in previews]
+    thread.join()
+
+
+def empty_summary() -> pd.DataFrame:
+    return present.summary_frame([])
