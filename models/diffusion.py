@@ -1,0 +1,485 @@
+"""The diffusion family: a small conditional UNet on rendered hands, diffusers-style.
+
+Architecture (chosen by measuring candidates on this 2-core CPU, one thread, batch 32, bf16):
+the 64x64x3 image is pixel-unshuffled to 32x32x12 and denoised by a `UNet2DModel` at 32x32
+(channels 64/128/128, one ResNet per level, self-attention at 8x8 only), then pixel-shuffled back.
+A full-resolution 64x64 UNet of the same size (32/64/128/128) costs the same per training step
+here but half its width sits at 64x64 with only 32 channels; the unshuffled UNet spends its
+width where the hand's shape is decided and its 2x2 patches still carry every pixel. 4.9M
+parameters (UNet 4.76M + conditioner 0.15M), within 3x of the VAE and the GAN.
+
+Conditioning: `HandConditioner` embeds the five spec fields (one `nn.Embedding` each, the last
+index of each = "any"), concatenates and projects them with an MLP into the UNet's time-embedding
+space (`class_embed_type="identity"` adds it to the time embedding), which each ResNet applies as
+a GroupNorm scale and shift (`resnet_time_scale_shift="scale_shift"`, AdaGN as in ADM): the
+default adds it *before* GroupNorm, which subtracts it again per group -- with 2 channels per
+group here most of the time and condition signal was erased (measured: a fresh UNet's output did
+not depend on t or the spec at all with 32 channels / 32 groups). The spec is five global
+attributes, not a token sequence, so cross-attention (`UNet2DConditionModel`) would pay for
+attention maps that have nothing to attend to. Classifier-free guidance's unconditional branch is
+"every field any", which the shared training loop already produces by field dropout.
+
+Training: v-prediction on the cosine ("squaredcos_cap_v2") schedule. The cosine schedule ends
+at SNR ~ 0, where epsilon-prediction turns into a division by ~0 when converted to x0 (the first
+sampling step and the previews); v stays well-posed everywhere. Min-SNR-5 loss weighting
+(min(SNR, 5) / (SNR + 1) for v), AdamW 3e-4 with a short warm-up, EMA of the weights
+(diffusers `EMAModel`, warm-up power 3/4).
+
+Sampling: DPM-Solver++ 2M (default, 20 steps), DDIM (trailing spacing) or DDPM, all built from
+the one saved scheduler config; each image's noise comes from its own seeded generator.
+
+Weights: `HandDiffusionPipeline.save_pretrained` layout (model_index.json, unet/, scheduler/,
+conditioner/) stored as fp16 safetensors (~9 MB), loaded as fp32.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from diffusers import (
+    DDIMScheduler,
+    DDPMScheduler,
+    DiffusionPipeline,
+    DPMSolverMultistepScheduler,
+    ModelMixin,
+    UNet2DModel,
+)
+from diffusers.configuration_utils import ConfigMixin, register_to_config
+from diffusers.training_utils import EMAModel
+from torch import nn
+
+from hands import settings
+from hands.vocab import HandSpec, condition_sizes
+from models.base import (
+    GenerateOptions,
+    Generation,
+    StepCallback,
+    check_request,
+    condition_tensor,
+    image_generators,
+    randn,
+    to_pil,
+)
+from models.train import cpu_has_native_bf16
+
+FAMILY = "diffusion"
+SAMPLERS: tuple[str, ...] = ("dpm++", "ddim", "ddpm")
+DEFAULT_STEPS = 20
+DEFAULT_GUIDANCE = 2.5
+DEFAULT_SAMPLER = "dpm++"
+MAX_STEPS = 1000
+
+TRAIN_DEFAULTS: dict = {
+    "batch": 32,
+    "lr": 3e-4,
+    "weight_decay": 0.0,
+    "warmup_steps": 500,
+    "grad_clip": 1.0,
+    "min_snr_gamma": 5.0,
+    "ema_decay": 0.9995,
+    "ema_power": 0.75,
+    "patch": 2,  # pixel-unshuffle factor: the UNet runs at size / patch
+    "channels": [64, 128, 128],
+    "attention": [False, False, True],  # self-attention per level (8x8 only)
+    "layers_per_block": 1,
+    "embed_dim": 64,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Components
+# ---------------------------------------------------------------------------------------------
+
+
+class HandConditioner(ModelMixin, ConfigMixin):
+    """Spec indices (B, 5) -> one vector per image, added to the UNet's time embedding.
+
+    A diffusers model (ModelMixin + ConfigMixin) so it saves and loads with the pipeline.
+    Concatenation (not a sum) keeps fields apart before the MLP mixes them, so "left" and
+    "point" can interact (which thumb side, which finger) rather than merely add up.
+    """
+
+    @register_to_config
+    def __init__(self, field_sizes: list[int] | tuple[int, ...] = (13, 3, 5, 6, 4), embed_dim: int = 64,
+                 out_dim: int = 256):
+        super().__init__()
+        self.embeddings = nn.ModuleList(nn.Embedding(size, embed_dim) for size in field_sizes)
+        self.mlp = nn.Sequential(
+            nn.Linear(embed_dim * len(field_sizes), out_dim), nn.SiLU(), nn.Linear(out_dim, out_dim)
+        )
+
+    def forward(self, cond: torch.Tensor) -> torch.Tensor:
+        parts = [emb(cond[:, i]) for i, emb in enumerate(self.embeddings)]
+        return self.mlp(torch.cat(parts, dim=1))
+
+    def unconditional(self, n: int, device: torch.device | str = "cpu") -> torch.Tensor:
+        """Indices meaning "every field left open": the classifier-free guidance branch."""
+        sizes = torch.tensor(self.config.field_sizes, device=device) - 1
+        return sizes.expand(n, -1).clone()
+
+
+def build_unet(config: dict, size: int = 64) -> UNet2DModel:
+    """The denoiser at size / patch with 3 * patch^2 channels in and out."""
+    channels = tuple(config["channels"])
+    patch = config["patch"]
+    down = tuple("AttnDownBlock2D" if a else "DownBlock2D" for a in config["attention"])
+    up = tuple("AttnUpBlock2D" if a else "UpBlock2D" for a in reversed(config["attention"]))
+    return UNet2DModel(
+        sample_size=size // patch, in_channels=3 * patch**2, out_channels=3 * patch**2,
+        block_out_channels=channels, layers_per_block=config["layers_per_block"],
+        down_block_types=down, up_block_types=up, attention_head_dim=32, class_embed_type="identity",
+        resnet_time_scale_shift="scale_shift",
+    )
+
+
+def build_conditioner(config: dict) -> HandConditioner:
+    return HandConditioner(field_sizes=condition_sizes(), embed_dim=config["embed_dim"],
+                           out_dim=4 * config["channels"][0])
+
+
+def training_scheduler() -> DDPMScheduler:
+    """The schedule the model is trained on; every sampler is derived from its config."""
+    return DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2",
+                         prediction_type="v_prediction", clip_sample=True, clip_sample_range=1.0)
+
+
+def make_sampler(name: str, config: dict):
+    """A fresh sampler (schedulers are stateful, so one per request) from the saved config.
+
+    Private keys are dropped first: an in-memory config lists `_use_default_values`, which
+    from_config would replace by the new class's defaults, while the same config read back from
+    disk has lost that list; without this, a pipeline would sample differently after a save.
+    """
+    config = {k: v for k, v in config.items() if not k.startswith("_")}
+    if name == "dpm++":
+        # thresholding: pixel-space x0 stays in [-1, 1]; lambda_min_clipped: diffusers'
+        # recommended guard for the cosine schedule's last steps.
+        return DPMSolverMultistepScheduler.from_config(
+            config, algorithm_type="dpmsolver++", solver_order=2, thresholding=True, sample_max_value=1.0,
+            lambda_min_clipped=-5.1, timestep_spacing="linspace")
+    if name == "ddim":
+        return DDIMScheduler.from_config(config, timestep_spacing="trailing", clip_sample=True)
+    if name == "ddpm":
+        return DDPMScheduler.from_config(config, timestep_spacing="trailing", clip_sample=True)
+    raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got {name!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Pipeline
+# ---------------------------------------------------------------------------------------------
+
+PreviewFn = Callable[[int, int, torch.Tensor], None]
+
+
+class HandDiffusionPipeline(DiffusionPipeline):
+    """UNet + scheduler + conditioner in diffusers' layout; works on tensors, knows no PIL.
+
+    `patch` (saved in model_index.json) is the pixel-unshuffle factor between image and UNet.
+    """
+
+    def __init__(self, unet: UNet2DModel, scheduler: DDPMScheduler, conditioner: HandConditioner, patch: int = 2):
+        super().__init__()
+        self.register_modules(unet=unet, scheduler=scheduler, conditioner=conditioner)
+        self.register_to_config(patch=patch)
+
+    @property
+    def image_size(self) -> int:
+        return self.unet.config.sample_size * self.config.patch
+
+    def to_unet_space(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pixel_unshuffle(x, self.config.patch) if self.config.patch > 1 else x
+
+    def to_image_space(self, z: torch.Tensor) -> torch.Tensor:
+        return F.pixel_shuffle(z, self.config.patch) if self.config.patch > 1 else z
+
+    def predict_x0(self, z: torch.Tensor, v: torch.Tensor, t: torch.Tensor | int) -> torch.Tensor:
+        """x0 from a v-prediction at timestep t (the same for every sampler), for previews."""
+        abar = self.scheduler.alphas_cumprod.to(z.device)[int(t)]
+        return (abar.sqrt() * z - (1 - abar).sqrt() * v).clamp(-1, 1)
+
+    def guided_velocity(self, z: torch.Tensor, t: torch.Tensor, cond_emb: torch.Tensor,
+                        guidance: float, bf16: bool = False) -> torch.Tensor:
+        """One UNet forward; cond and uncond rows are batched together when guidance != 1.
+
+        bf16 autocasts the UNet only; the sampler's arithmetic stays in fp32.
+        """
+        n = z.shape[0]
+        z_in = z if guidance == 1 else torch.cat([z, z])
+        with torch.autocast(z.device.type, dtype=torch.bfloat16, enabled=bf16):
+            out = self.unet(z_in, t, class_labels=cond_emb).sample.float()
+        if guidance == 1:
+            return out
+        cond_v, uncond_v = out[:n], out[n:]
+        return uncond_v + guidance * (cond_v - uncond_v)
+
+    @torch.no_grad()
+    def __call__(self, cond: torch.Tensor, generators: list[torch.Generator], steps: int = DEFAULT_STEPS,
+                 guidance: float = DEFAULT_GUIDANCE, sampler: str = DEFAULT_SAMPLER,
+                 on_step: PreviewFn | None = None, bf16: bool = False) -> tuple[torch.Tensor, int]:
+        """Sample len(generators) images (B, 3, H, W) in [-1, 1]; returns (images, unet calls).
+
+        `on_step(i, total, x0)` gets the current clean-image estimate after step i (1-based).
+        """
+        device = self.unet.device
+        scheduler = make_sampler(sampler, self.scheduler.config)
+        scheduler.set_timesteps(steps, device=device)
+        size = self.image_size
+        z = self.to_unet_space(randn((3, size, size), generators, device=device)) * scheduler.init_noise_sigma
+        cond_in = cond if guidance == 1 else torch.cat([cond, self.conditioner.unconditional(len(cond), cond.device)])
+        cond_emb = self.conditioner(cond_in.to(device)).to(self.unet.dtype)
+        total = len(scheduler.timesteps)
+        for i, t in enumerate(scheduler.timesteps):
+            z_in = scheduler.scale_model_input(z, t)
+            v = self.guided_velocity(z_in, t, cond_emb, guidance, bf16)
+            if on_step is not None:
+                on_step(i + 1, total, self.to_image_space(self.predict_x0(z, v, t)))
+            z = scheduler.step(v, t, z, generator=generators).prev_sample
+        return self.to_image_space(z).clamp(-1, 1), total
+
+
+def save_fp16(pipeline: HandDiffusionPipeline, path: str | Path) -> None:
+    """save_pretrained with fp16 weights, replacing files one by one (os.replace is atomic), so
+    an app loading the folder while training exports never reads a half-written file."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    half = HandDiffusionPipeline(
+        unet=_copy_as(pipeline.unet, torch.float16), scheduler=pipeline.scheduler,
+        conditioner=_copy_as(pipeline.conditioner, torch.float16), patch=pipeline.config.patch)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}-") as tmp:
+        half.save_pretrained(tmp, safe_serialization=True)
+        for src in sorted(Path(tmp).rglob("*")):
+            if src.is_file():
+                dst = path / src.relative_to(tmp)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                src.chmod(0o644)  # safetensors writes 0600; the app may run as another user
+                os.replace(src, dst)
+
+
+def _copy_as(module: ModelMixin, dtype: torch.dtype) -> ModelMixin:
+    """A detached copy in `dtype` (.half()/.float(): diffusers' .to(dtype) warns needlessly)."""
+    copy = type(module).from_config(module.config)
+    copy.load_state_dict(module.state_dict())
+    copy = copy.half() if dtype == torch.float16 else copy.float()
+    return copy.eval()
+
+
+def load_pipeline(path: str | Path, device: str = "cpu") -> HandDiffusionPipeline:
+    """Load fp16-stored weights as fp32 (CPUs have no fast fp16 math)."""
+    path = Path(path)
+    unet = UNet2DModel.from_pretrained(path / "unet", torch_dtype=torch.float32)
+    conditioner = HandConditioner.from_pretrained(path / "conditioner", torch_dtype=torch.float32)
+    scheduler = DDPMScheduler.from_pretrained(path / "scheduler")
+    if list(conditioner.config.field_sizes) != condition_sizes():
+        # weights trained on another vocabulary would read indices as the wrong words
+        raise ValueError(f"weights expect condition sizes {list(conditioner.config.field_sizes)}, "
+                         f"this code has {condition_sizes()}")
+    patch = HandDiffusionPipeline.load_config(path).get("patch", 1)
+    pipe = HandDiffusionPipeline(unet=unet, scheduler=scheduler, conditioner=conditioner, patch=patch)
+    pipe.unet.eval()
+    pipe.conditioner.eval()
+    return pipe.to(device)
+
+
+# ---------------------------------------------------------------------------------------------
+# Generator (the protocol the app, scorer and benchmark use)
+# ---------------------------------------------------------------------------------------------
+
+
+class DiffusionGenerator:
+    """The `Generator` protocol over a `HandDiffusionPipeline`.
+
+    bf16: autocast the UNet to bfloat16 (default: only where the hardware computes bf16
+    natively). Measured on this Zen 4 CPU, one thread: 1.4-1.7x faster sampling, the same
+    pixels on every run, within 2 levels of fp32 (mean 0.25 of 255). Images within a request are
+    batched; image k of n matches image k of a smaller request to within float rounding of
+    batched kernels (measured: identical in fp32, at most 1-2 levels in bf16).
+    """
+
+    family = FAMILY
+
+    def __init__(self, pipeline: HandDiffusionPipeline, variant: str = "full", bf16: bool | None = None):
+        self.pipeline = pipeline
+        self.variant = variant
+        self.bf16 = native_bf16(pipeline.unet.device) if bf16 is None else bf16
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for m in (self.pipeline.unet, self.pipeline.conditioner) for p in m.parameters())
+
+    def generate(self, spec: HandSpec, n: int, seed: int, options: GenerateOptions | None = None,
+                 callback: StepCallback | None = None) -> Generation:
+        check_request(n, seed)
+        steps, guidance, sampler = resolve_options(options)
+        keep = bool(options and options.keep_frames)
+        frames: list[list] = []
+
+        def on_step(i: int, total: int, x0: torch.Tensor) -> None:
+            previews = to_pil(x0)
+            if keep:
+                frames.append(previews)
+            if callback is not None:
+                callback(i, total, previews)
+
+        device = self.pipeline.unet.device
+        start = time.perf_counter()
+        images, calls = self.pipeline(
+            condition_tensor(spec, n, device), image_generators(seed, FAMILY, n), steps=steps, guidance=guidance,
+            sampler=sampler, on_step=on_step if (keep or callback) else None, bf16=self.bf16)
+        latency = time.perf_counter() - start
+        return Generation(images=to_pil(images), backend=FAMILY, variant=self.variant, seed=seed, steps=calls,
+                          latency_s=latency, evaluations=calls, frames=frames)
+
+    def save_pretrained(self, path: str | Path) -> None:
+        save_fp16(self.pipeline, path)
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path) -> DiffusionGenerator:
+        return cls(load_pipeline(path, settings.device()), variant=Path(path).name)
+
+
+def native_bf16(device: torch.device) -> bool:
+    """bf16 only pays where the hardware computes it natively (else it is emulated, slower)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and cpu_has_native_bf16()
+
+
+def resolve_options(options: GenerateOptions | None) -> tuple[int, float, str]:
+    """Fill defaults and reject nonsense with messages a UI can show."""
+    options = options or GenerateOptions()
+    steps = DEFAULT_STEPS if options.steps is None else options.steps
+    guidance = DEFAULT_GUIDANCE if options.guidance is None else float(options.guidance)
+    sampler = options.sampler or DEFAULT_SAMPLER
+    if not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be an integer from 1 to {MAX_STEPS}, got {steps!r}")
+    if not math.isfinite(guidance) or not 0 <= guidance <= 20:
+        raise ValueError(f"guidance must be between 0 and 20, got {guidance!r}")
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
+    return steps, guidance, sampler
+
+
+def load(path: str | Path) -> DiffusionGenerator:
+    """Registry entry point: models/weights/diffusion/<variant>/ -> Generator."""
+    return DiffusionGenerator.from_pretrained(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training (driven by models/train.py)
+# ---------------------------------------------------------------------------------------------
+
+
+class Trainer:
+    """One optimisation step of v-prediction with Min-SNR weighting, plus EMA and export."""
+
+    def __init__(self, config: dict, accelerator):
+        self.config = config
+        self.accelerator = accelerator
+        unet = build_unet(config, config.get("size", 64))
+        conditioner = build_conditioner(config)
+        self.scheduler = training_scheduler()
+        params = list(unet.parameters()) + list(conditioner.parameters())
+        optimizer = torch.optim.AdamW(params, lr=config["lr"], weight_decay=config["weight_decay"])
+        self.unet, self.conditioner, self.optimizer = accelerator.prepare(unet, conditioner, optimizer)
+        self.ema = EMAModel(params, decay=config["ema_decay"], use_ema_warmup=True, power=config["ema_power"])
+        self.modules = {"unet": self.unet, "conditioner": self.conditioner}
+        self.optimizers = {"opt": self.optimizer}
+        self.snr = self._snr_table()
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for m in self.modules.values() for p in m.parameters())
+
+    def _params(self) -> list[nn.Parameter]:
+        return list(self.unet.parameters()) + list(self.conditioner.parameters())
+
+    def _snr_table(self) -> torch.Tensor:
+        abar = self.scheduler.alphas_cumprod
+        return abar / (1 - abar)
+
+    def loss(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """Min-SNR-weighted v-prediction loss on pixel-unshuffled images."""
+        patch = self.config["patch"]
+        x0 = F.pixel_unshuffle(x, patch) if patch > 1 else x
+        noise = torch.randn_like(x0)
+        t = torch.randint(0, self.scheduler.config.num_train_timesteps, (x0.shape[0],), device=x0.device)
+        zt = self.scheduler.add_noise(x0, noise, t)
+        target = self.scheduler.get_velocity(x0, noise, t)
+        with self.accelerator.autocast():
+            pred = self.unet(zt, t, class_labels=self.conditioner(cond)).sample
+        snr = self.snr.to(x0.device)[t]
+        weight = snr.clamp(max=self.config["min_snr_gamma"]) / (snr + 1)
+        per_image = F.mse_loss(pred.float(), target, reduction="none").mean(dim=(1, 2, 3))
+        return (weight * per_image).mean()
+
+    def step(self, x: torch.Tensor, cond: torch.Tensor, step: int) -> dict[str, float]:
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.config["lr"] * min(1.0, (step + 1) / self.config["warmup_steps"])
+        loss = self.loss(x, cond)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.accelerator.backward(loss)
+        grad_norm = self.accelerator.clip_grad_norm_(self._params(), self.config["grad_clip"])
+        self.optimizer.step()
+        self.ema.step(self._params())
+        return {"loss": loss.item(), "grad_norm": float(grad_norm)}
+
+    def _param_names(self) -> list[str]:
+        return [f"{m}.{n}" for m, module in self.modules.items() for n, _ in module.named_parameters()]
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        state = {f"ema.{name}": p for name, p in zip(self._param_names(), self.ema.shadow_params, strict=True)}
+        state["ema_step"] = torch.tensor([self.ema.optimization_step], dtype=torch.long)
+        return state
+
+    def load_extra_state(self, state: dict[str, torch.Tensor]) -> None:
+        for name, shadow in zip(self._param_names(), self.ema.shadow_params, strict=True):
+            shadow.copy_(state[f"ema.{name}"])
+        self.ema.optimization_step = int(state["ema_step"][0])
+
+    def ema_pipeline(self) -> HandDiffusionPipeline:
+        """A standalone fp32 pipeline holding the EMA weights (the online model is untouched)."""
+        unet = _copy_as(self.accelerator.unwrap_model(self.unet), torch.float32)
+        conditioner = _copy_as(self.accelerator.unwrap_model(self.conditioner), torch.float32)
+        self.ema.copy_to(list(unet.parameters()) + list(conditioner.parameters()))
+        return HandDiffusionPipeline(unet=unet, scheduler=self.scheduler, conditioner=conditioner,
+                                     patch=self.config["patch"])
+
+    def export(self, path: str | Path) -> None:
+        save_fp16(self.ema_pipeline(), path)
+        (Path(path) / "MODEL_CARD.md").write_text(model_card(self.config, self.num_parameters))
+
+    def warm_start(self, path: str | Path) -> None:
+        """Continue from shipped (EMA) weights: they seed both the online and the EMA model."""
+        shipped = load_pipeline(path)
+        self.accelerator.unwrap_model(self.unet).load_state_dict(shipped.unet.state_dict())
+        self.accelerator.unwrap_model(self.conditioner).load_state_dict(shipped.conditioner.state_dict())
+        for shadow, p in zip(self.ema.shadow_params, self._params(), strict=True):
+            shadow.copy_(p.detach())
+
+
+
+def model_card(config: dict, num_parameters: int) -> str:
+    return f"""# Conditional pixel-space diffusion model for rendered 64x64 hands
+
+- `HandDiffusionPipeline` (diffusers layout): `UNet2DModel` on the pixel-unshuffled image
+  (x{config['patch']}: 64x64x3 -> 32x32x12), channels {config['channels']}, self-attention at
+  levels {config['attention']}, {config['layers_per_block']} ResNet per level, AdaGN (scale-shift)
+  conditioning; `HandConditioner`: one `nn.Embedding` per spec field (last row = "any"),
+  concatenated, MLP into the time embedding. {num_parameters:,} parameters in all.
+- Objective: v-prediction, cosine schedule (1000 steps), Min-SNR-{config['min_snr_gamma']:g}
+  weighting; AdamW lr {config['lr']}, batch {config['batch']}, warm-up {config['warmup_steps']} steps,
+  grad clip {config['grad_clip']}; bf16 autocast where the hardware has it.
+- Shipped weights: EMA (max decay {config['ema_decay']}, warm-up power {config['ema_power']}),
+  fp16 on disk, loaded as fp32. Steps, wall time and hardware: training.json.
+- Sampling: DPM-Solver++ 2M (default, {DEFAULT_STEPS} steps), DDIM (trailing), DDPM;
+  classifier-free guidance {DEFAULT_GUIDANCE:g} by default (unconditional = every field "any").
+- Conditioning field dropout (15% per field, 10% all) as for every family.
+- Data: procedurally rendered hands only. Limits: 64x64; synthetic renderer, not photos.
+"""
