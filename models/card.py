@@ -1,0 +1,92 @@
+"""Model cards for every shipped variant, written from its training.json and the benchmark's numbers.
+
+    python -m models.card            # (re)writes models/weights/<family>/<variant>/MODEL_CARD.md
+
+Nothing in a card is typed by hand: data, steps, images seen, hardware and wall time come from
+the training run; scores come from results/benchmark.json (run `python -m bench` first).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from hands.settings import REPO_ROOT
+from models import registry
+from models.base import FAMILIES
+
+DESCRIPTIONS = {
+    "vae": "A conditional convolutional VAE: the encoder squeezes a hand into a latent code, the decoder draws it back; "
+           "trained with reconstruction + beta-weighted KL. Expected weakness: blur.",
+    "gan": "A conditional GAN (spectral norm, hinge loss, projection discriminator, DiffAugment, EMA generator). "
+           "Expected weaknesses: mode collapse, unstable training.",
+    "diffusion": "A conditional diffusers UNet with classifier-free guidance, sampled by diffusers schedulers "
+                 "(DPM-Solver++ by default). Expected weakness: speed (sequential denoising).",
+}
+
+
+def _bench_row(family: str, variant: str) -> dict | None:
+    path = REPO_ROOT / "results" / "benchmark.json"
+    if not path.exists():
+        return None
+    results = json.loads(path.read_text())
+    return next((b for b in results.get("backends", []) if b["family"] == family and b["variant"] == variant), None)
+
+
+def _fmt_ci(triple) -> str:
+    if not triple or triple[0] is None:
+        return "–"
+    return f"{triple[0]:.1f} (95% CI {triple[1]:.1f}–{triple[2]:.1f})"
+
+
+def card(family: str, variant: str) -> str:
+    folder = registry.WEIGHTS_ROOT / family / variant
+    info = json.loads((folder / "training.json").read_text())
+    size_mb = sum(p.stat().st_size for p in folder.rglob("*.safetensors")) / 2**20
+    lines = [
+        f"# {family} / {variant}", "", DESCRIPTIONS[family], "",
+        "## Training", "",
+        f"- Data: {info['data_size']:,} procedurally rendered hands (`hands.dataset`, seed {info['data_seed']}), "
+        f"{info['image_size']}x{info['image_size']} px, conditioned on the structured hand spec (gesture, handedness, object, "
+        "skin tone, view) with field dropout.",
+        f"- Steps: {info['steps']:,} at batch {info['batch']} = {info['images_seen']:,} images seen "
+        f"({info['images_seen'] / max(info['data_size'], 1):.1f} epochs).",
+        f"- Hardware: {info['hardware']}; mixed precision: {info['mixed_precision']}; wall time {info['wall_s'] / 3600:.2f} h.",
+        f"- Parameters (shipped generator): {info['num_parameters']:,}; weights on disk {size_mb:.1f} MB (safetensors).",
+        f"- Finished: {'yes' if info.get('final') else 'no — a checkpoint of a run still in progress'}.",
+        f"- Config: `{json.dumps(info['config'])}`",
+        "- Reproduce: `python -m models.train " + f"{family} --variant {variant} --data-size {info['data_size']} "
+        f"--steps {info['steps']}` (resumes from a checkpoint or the shipped weights).", "",
+        "## Scores (from `python -m bench`)", "",
+    ]
+    row = _bench_row(family, variant)
+    if row is None:
+        lines.append("Not measured yet: run `python -m bench`.")
+    else:
+        lines += [
+            f"- Hand Score: {_fmt_ci(row['hand_score'])} over {row['n_images']} images (14 prompts)",
+            f"- Extended fingers match the prompt: {_fmt_ci([100 * x for x in row['finger_accuracy']])} %",
+            f"- Hands found: {100 * row['hand_found_rate']:.0f}%; malformed: {100 * row['malformation_rate']:.0f}%",
+            f"- Sharpness (1 = clean renders): {_fmt_ci(row['sharpness'])}",
+            f"- KID vs clean renders: {row['kid']}; diversity: {row['diversity']}",
+            f"- Latency per image: {row['latency_median_s']:.3f} s (p50), {row['latency_p90_s']:.3f} s (p90) on the benchmark machine",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    written = []
+    for family in FAMILIES:
+        for variant in registry.variants(family):
+            folder = registry.WEIGHTS_ROOT / family / variant
+            if not (folder / "training.json").exists():
+                continue
+            (folder / "MODEL_CARD.md").write_text(card(family, variant))
+            written.append(str(Path(folder, "MODEL_CARD.md").relative_to(REPO_ROOT)))
+    print(json.dumps({"written": written}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
