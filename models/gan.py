@@ -1,0 +1,316 @@
+"""Conditional GAN: a spec-conditioned generator against a projection discriminator.
+
+The stabilisers are the known ones, each for a reason:
+- spectral norm on every discriminator layer (Miyato et al. 2018): bounds D's Lipschitz constant;
+- a minibatch-standard-deviation feature in D (Karras et al. 2018): lets D see a lack of variety;
+- hinge loss: D stops pushing once a sample is confidently classified;
+- projection discriminator (Miyato & Koyama 2018): D(x, c) = psi(h) + <embed(c), h>, with the same
+  one-embedding-per-field conditioning as the generator, so "left hand" is judged, not only "a hand";
+- DiffAugment (Zhao et al. 2020), translation + cutout on real and fake alike, so D cannot memorise
+  1,000 images; no flips (prompts say left/right) and no colour jitter (skin tone is a condition);
+- an EMA of G's weights, which is what ships; snapshots of it through training let the app show how
+  diversity evolves (mode collapse shows up as seeds converging to one hand).
+
+The generator network is `models.conditioning.ConvDecoder`, the same as the VAE's decoder.
+Shipped layout: models/weights/gan/<variant>/{config.json, diffusion_pytorch_model.safetensors,
+MODEL_CARD.md, training.json, train_log.csv, snapshots/step-NNNNNN/}.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+
+import torch
+from diffusers import ConfigMixin, ModelMixin
+from diffusers.configuration_utils import register_to_config
+from torch import nn
+from torch.nn import functional as F
+from torch.nn.utils.parametrizations import spectral_norm
+
+from hands.settings import device as default_device
+from hands.vocab import HandSpec, condition_sizes
+from models.base import (
+    GenerateOptions,
+    Generation,
+    StepCallback,
+    check_request,
+    condition_tensor,
+    image_generators,
+    randn,
+    to_pil,
+)
+from models.conditioning import ConditionEmbedding, ConvDecoder, check_size, check_sizes
+
+FAMILY = "gan"
+
+TRAIN_DEFAULTS: dict = {
+    "batch": 32,
+    "lr": 2e-4,  # generator
+    "lr_d": 2e-4,
+    "betas": [0.5, 0.999],  # SNGAN's setting for a DCGAN-shaped net with one D step per G step
+    "z_dim": 128,
+    "widths": [256, 128, 96, 48],
+    "d_widths": [32, 64, 128, 256],
+    "embed_dim": 128,
+    "style_dim": 128,
+    "ema_decay": 0.999,
+    "augment": "translation,cutout",
+}
+
+
+class GANModel(ModelMixin, ConfigMixin):
+    """The shipped generator: (z, spec indices) -> 64x64 image in [-1, 1]."""
+
+    @register_to_config
+    def __init__(self, size: int = 64, z_dim: int = 128, widths: tuple[int, ...] = (256, 128, 96, 48),
+                 embed_dim: int = 128, style_dim: int = 128, condition_sizes: list[int] | None = None) -> None:
+        super().__init__()
+        check_size(size, widths)
+        self.decoder = ConvDecoder(z_dim, list(widths), embed_dim, style_dim, condition_sizes)
+
+    def forward(self, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z, cond)
+
+
+class Discriminator(nn.Module):
+    """Spectrally normalised CNN with a projection head; used in training only, never shipped."""
+
+    def __init__(self, widths: list[int]) -> None:
+        super().__init__()
+        chans = [3, *widths]
+        self.convs = nn.ModuleList(spectral_norm(nn.Conv2d(a, b, 4, stride=2, padding=1))
+                                   for a, b in zip(chans[:-1], widths, strict=True))
+        self.last = spectral_norm(nn.Conv2d(widths[-1] + 1, widths[-1], 3, padding=1))  # +1: minibatch std
+        self.head = spectral_norm(nn.Linear(widths[-1], 1))
+        self.embed = ConditionEmbedding(widths[-1])
+        for emb in self.embed.fields:
+            spectral_norm(emb)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor, group: int = 4) -> torch.Tensor:
+        h = x
+        for conv in self.convs:
+            h = F.leaky_relu(conv(h), 0.2)
+        h = torch.cat([h, minibatch_std(h, group)], dim=1)
+        h = F.leaky_relu(self.last(h), 0.2).sum(dim=(2, 3))  # global sum pooling, as in SNGAN
+        return self.head(h).squeeze(1) + (self.embed(cond) * h).sum(1)
+
+
+def minibatch_std(h: torch.Tensor, group: int) -> torch.Tensor:
+    """One extra feature map: how much the images of each group of `group` consecutive rows differ
+    (Karras et al. 2018). A collapsed generator makes near-identical images, which D then sees.
+    Groups are consecutive, so a batch of [reals; fakes] never mixes the two when group | len(reals)."""
+    b, _, hh, ww = h.shape
+    group = largest_divisor(b, group)
+    spread = h.float().view(b // group, group, *h.shape[1:]).std(dim=1, unbiased=False).mean(dim=(1, 2, 3))
+    return spread.repeat_interleave(group)[:, None, None, None].expand(b, 1, hh, ww).to(h.dtype)
+
+
+def largest_divisor(n: int, at_most: int) -> int:
+    return next(g for g in range(min(n, at_most), 0, -1) if n % g == 0)
+
+
+# --- DiffAugment (translation + cutout), the same random transform for a whole forward pass ---
+
+def translate(x: torch.Tensor, ratio: float = 0.125) -> torch.Tensor:
+    """Shift each image by up to ratio*size pixels, filling with zeros (mid-grey)."""
+    b, _, h, w = x.shape
+    sh, sw = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    ty = torch.randint(-sh, sh + 1, (b, 1, 1), device=x.device)
+    tx = torch.randint(-sw, sw + 1, (b, 1, 1), device=x.device)
+    gb, gy, gx = torch.meshgrid(torch.arange(b, device=x.device), torch.arange(h, device=x.device),
+                                torch.arange(w, device=x.device), indexing="ij")
+    gy = (gy + ty + 1).clamp(0, h + 1)
+    gx = (gx + tx + 1).clamp(0, w + 1)
+    padded = F.pad(x, [1, 1, 1, 1]).permute(0, 2, 3, 1)
+    return padded[gb, gy, gx].permute(0, 3, 1, 2).contiguous()
+
+
+def cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
+    """Zero one random square of ratio*size per image."""
+    b, _, h, w = x.shape
+    ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    oy = torch.randint(0, h + (1 - ch % 2), (b, 1, 1), device=x.device)
+    ox = torch.randint(0, w + (1 - cw % 2), (b, 1, 1), device=x.device)
+    gb, gy, gx = torch.meshgrid(torch.arange(b, device=x.device), torch.arange(ch, device=x.device),
+                                torch.arange(cw, device=x.device), indexing="ij")
+    gy = (gy + oy - ch // 2).clamp(0, h - 1)
+    gx = (gx + ox - cw // 2).clamp(0, w - 1)
+    mask = torch.ones(b, h, w, dtype=x.dtype, device=x.device)
+    mask[gb, gy, gx] = 0
+    return x * mask.unsqueeze(1)
+
+
+AUGMENTS = {"translation": translate, "cutout": cutout}
+
+
+def diff_augment(x: torch.Tensor, policy: str) -> torch.Tensor:
+    for name in filter(None, policy.split(",")):
+        x = AUGMENTS[name](x)
+    return x
+
+
+# --- training ---
+
+@torch.no_grad()
+def ema_update(ema: nn.Module, online: nn.Module, decay: float) -> None:
+    torch._foreach_lerp_(list(ema.parameters()), list(online.parameters()), 1.0 - decay)
+
+
+def save_fp16(model: ModelMixin, path: Path) -> None:
+    """save_pretrained in half precision (half the repo size); `load` casts back to fp32."""
+    copy.deepcopy(model).to(torch.float16).save_pretrained(path, safe_serialization=True)
+
+
+class Trainer:
+    """One D step and one G step per call (hinge loss, DiffAugment on both), then the EMA update."""
+
+    def __init__(self, config: dict, accelerator) -> None:
+        self.config, self.accelerator = config, accelerator
+        self.generator = GANModel(size=config["size"], z_dim=config["z_dim"], widths=tuple(config["widths"]),
+                                  embed_dim=config["embed_dim"], style_dim=config["style_dim"],
+                                  condition_sizes=condition_sizes())
+        self.ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
+        self.discriminator = Discriminator(config["d_widths"])
+        betas = tuple(config["betas"])
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=config["lr"], betas=betas)
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config["lr_d"], betas=betas)
+        self.G, self.D, self.opt_g, self.opt_d = accelerator.prepare(self.generator, self.discriminator, opt_g, opt_d)
+        self.ema.to(accelerator.device)
+        self.modules = {"generator": self.generator, "generator_ema": self.ema, "discriminator": self.discriminator}
+        self.optimizers = {"generator": self.opt_g, "discriminator": self.opt_d}
+        self.num_parameters = sum(p.numel() for p in self.generator.parameters())
+        self.steps_done = 0
+
+    def step(self, x: torch.Tensor, cond: torch.Tensor, step: int) -> dict[str, float]:
+        policy = self.config["augment"]
+        z = torch.randn(x.shape[0], self.config["z_dim"], device=x.device)
+        fake = self.G(z, cond)
+
+        self.D.requires_grad_(True)
+        group = largest_divisor(x.shape[0], 4)  # minibatch-std groups must not straddle reals and fakes
+        both = diff_augment(torch.cat([x, fake.detach()]), policy)
+        scores = self.D(both, torch.cat([cond, cond]), group).float()
+        d_real, d_fake = scores.chunk(2)
+        loss_d = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+        self.opt_d.zero_grad(set_to_none=True)
+        self.accelerator.backward(loss_d)
+        self.opt_d.step()
+
+        self.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
+        loss_g = -self.D(diff_augment(fake, policy), cond, group).float().mean()
+        self.opt_g.zero_grad(set_to_none=True)
+        self.accelerator.backward(loss_g)
+        self.opt_g.step()
+
+        decay = min(self.config["ema_decay"], (1 + step) / (10 + step))
+        ema_update(self.ema, self.accelerator.unwrap_model(self.G), decay)
+        self.steps_done = step + 1
+        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "d_real": d_real.mean().item(),
+                "d_fake": d_fake.mean().item()}
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        return {}  # the EMA generator is a checkpointed module
+
+    def load_extra_state(self, state: dict[str, torch.Tensor]) -> None:
+        pass
+
+    def export(self, path: Path) -> None:
+        save_fp16(self.ema, path)
+        (Path(path) / "MODEL_CARD.md").write_text(model_card(self.config, self.num_parameters, self.steps_done))
+
+    def snapshot(self, path: Path) -> None:
+        """The EMA generator as of now, for the app's diversity-over-training view."""
+        save_fp16(self.ema, path)
+
+    def warm_start(self, path: Path) -> None:
+        state = GANModel.from_pretrained(path, torch_dtype=torch.float32).state_dict()
+        self.accelerator.unwrap_model(self.G).load_state_dict(state)
+        self.ema.load_state_dict(state)
+
+
+def model_card(config: dict, num_parameters: int, steps: int) -> str:
+    return f"""# Conditional GAN for rendered 64x64 hands
+
+- Generator: `models.conditioning.ConvDecoder` (the VAE's decoder network), {num_parameters:,} parameters;
+  z ({config['z_dim']}-d, N(0, I)) and the spec embedding (one `nn.Embedding` per field, summed) drive
+  FiLM-conditioned GroupNorms; widths {config['widths']} from 4x4, 4x4 stride-2 transposed convs, tanh.
+- Discriminator (not shipped): spectral-norm CNN, widths {config['d_widths']}, projection head conditioned
+  by the same field embeddings.
+- Objective: hinge loss; DiffAugment `{config['augment']}` on real and fake (no flips: prompts say
+  left/right; no colour: skin tone is a condition). Adam lr G {config['lr']}, D {config['lr_d']},
+  betas {config['betas']}, batch {config['batch']}, 1 D step per G step.
+- Shipped weights: EMA of G (decay {config['ema_decay']}), fp16 (load as fp32); steps trained: {steps}.
+  `snapshots/step-NNNNNN/` hold the EMA generator during training (diversity over time).
+- Conditioning field dropout (15% per field, 10% all) as for every family: "any" slots are trained.
+- Data: procedurally rendered hands only (see training.json for size, steps, wall time, hardware).
+- Limits: 64x64; trained on a synthetic renderer, not photos; may mode-collapse on scarce data
+  (that is one of the things the app shows).
+"""
+
+
+# --- the Generator the app sees ---
+
+class GANGenerator:
+    """`models.base.Generator` for the GAN: one forward pass of the EMA generator per batch.
+
+    Snapshots: `snapshots()` lists the names saved during training (e.g. "step-002500"), oldest
+    first; `at_snapshot(name)` returns a GANGenerator for that point of training (variant
+    "<variant>@<name>"), so the app can show the same seeds across training.
+    """
+
+    family = FAMILY
+
+    def __init__(self, model: GANModel, variant: str = "full", path: Path | None = None) -> None:
+        self.model = model.eval().requires_grad_(False)
+        self.variant = variant
+        self.path = Path(path) if path is not None else None
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @torch.inference_mode()
+    def generate(self, spec: HandSpec, n: int, seed: int, options: GenerateOptions | None = None,
+                 callback: StepCallback | None = None) -> Generation:
+        """n images for `spec`; image k depends only on (seed, k). Options are ignored (one pass)."""
+        check_request(n, seed)
+        start = time.perf_counter()
+        z = randn((self.model.config.z_dim,), image_generators(seed, FAMILY, n), device=self.device)
+        images = to_pil(self.model(z, condition_tensor(spec, n, device=self.device)))
+        latency = time.perf_counter() - start
+        return Generation(images=images, backend=FAMILY, variant=self.variant, seed=seed, steps=1,
+                          latency_s=latency, evaluations=1)
+
+    def snapshots(self) -> list[str]:
+        folder = self.path / "snapshots" if self.path is not None else None
+        if folder is None or not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if p.is_dir() and any(p.glob("*.safetensors")))
+
+    def at_snapshot(self, name: str) -> GANGenerator:
+        if name not in self.snapshots():
+            raise KeyError(f"no snapshot {name!r} in {self.variant}; have {self.snapshots()}")
+        model = GANModel.from_pretrained(self.path / "snapshots" / name, torch_dtype=torch.float32)
+        return GANGenerator(model.to(self.device), f"{self.variant}@{name}", self.path)
+
+    def save_pretrained(self, path: str | Path) -> None:
+        save_fp16(self.model, Path(path))
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path) -> GANGenerator:
+        return load(path)
+
+
+def load(path: str | Path, device: str | None = None) -> GANGenerator:
+    """Load shipped weights (fp16 on disk) as fp32; the variant is the folder's name."""
+    path = Path(path)
+    model = GANModel.from_pretrained(path, torch_dtype=torch.float32)
+    if model.config.condition_sizes is not None:
+        check_sizes(model.config.condition_sizes)
+    return GANGenerator(model.to(device or default_device()), path.name, path)
