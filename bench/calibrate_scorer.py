@@ -1,0 +1,104 @@
+"""Calibrate the scorer's thresholds on clean renders only (seed 7202), never on malformations.
+
+Every silhouette threshold is set just past what healthy hands show (a high percentile of the
+clean distribution, `--quantile`), so a flag means "beyond any clean render we measured". The
+blur threshold sits between clean renders and the same renders Gaussian-blurred (sigma 1.2 px,
+the softness of a VAE sample). MediaPipe tolerances are chosen so that few clean hands cross the
+anatomy limits. Writes hands/weights/scorer_calibration.json, which hands.score loads.
+
+    python -m bench.calibrate_scorer [--count 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from hands import anatomy_check, score
+from hands.render import render_sample
+from hands.silhouette import to_input
+
+SEED = 7202
+CAL_PATH = score.CAL_PATH
+
+
+def _q(values, q: float, default: float) -> float:
+    return float(np.quantile(values, q)) if len(values) else default
+
+
+def calibrate(count: int, quantile: float) -> dict:
+    import cv2
+
+    saved_ref = score.CAL["sharpness_ref"]
+    score.CAL["sharpness_ref"] = 1.0  # measure raw acutance
+    measures: dict[str, list[float]] = {}
+    sharp, blurred, conf, area, world = [], [], [], [], []
+    for i in range(count):
+        img = render_sample(SEED, i, 64).image
+        ev = score.gather(img)
+        sil = ev.sil
+        if sil is None:
+            raise RuntimeError("silhouette net unavailable")
+        conf.append(sil.confidence)
+        area.append(sil.area)
+        for key, values in score.finger_measures(sil).items():
+            measures.setdefault(key, []).extend(v for _, v in values)
+        if ev.sharpness is not None:
+            sharp.append(ev.sharpness)
+            soft = cv2.GaussianBlur(to_input(img), (0, 0), 1.2)
+            value = score.sharpness(soft, sil.hand)
+            if value is not None:
+                blurred.append(value)
+        if ev.lm is not None and ev.lm.presence >= 0.5 and ev.lm.world is not None:
+            world.append(ev.lm.world)
+    score.CAL["sharpness_ref"] = saved_ref
+    ref = float(np.median(sharp))
+    clean_lo = _q(np.array(sharp) / ref, 0.01, 0.7)
+    blur_med = float(np.median(blurred)) / ref
+    cal = {
+        "sharpness_ref": round(ref, 4),
+        "blurry_below": round(min(clean_lo, (clean_lo + blur_med) / 2), 3),
+        "fused_width": round(_q(measures["width_palm"], quantile, 0.75), 3),
+        "fused_rel_width": round(_q(measures["width_rel"], quantile, 1.45), 3),
+        "long_rel": round(_q(measures["end_rel"], quantile, 1.12), 3),
+        "long_aspect": round(_q(measures["aspect"], quantile, 9.0), 3),
+        "bend_deg": round(_q(measures["bend"], quantile, 40.0), 1),
+        "found_confidence": round(min(0.6, 0.8 * _q(conf, 0.005, 0.6)), 3),
+        "found_area": round(min(0.02, 0.5 * _q(area, 0.005, 0.02)), 4),
+    }
+    # MediaPipe: the smallest tolerance per kind that leaves <= 5 % of clean hands flagged by it.
+    tol = {}
+    for kind, grid in (("ratio", np.arange(0.0, 1.01, 0.05)), ("bone", np.arange(0.0, 1.01, 0.05)),
+                       ("angle", np.arange(0.0, 91.0, 5.0))):
+        name = {"ratio": "finger_ratio", "bone": "bone_length", "angle": "joint_angle"}[kind]
+        chosen = float(grid[-1])
+        for t in grid:
+            rate = np.mean([any(v.kind == name for v in anatomy_check.check(w, {kind: float(t)})) for w in world]) \
+                if world else 0.0
+            if rate <= 0.05:
+                chosen = float(t)
+                break
+        tol[kind] = round(chosen, 3)
+    return {"seed": SEED, "count": count, "quantile": quantile, "cal": cal, "tolerance": tol,
+            "clean_sharpness_q01": round(clean_lo, 3), "blurred_sharpness_median": round(blur_med, 3),
+            "n_landmark_hands": len(world)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Calibrate scorer thresholds on clean renders.")
+    parser.add_argument("--count", type=int, default=400)
+    parser.add_argument("--quantile", type=float, default=0.995)
+    args = parser.parse_args(argv)
+    result = calibrate(args.count, args.quantile)
+    CAL_PATH.parent.mkdir(parents=True, exist_ok=True)
+    CAL_PATH.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
+    print(f"wrote {CAL_PATH}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Does the Hand Score separate malformed hands from healthy ones? The numbers quoted in the README.
+
+Renders clean hands and labelled malformations at 64 px (validation seed 9303: neither the
+silhouette net's training seed 7101 nor the calibration seed 7202), plus images with no hand,
+scores each one with and without the prompt's spec, and reports:
+- AUROC of the Hand Score for "malformed" (all kinds, and per kind), with the spec (the app's
+  case: the prompt says which fingers should be out) and without it (anatomy alone);
+- extended-finger count accuracy on clean renders (exact, vs the gesture's extended digits and
+  vs the digits whose tips are visible in the render);
+- no-hand rejection: share of noise / blank images with hand_found false (and soft blobs);
+- flag rates per kind, latency p50/p90 of one full score of a 64 px image.
+
+    python -m bench.validate_scorer            # 500 clean, 100 per kind, 100 noise + 100 blank
+    python -m bench.validate_scorer --quick    # a small version in < 1 minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hands.render import render_sample
+from hands.score import Evidence, gather, judge
+from hands.settings import REPO_ROOT
+from hands.vocab import ANOMALIES, HandSpec
+
+SEED = 9303
+
+
+def auroc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """P(score of a positive > score of a negative), ties count half (Mann-Whitney U)."""
+    from scipy.stats import rankdata
+
+    pos, neg = np.asarray(pos, float), np.asarray(neg, float)
+    ranks = rankdata(np.concatenate([pos, neg]))
+    u = ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2
+    return float(u / (len(pos) * len(neg)))
+
+
+def no_hand_images(kind: str, count: int, seed: int = SEED) -> list[np.ndarray]:
+    """Images with no hand: uniform/Gaussian noise, blank colours, or soft blobs."""
+    import cv2
+
+    rng = np.random.default_rng([seed, {"noise": 1, "blank": 2, "blobs": 3}[kind]])
+    out = []
+    for i in range(count):
+        if kind == "noise":
+            if i % 2:
+                img = rng.integers(0, 256, (64, 64, 3)).astype(np.uint8)
+            else:
+                img = np.clip(rng.uniform(0, 255, 3) + rng.normal(0, rng.uniform(10, 60), (64, 64, 3)), 0, 255)
+        elif kind == "blank":
+            img = np.broadcast_to(rng.uniform(0, 255, 3), (64, 64, 3)).copy()
+        else:
+            img = np.broadcast_to(rng.uniform(0, 255, 3), (64, 64, 3)).copy()
+            for _ in range(int(rng.integers(1, 4))):
+                centre = tuple(int(v) for v in rng.integers(10, 54, 2))
+                axes = tuple(int(v) for v in rng.integers(5, 20, 2))
+                cv2.ellipse(img, centre, axes, float(rng.uniform(0, 180)), 0, 360, rng.uniform(0, 255, 3).tolist(), -1)
+            img = cv2.GaussianBlur(img, (0, 0), 0.8)
+        out.append(np.asarray(img).astype(np.uint8))
+    return out
+
+
+def _spec(label: dict) -> HandSpec:
+    return HandSpec(gesture=label["gesture"])
+
+
+def run(clean: int, per_kind: int, no_hand: int, latency_n: int) -> dict:
+    t0 = time.time()
+    rows: list[dict] = []
+    evidence: list[tuple[Evidence, dict]] = []
+    for kind in (None, *ANOMALIES):
+        for i in range(clean if kind is None else per_kind):
+            r = render_sample(SEED, i, 64, anomaly=kind)
+            evidence.append((gather(r.image), r.label))
+    for ev, label in evidence:
+        with_spec, blind = judge(ev, _spec(label)), judge(ev)
+        rows.append({
+            "kind": label["anomaly"] or "clean",
+            "gesture": label["gesture"],
+            "score_spec": with_spec.hand_score,
+            "score_blind": blind.hand_score,
+            "count": blind.extended_count,
+            "true_count": label["extended_count"],
+            "visible_count": label["visible_extended_count"],
+            "flags_spec": with_spec.flags,
+            "flags_blind": blind.flags,
+            "found": blind.hand_found,
+        })
+    clean_rows = [r for r in rows if r["kind"] == "clean"]
+    bad_rows = [r for r in rows if r["kind"] != "clean"]
+    out: dict = {"seed": SEED, "size": 64, "n_clean": len(clean_rows), "n_per_kind": per_kind}
+    for mode in ("spec", "blind"):
+        key = f"score_{mode}"
+        neg = -np.array([r[key] for r in clean_rows])
+        out[f"auroc_{mode}"] = round(auroc(-np.array([r[key] for r in bad_rows]), neg), 4)
+        out[f"auroc_{mode}_per_kind"] = {
+            k: round(auroc(-np.array([r[key] for r in bad_rows if r["kind"] == k]), neg), 4) for k in ANOMALIES
+        }
+    out["count_exact_clean"] = round(float(np.mean([r["count"] == r["true_count"] for r in clean_rows])), 4)
+    out["count_exact_clean_visible"] = round(float(np.mean([r["count"] == r["visible_count"] for r in clean_rows])), 4)
+    by_gesture: dict[str, list[bool]] = {}
+    for r in clean_rows:
+        by_gesture.setdefault(r["gesture"], []).append(r["count"] == r["true_count"])
+    out["count_exact_by_gesture"] = {g: round(float(np.mean(v)), 3) for g, v in sorted(by_gesture.items())}
+    out["clean_hand_found_rate"] = round(float(np.mean([r["found"] for r in clean_rows])), 4)
+    out["clean_mean_score_spec"] = round(float(np.mean([r["score_spec"] for r in clean_rows])), 2)
+    out["flag_rates_spec"] = {}
+    for kind in ("clean", *ANOMALIES):
+        sel = [r for r in rows if r["kind"] == kind]
+        flags = sorted({f for r in sel for f in r["flags_spec"]})
+        out["flag_rates_spec"][kind] = {f: round(sum(f in r["flags_spec"] for r in sel) / len(sel), 3) for f in flags}
+    rejection = {}
+    for kind in ("noise", "blank", "blobs"):
+        reports = [judge(gather(img)) for img in no_hand_images(kind, no_hand)]
+        rejection[kind] = round(sum(not r.hand_found for r in reports) / len(reports), 4)
+    out["no_hand_rejection"] = rejection
+    out["no_hand_rejection_noise_blank"] = round((rejection["noise"] + rejection["blank"]) / 2, 4)
+    times = []
+    for i in range(latency_n + 3):
+        img = render_sample(SEED + 1, i, 64).image
+        t = time.perf_counter()
+        judge(gather(img))
+        if i >= 3:
+            times.append(1000 * (time.perf_counter() - t))
+    out["latency_ms_p50"] = round(float(np.percentile(times, 50)), 1)
+    out["latency_ms_p90"] = round(float(np.percentile(times, 90)), 1)
+    out["seconds"] = round(time.time() - t0, 1)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Validate the Hand Score on renders (AUROC, counts, no-hand).")
+    parser.add_argument("--quick", action="store_true", help="small version (< 1 minute)")
+    parser.add_argument("--out", type=Path, default=None, help="default results/scorer_validation.json")
+    args = parser.parse_args(argv)
+    if args.quick:
+        result = run(clean=60, per_kind=12, no_hand=20, latency_n=20)
+    else:
+        result = run(clean=500, per_kind=100, no_hand=100, latency_n=100)
+    result["quick"] = args.quick
+    out = args.out or REPO_ROOT / "results" / ("scorer_validation_quick.json" if args.quick else "scorer_validation.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,455 @@
+"""The Hand Score: one image (and optionally the prompt's HandSpec) -> a `HandReport`.
+
+Three independent witnesses, each doing what it is good at:
+- the silhouette net (`hands.silhouette`, trained on clean renders only) separates the hand from
+  the background and finds extended fingertips: the finger count, widths, lengths and bends
+  come from there, because MediaPipe always answers five fingers;
+- MediaPipe's landmark model (`hands.landmarks`, trained on real photographs) gives
+  hand-likeness and 21 landmarks; `hands.anatomy_check` holds them against the anatomy tables;
+- edge acutance at the hand's outline, relative to clean renders, measures blur.
+Every penalty names what it is for, so a low score explains itself. Thresholds were calibrated
+on clean renders (seed 7202; `bench/calibrate_scorer.py`), never on generator output.
+
+CLI: python -m hands.score IMG... [--prompt TEXT] [--overlay DIR]   (one JSON line per image)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from hands import anatomy_check, landmarks, silhouette
+from hands.anatomy import DIGIT_KEYPOINTS
+from hands.vocab import DIGITS, HandSpec
+
+# Calibrated on clean renders (seed 7202) by bench/calibrate_scorer.py; see the README there.
+CAL: dict[str, float] = {
+    "sharpness_ref": 0.35,  # median edge acutance of clean 64 px renders
+    "blurry_below": 0.6,  # relative sharpness under which an image is flagged blurry
+    "fused_width": 0.75,  # finger width / palm radius above which two fingers look fused
+    "fused_rel_width": 1.45,  # finger width / median width of the hand's other fingers
+    "long_rel": 1.12,  # fan-end finger length / its neighbour's
+    "long_aspect": 9.0,  # finger length / its width
+    "bend_deg": 40.0,  # turn of a traced finger
+    "found_confidence": 0.6,  # mean hand probability over the hand pixels
+    "found_area": 0.02,  # hand pixels / frame
+    "presence_weight": 6.0,
+}
+
+CAL_PATH = Path(__file__).resolve().parent / "weights" / "scorer_calibration.json"
+
+
+def _load_calibration() -> None:
+    """Override the defaults above with bench/calibrate_scorer.py's output, when present."""
+    if CAL_PATH.exists():
+        data = json.loads(CAL_PATH.read_text())
+        CAL.update(data.get("cal", {}))
+        anatomy_check.TOLERANCE.update(data.get("tolerance", {}))
+
+
+_load_calibration()
+
+# Points taken off per finding at full severity.
+WEIGHTS = {
+    "finger_count": 30.0,  # per finger more or fewer than the prompt asked for
+    "extra_finger": 40.0,  # more than five fingers, prompt or not
+    "fused_fingers": 30.0,
+    "long_finger": 30.0,
+    "joint_past_limit": 25.0,
+    "bone_ratio": 10.0,
+    "blurry": 15.0,
+}
+
+
+@dataclass
+class Penalty:
+    """Points taken off and why."""
+
+    points: float
+    reason: str
+
+
+@dataclass
+class HandReport:
+    """Everything the scorer found about one image. Coordinates are input-image pixels."""
+
+    hand_found: bool
+    hand_score: float  # 0..100
+    breakdown: dict[str, Penalty] = field(default_factory=dict)
+    extended_count: int = 0
+    fingertips: list[tuple[float, float]] = field(default_factory=list)
+    landmarks: list[tuple[float, float]] | None = None  # MediaPipe, 21 x (x, y)
+    presence: float | None = None  # MediaPipe hand-likeness 0..1
+    flags: list[str] = field(default_factory=list)
+    sharpness: float | None = None  # 1.0 = as sharp as a clean render
+    expected_digits: list[str] | None = None
+    expected_count: int | None = None
+    found_digits: list[str] | None = None  # silhouette tips named by the nearest landmark tip
+    gesture_match: bool | None = None
+    notes: list[str] = field(default_factory=list)
+    _image: np.ndarray | None = field(default=None, repr=False)
+    _silhouette: silhouette.Silhouette | None = field(default=None, repr=False)
+    _red_points: list[tuple[int, ...]] = field(default_factory=list, repr=False)
+    _red_fingers: list[int] = field(default_factory=list, repr=False)
+
+    def to_dict(self) -> dict:
+        return {
+            "hand_found": self.hand_found,
+            "hand_score": round(self.hand_score, 1),
+            "extended_count": self.extended_count,
+            "flags": self.flags,
+            "breakdown": {k: {"points": round(-p.points, 1), "reason": p.reason} for k, p in self.breakdown.items()},
+            "fingertips": [[round(x, 1), round(y, 1)] for x, y in self.fingertips],
+            "landmarks": None if self.landmarks is None else [[round(x, 1), round(y, 1)] for x, y in self.landmarks],
+            "presence": None if self.presence is None else round(self.presence, 3),
+            "sharpness": None if self.sharpness is None else round(self.sharpness, 2),
+            "expected_digits": self.expected_digits,
+            "expected_count": self.expected_count,
+            "found_digits": self.found_digits,
+            "gesture_match": self.gesture_match,
+            "notes": self.notes,
+        }
+
+    def overlay(self, size: int = 256) -> Image.Image:
+        """The image upscaled, with landmarks, counted fingertips and flagged parts in red."""
+        from hands.overlay import draw
+
+        return draw(self, size)
+
+
+def _as_rgb(image) -> np.ndarray:
+    if isinstance(image, Image.Image):
+        return np.asarray(image.convert("RGB"))
+    arr = np.asarray(image)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=2)
+    if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+        raise ValueError(f"expected an HxWx3 image, got shape {arr.shape}")
+    arr = arr[..., :3]
+    if arr.dtype != np.uint8:
+        arr = np.clip(arr * (255.0 if arr.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(arr)
+
+
+def sharpness(rgb64: np.ndarray, hand: np.ndarray) -> float | None:
+    """Edge acutance at the hand outline: colour gradient / colour step across the edge.
+
+    A sharp edge changes colour within a pixel, a blurred one over several, whatever the
+    colours. Relative to clean renders (1.0); noise raises gradients on both sides, so it is
+    measured only on the outline and divided by the step it makes.
+    """
+    import cv2
+
+    if hand.sum() < 20:
+        return None
+    img = rgb64.astype(np.float32)
+    gx = cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3) / 8
+    gy = cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=3) / 8
+    grad = np.sqrt((gx**2 + gy**2).sum(2))
+    m = hand.astype(np.uint8)
+    k = np.ones((3, 3), np.uint8)
+    edge = (cv2.dilate(m, k) - cv2.erode(m, k)) > 0
+    inner = (cv2.erode(m, k) - cv2.erode(m, k, iterations=3)) > 0
+    outer = (cv2.dilate(m, k, iterations=3) - cv2.dilate(m, k)) > 0
+    if inner.sum() < 5 or outer.sum() < 5:
+        return None
+    step = float(np.linalg.norm(img[inner].mean(0) - img[outer].mean(0)))
+    if step < 8:
+        return None
+    return float(np.percentile(grad[edge], 75)) / step / CAL["sharpness_ref"]
+
+
+def _name_tips(sil: silhouette.Silhouette, lm: landmarks.Landmarks | None) -> list[str] | None:
+    """Name each silhouette tip by the nearest MediaPipe fingertip (one tip per digit)."""
+    if lm is None or not sil.tips:
+        return None
+    from scipy.optimize import linear_sum_assignment
+
+    tips = sil.to_input(sil.tips)
+    mp_tips = lm.points[[DIGIT_KEYPOINTS[d][3] for d in DIGITS]]
+    cost = np.linalg.norm(tips[:, None] - mp_tips[None], axis=2)
+    rows, cols = linear_sum_assignment(cost)
+    named = sorted({DIGITS[c] for c in cols}, key=DIGITS.index)
+    return named if len(rows) == len(tips) else named + ["unknown"] * (len(tips) - len(rows))
+
+
+def _fan_order(sil: silhouette.Silhouette) -> list[int]:
+    """Finger indices sorted by angle around the palm centre (neighbours in the fan)."""
+    c = np.asarray(sil.palm_centre)
+    bases = np.array([f.base for f in sil.fingers]) - c
+    ang = np.arctan2(bases[:, 1], bases[:, 0])
+    mean = np.arctan2(np.sin(ang).mean(), np.cos(ang).mean())
+    return list(np.argsort((ang - mean + np.pi) % (2 * np.pi)))
+
+
+def finger_measures(sil: silhouette.Silhouette) -> dict[str, list[tuple[int, float]]]:
+    """Scale-free measurements per finger: (finger index, value) lists, for flags and calibration.
+
+    width_rel: width / median width of the hand's other fingers (two fused fingers are ~1.6x);
+    width_palm: width / palm radius (for hands with a single finger);
+    end_rel: length of a finger at either end of the fan / its neighbour's (little/ring ~0.78);
+    aspect: length / width (a finger far longer than thick);
+    bend: degrees the traced finger turns.
+    """
+    fs = sil.fingers
+    out: dict[str, list[tuple[int, float]]] = {k: [] for k in ("width_rel", "width_palm", "end_rel", "aspect", "bend")}
+    widths = np.array([f.width for f in fs])
+    for i, f in enumerate(fs):
+        if len(fs) >= 2:
+            out["width_rel"].append((i, f.width / max(float(np.median(np.delete(widths, i))), 1e-3)))
+        out["width_palm"].append((i, f.width / max(sil.palm_radius, 1e-3)))
+        out["aspect"].append((i, f.length / max(f.width, 1e-3)))
+        out["bend"].append((i, f.bend))
+    if len(fs) >= 3:
+        order = _fan_order(sil)
+        for end, nb in ((order[0], order[1]), (order[-1], order[-2])):
+            out["end_rel"].append((end, fs[end].length / max(fs[nb].length, 1e-3)))
+    return out
+
+
+def _silhouette_findings(sil: silhouette.Silhouette, add, red_fingers: list[int]) -> None:
+    """Fused, long and bent fingers: measurements past what clean renders show (CAL)."""
+    m = finger_measures(sil)
+    rules = (
+        ("width_rel", "fused_rel_width", "fused_fingers", "a finger {v:.2f}x as wide as the others: two fingers grown together?"),
+        ("width_palm", "fused_width", "fused_fingers", "a finger {v:.2f} palm radii wide: two fingers grown together?"),
+        ("end_rel", "long_rel", "long_finger", "an outer finger {v:.2f}x as long as its neighbour (little/ring is ~0.78)"),
+        ("aspect", "long_aspect", "long_finger", "a finger {v:.1f}x as long as it is wide: longer than healthy fingers"),
+        ("bend", "bend_deg", "joint_past_limit", "a straight finger turns {v:.0f} deg: a joint bent past its limit"),
+    )
+    for key, cal_key, name, text in rules:
+        limit = CAL[cal_key]
+        for i, v in m[key]:
+            if v > limit:
+                add(name, WEIGHTS[name] * min(1.0, 0.5 + 2 * (v / limit - 1)), text.format(v=v))
+                red_fingers.append(i)
+
+
+@dataclass
+class Evidence:
+    """What the witnesses saw in one image, before any judgement (reusable for several specs)."""
+
+    rgb: np.ndarray
+    sil: silhouette.Silhouette | None
+    lm: landmarks.Landmarks | None
+    violations: list[anatomy_check.Violation]
+    sharpness: float | None
+    notes: list[str]
+
+
+def gather(image, use_landmarks: bool = True) -> Evidence:
+    """Run the silhouette net and MediaPipe once (the expensive part of scoring)."""
+    rgb = _as_rgb(image)
+    notes: list[str] = []
+    sil = silhouette.analyse(rgb)
+    if sil is None:
+        notes.append(f"{silhouette.net_error()}: no finger count")
+    lm = landmarks.detect(rgb) if use_landmarks else None
+    if lm is None and use_landmarks:
+        notes.append(f"mediapipe unavailable ({landmarks.unavailable_reason()}): silhouette-only score")
+    violations = anatomy_check.check(lm.world) if lm is not None and lm.world is not None else []
+    sharp = sharpness(silhouette.to_input(rgb), sil.hand) if sil is not None else None
+    return Evidence(rgb, sil, lm, violations, sharp, notes)
+
+
+def judge(ev: Evidence, spec: HandSpec | None = None) -> HandReport:
+    """Turn evidence into a scored report, against the prompt's spec if there is one."""
+    sil, lm = ev.sil, ev.lm
+    expected = list(spec.extended) if spec is not None and spec.extended is not None else None
+    report = HandReport(hand_found=False, hand_score=0.0, notes=list(ev.notes), _image=ev.rgb, _silhouette=sil,
+                        expected_digits=expected, expected_count=None if expected is None else len(expected))
+    if lm is not None:
+        report.presence = lm.presence
+        report.landmarks = [tuple(map(float, p)) for p in lm.points]
+    if sil is not None:
+        found = sil.area >= CAL["found_area"] and sil.confidence >= CAL["found_confidence"]
+    else:
+        found = lm is not None and lm.presence >= 0.5
+    if not found:
+        report.flags = ["no_hand"]
+        report.breakdown = {"no_hand": Penalty(100.0, "no hand found: nothing hand-shaped separates from the background")}
+        report.gesture_match = False if expected is not None else None
+        return report
+    report.hand_found = True
+    breakdown: dict[str, Penalty] = {}
+    flags: list[str] = []
+
+    def add(name: str, points: float, reason: str, flag: str | None = None) -> None:
+        if name in breakdown:
+            breakdown[name].points = min(100.0, breakdown[name].points + points)
+            breakdown[name].reason += "; " + reason
+        else:
+            breakdown[name] = Penalty(points, reason)
+        flag = flag or name
+        if flag not in flags:
+            flags.append(flag)
+
+    if sil is not None:
+        report.extended_count = sil.count
+        report.fingertips = [tuple(map(float, p)) for p in sil.to_input(sil.tips)]
+        report.found_digits = _name_tips(sil, lm)
+        if sil.count > 5:
+            add("extra_finger", WEIGHTS["extra_finger"], f"{sil.count} extended fingers: a hand has at most five")
+        if expected is not None:
+            diff = sil.count - len(expected)
+            report.gesture_match = diff == 0
+            if diff:
+                what = "extra_finger" if diff == 1 else "missing_finger" if diff == -1 else "wrong_gesture"
+                add("finger_count", WEIGHTS["finger_count"] * min(abs(diff), 2),
+                    f"{sil.count} extended fingers where the prompt asks for {len(expected)} "
+                    f"({', '.join(expected) or 'none'})", flag=what)
+                if "wrong_gesture" not in flags:
+                    flags.append("wrong_gesture")
+        _silhouette_findings(sil, add, report._red_fingers)
+        report.sharpness = ev.sharpness
+        if ev.sharpness is not None and ev.sharpness < CAL["blurry_below"]:
+            sev = (CAL["blurry_below"] - ev.sharpness) / CAL["blurry_below"]
+            add("blurry", WEIGHTS["blurry"] * min(1.0, 0.3 + 2 * sev), f"edges {ev.sharpness:.2f}x as sharp as a clean render")
+    if lm is not None:
+        points = CAL["presence_weight"] * (1 - lm.presence)
+        if points >= 0.5:
+            breakdown["hand_likeness"] = Penalty(points, f"MediaPipe hand presence {lm.presence:.2f} (1 = photo-like hand)")
+        if lm.presence >= 0.5:
+            for v in ev.violations:
+                name = {"finger_ratio": "long_finger", "bone_length": "bone_ratio", "joint_angle": "joint_past_limit"}[v.kind]
+                add(name, WEIGHTS[name] * min(1.0, 0.3 + 0.3 * v.excess) * lm.presence, "landmarks: " + v.describe())
+                report._red_points.append(v.points)
+    report.breakdown = breakdown
+    report.flags = flags
+    report.hand_score = float(max(0.0, 100.0 - sum(p.points for p in breakdown.values())))
+    return report
+
+
+def score(image, spec: HandSpec | None = None, use_landmarks: bool = True) -> HandReport:
+    """Score one image (PIL or HxWx3 uint8) against an optional prompt spec."""
+    return judge(gather(image, use_landmarks), spec)
+
+
+MALFORMATIONS = ("extra_finger", "missing_finger", "fused_fingers", "long_finger", "joint_past_limit", "bone_ratio")
+
+
+@dataclass
+class SetReport:
+    """One backend's batch, summarised. CIs are 95 % bootstrap intervals over images."""
+
+    n: int
+    hand_found_rate: float
+    mean_score: float
+    score_ci: tuple[float, float]
+    finger_count_accuracy: float | None  # extended count == the prompt's, over all images
+    malformation_rate: float  # images with a malformation flag, over images with a hand
+    kid: tuple[float, float] | None  # (mean, std) against clean renders, see hands.features
+    diversity: float | None
+    reference_diversity: float | None  # the same meter on clean renders
+    sharpness_mean: float | None
+    flag_rates: dict[str, float] = field(default_factory=dict)
+    reports: list[HandReport] = field(default_factory=list, repr=False)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        out = {k: v for k, v in self.__dict__.items() if k != "reports"}
+        return json.loads(json.dumps(out, default=float))
+
+
+def _bootstrap_ci(values: np.ndarray, n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
+    if len(values) == 0:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), (n_boot, len(values)))].mean(1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def score_set(images, specs=None, reference: np.ndarray | None = None, kid_metrics: bool = True,
+              use_landmarks: bool = True) -> SetReport:
+    """Score a batch; `specs` is one HandSpec for all, a list (one per image) or None.
+
+    `reference`: clean-render features for KID/diversity (default: 500 clean renders).
+    """
+    images = list(images)
+    if specs is None or isinstance(specs, HandSpec):
+        specs = [specs] * len(images)
+    reports = [score(im, sp, use_landmarks) for im, sp in zip(images, specs)]
+    n = len(reports)
+    scores = np.array([r.hand_score for r in reports], float)
+    found = [r for r in reports if r.hand_found]
+    judged = [r for r in reports if r.expected_count is not None]
+    flags = sorted({f for r in reports for f in r.flags})
+    sharp = [r.sharpness for r in found if r.sharpness is not None]
+    notes = sorted({note for r in reports for note in r.notes})
+    kid_value = div = ref_div = None
+    if kid_metrics and n >= 2:
+        from hands import features
+
+        try:
+            ref = features.reference_features() if reference is None else reference
+            feats = features.extract(images)
+            kid_value = features.kid(feats, ref)
+            div, ref_div = features.diversity(feats, ref), features.diversity(ref, ref)
+        except RuntimeError as err:
+            notes.append(f"no KID/diversity: {err}")
+    return SetReport(
+        n=n,
+        hand_found_rate=len(found) / max(n, 1),
+        mean_score=float(scores.mean()) if n else float("nan"),
+        score_ci=_bootstrap_ci(scores),
+        finger_count_accuracy=(sum(bool(r.gesture_match) for r in judged) / len(judged)) if judged else None,
+        malformation_rate=sum(any(f in MALFORMATIONS for f in r.flags) for r in found) / max(len(found), 1),
+        kid=kid_value,
+        diversity=div,
+        reference_diversity=ref_div,
+        sharpness_mean=float(np.mean(sharp)) if sharp else None,
+        flag_rates={f: sum(f in r.flags for r in reports) / n for f in flags},
+        reports=reports,
+        notes=notes,
+    )
+
+
+def _spec(prompt: str | None) -> HandSpec | None:
+    if prompt is None:
+        return None
+    from hands.spec import parse
+
+    return parse(prompt)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Score hands in images: one JSON object per image on stdout.")
+    parser.add_argument("images", nargs="+", type=Path)
+    parser.add_argument("--prompt", default=None, help="what the image was asked to show (sets the expected fingers)")
+    parser.add_argument("--overlay", type=Path, default=None, help="write <name>.overlay.png here")
+    parser.add_argument("--no-landmarks", action="store_true", help="skip MediaPipe (silhouette-only score)")
+    args = parser.parse_args(argv)
+    try:
+        spec = _spec(args.prompt)
+    except ValueError as err:
+        print(f"error: bad --prompt: {err}", file=sys.stderr)
+        return 2
+    images = []
+    for path in args.images:
+        try:
+            with Image.open(path) as im:
+                images.append((path, np.asarray(im.convert("RGB"))))
+        except (OSError, ValueError) as err:
+            print(f"error: cannot read {path}: {type(err).__name__}: {err}", file=sys.stderr)
+            return 2
+    if args.overlay is not None:
+        args.overlay.mkdir(parents=True, exist_ok=True)
+    for path, rgb in images:
+        report = score(rgb, spec, use_landmarks=not args.no_landmarks)
+        out = {"file": str(path), **report.to_dict()}
+        if args.overlay is not None:
+            target = args.overlay / f"{path.stem}.overlay.png"
+            report.overlay().save(target)
+            out["overlay"] = str(target)
+        print(json.dumps(out), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

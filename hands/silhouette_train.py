@@ -1,0 +1,258 @@
+"""Training the silhouette network on clean renders only (never on anomalies or generator output).
+
+Targets come from the renderer's ground truth: the hand mask, the pixels of *extended* digits
+(from the 2D keypoints and the skeleton's finger radii), a small Gaussian at each visible
+extended fingertip (all digits together, and per digit), at each extended digit's knuckle and
+at the wrist. Negatives (noise, blank, gradients, soft blobs) teach "no hand here".
+Malformed hands are held out on purpose: the validation asks whether a net that only ever saw
+healthy hands still finds a sixth finger, a fused pair or a long little finger.
+
+    python -m hands.silhouette_train --count 12000 --epochs 12     # ~25 min on 2 CPU cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from hands.anatomy import BONES, DIGIT_KEYPOINTS, FINGER_RADIUS
+from hands.render import render_sample
+from hands.settings import cache_dir
+from hands.silhouette import CHANNELS, SIZE, WEIGHTS, PartNet, save_weights
+
+TRAIN_SEED = 7101  # renders for training; calibration uses 7202, validation 9303+
+TIP_SIGMA = 1.0  # px at 64 px
+
+
+def _seg_dist(px: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance from pixel centres px (N x 2) to the segment a-b."""
+    ab = b - a
+    t = np.clip(((px - a) @ ab) / max(float(ab @ ab), 1e-9), 0, 1)
+    return np.linalg.norm(px - (a + t[:, None] * ab), axis=1)
+
+
+def targets(mask: np.ndarray, label: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(2 x H x W uint8 masks: hand, extended-digit pixels; K x 3 points: x, y, heat channel).
+
+    Points: every visible extended fingertip goes to "tip" and to its digit's "tip_<digit>";
+    each extended digit's knuckle (thumb: its MCP) to "mcp_<digit>"; the wrist to "wrist".
+    """
+    h, w = mask.shape
+    kp = np.asarray(label["keypoints"], float)
+    j3 = np.asarray(label["joints3d"], float)
+    # pixels per P: the least foreshortened bone gives the scale.
+    scale = max(np.linalg.norm(kp[a, :2] - kp[b, :2]) / max(np.linalg.norm(j3[a] - j3[b]), 1e-6) for a, b in BONES)
+    ys, xs = np.mgrid[0:h, 0:w]
+    px = np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], 1)
+    extended = set(label["extended"])
+    d_ext = np.full(len(px), np.inf)
+    d_other = np.full(len(px), np.inf)
+    for a, b in BONES:
+        digit = next((d for d, kps in DIGIT_KEYPOINTS.items() if b in kps and a != 0), None)
+        pa, pb = kp[a, :2], kp[b, :2]
+        if digit in extended and a in DIGIT_KEYPOINTS[digit]:
+            if a == DIGIT_KEYPOINTS[digit][0] and digit != "thumb":
+                pa = pa + 0.25 * (pb - pa)  # the knuckle end belongs to the palm
+            if digit == "thumb" and a == 1:
+                continue  # the thumb metacarpal is palm
+            d = _seg_dist(px, pa, pb) - FINGER_RADIUS[digit] * scale
+            d_ext = np.minimum(d_ext, d)
+        else:
+            d_other = np.minimum(d_other, _seg_dist(px, pa, pb))
+    finger = mask.ravel() & (d_ext < d_other) & (d_ext < 0.6 * 0.1 * scale + 0.75)
+    masks = np.stack([mask.ravel(), finger]).reshape(2, h, w).astype(np.uint8)
+    points = []
+    for digit in label["visible_extended"]:
+        tip = kp[DIGIT_KEYPOINTS[digit][3], :2]
+        points += [(tip[0], tip[1], CHANNELS.index("tip")), (tip[0], tip[1], CHANNELS.index(f"tip_{digit}"))]
+    for digit in label["extended"]:
+        knuckle = kp[DIGIT_KEYPOINTS[digit][1 if digit == "thumb" else 0], :2]
+        points.append((knuckle[0], knuckle[1], CHANNELS.index(f"mcp_{digit}")))
+    points.append((kp[0, 0], kp[0, 1], CHANNELS.index("wrist")))
+    return masks, np.array(points, np.float32).reshape(-1, 3)
+
+
+def heatmaps(masks: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """C x H x W float32 training target: the two masks, then a Gaussian per point."""
+    _, h, w = masks.shape
+    out = np.zeros((len(CHANNELS), h, w), np.float32)
+    out[:2] = masks
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
+    for x, y, c in points:
+        g = np.exp(-((xs - x) ** 2 + (ys - y) ** 2) / (2 * TIP_SIGMA**2))
+        out[int(c)] = np.maximum(out[int(c)], g)
+    return out
+
+
+def negative(rng: np.random.Generator, size: int = SIZE) -> np.ndarray:
+    """An image with no hand: noise, blank, a gradient, a smooth texture or soft blobs."""
+    import cv2
+
+    kind = rng.choice(["uniform", "gauss", "blank", "gradient", "texture", "blobs"])
+    base = rng.uniform(0, 255, 3)
+    if kind == "uniform":
+        return rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+    if kind == "gauss":
+        img = base + rng.normal(0, rng.uniform(10, 80), (size, size, 3))
+    elif kind == "blank":
+        img = np.broadcast_to(base, (size, size, 3)).copy()
+    elif kind == "gradient":
+        t = np.linspace(0, 1, size)[None, :, None] * np.ones((size, 1, 1))
+        img = base * (1 - t) + rng.uniform(0, 255, 3) * t
+        img = np.rot90(img, int(rng.integers(4))).copy()
+    elif kind == "texture":
+        cells = int(rng.integers(3, 12))
+        coarse = rng.uniform(-1, 1, (cells, cells, 3)).astype(np.float32)
+        field = cv2.resize(coarse, (size, size), interpolation=cv2.INTER_CUBIC)
+        img = base + rng.uniform(15, 60) * field
+    else:
+        img = np.broadcast_to(base, (size, size, 3)).copy()
+        for _ in range(int(rng.integers(1, 4))):
+            centre = tuple(int(v) for v in rng.integers(8, size - 8, 2))
+            axes = tuple(int(v) for v in rng.integers(4, size // 3, 2))
+            colour = tuple(float(v) for v in rng.uniform(0, 255, 3))
+            cv2.ellipse(img, centre, axes, float(rng.uniform(0, 180)), 0, 360, colour, -1)
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 1.5))
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def _render_chunk(args: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    seed, start, stop = args
+    images, masks, points = [], [], []
+    for i in range(start, stop):
+        r = render_sample(seed, i, SIZE)
+        m, p = targets(r.mask, r.label)
+        images.append(r.image)
+        masks.append(m)
+        points.append(p)
+    return np.stack(images), np.stack(masks), points
+
+
+def build(count: int, seed: int = TRAIN_SEED, workers: int = 2) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Rendered images, masks and heat points, cached under the dataset cache."""
+    path = cache_dir() / f"silhouette-v3-n{count}-s{seed}.npz"
+    if path.exists():
+        data = np.load(path)
+        offsets = data["offsets"]
+        flat = data["points"]
+        return data["images"], data["masks"], [flat[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+    jobs = [(seed, s, min(s + 500, count)) for s in range(0, count, 500)]
+    with ProcessPoolExecutor(workers) as pool:
+        parts = list(pool.map(_render_chunk, jobs))
+    images = np.concatenate([p[0] for p in parts])
+    masks = np.concatenate([p[1] for p in parts])
+    points = [q for p in parts for q in p[2]]
+    offsets = np.cumsum([0] + [len(q) for q in points])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, images=images, masks=masks, points=np.concatenate(points), offsets=offsets)
+    return images, masks, points
+
+
+def augment(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
+    """Blur (the VAE's failure), noise (the GAN's), colour and contrast shifts; float HxWx3 0..255."""
+    import cv2
+
+    x = img.astype(np.float32)
+    if rng.random() < 0.4:
+        x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.4, 1.6))
+    if rng.random() < 0.5:
+        x = x * rng.uniform(0.75, 1.25, 3) + rng.uniform(-25, 25, 3)
+    if rng.random() < 0.4:
+        x = x + rng.normal(0, rng.uniform(2, 18), x.shape)
+    return np.clip(x, 0, 255)
+
+
+def train(count: int, epochs: int, batch: int, out: Path, threads: int, shards: int = 1,
+          init: Path | None = None, lr: float = 3e-3) -> dict:
+    """`shards` sets of `count` renders (seeds TRAIN_SEED, TRAIN_SEED + 1, ...); `init`: resume."""
+    import torch
+
+    torch.set_num_threads(threads)
+    parts = [build(count, TRAIN_SEED + k) for k in range(shards)]
+    images = np.concatenate([p[0] for p in parts])
+    masks = np.concatenate([p[1] for p in parts])
+    points = [q for p in parts for q in p[2]]
+    count = len(images)
+    rng = np.random.default_rng(TRAIN_SEED + 100 * shards + (init is not None))
+    net = PartNet()
+    if init is not None:
+        from safetensors.torch import load_file
+
+        state = load_file(str(init))
+        own = net.state_dict()
+        # a checkpoint with fewer output maps still seeds the trunk and its maps
+        for k, v in state.items():
+            if k in own and own[k].shape != v.shape and k.startswith("head."):
+                merged = own[k].clone()
+                merged[: v.shape[0]] = v
+                state[k] = merged
+        net.load_state_dict(state)
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
+    steps = epochs * (count // batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    pos_weight = torch.tensor([1.0, 3.0, 1.0]).view(1, 3, 1, 1)
+    log = []
+    t0 = time.time()
+    step = 0
+    for epoch in range(epochs):
+        order = rng.permutation(count)
+        total = 0.0
+        for b in range(count // batch):
+            idx = order[b * batch : (b + 1) * batch]
+            xs, ys = [], []
+            for i in idx:
+                if rng.random() < 0.08:
+                    xs.append(augment(rng, negative(rng)))
+                    ys.append(np.zeros((len(CHANNELS), SIZE, SIZE), np.float32))
+                    continue
+                x, y = augment(rng, images[i]), heatmaps(masks[i], points[i])
+                if rng.random() < 0.5:
+                    x, y = x[:, ::-1], y[:, :, ::-1]
+                xs.append(x)
+                ys.append(y)
+            x = torch.from_numpy(np.stack(xs).astype(np.float32).transpose(0, 3, 1, 2).copy()) / 255.0
+            y = torch.from_numpy(np.stack(ys).copy())
+            logits = net(x)
+            seg = torch.nn.functional.binary_cross_entropy_with_logits(
+                logits[:, :2], y[:, :2], pos_weight=pos_weight[:, :2]
+            )
+            heat = torch.sigmoid(logits[:, 2:])
+            err = ((heat - y[:, 2:]) ** 2) * (1 + 20 * y[:, 2:])
+            loss = seg + 5 * err[:, 0].mean() + 2 * err[:, 1:].mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            total += loss.item()
+        entry = {"epoch": epoch + 1, "loss": round(total / (count // batch), 4), "seconds": round(time.time() - t0)}
+        log.append(entry)
+        print(json.dumps(entry), file=sys.stderr, flush=True)
+        save_weights(net, out)
+    return {"weights": str(out), "count": count, "epochs": epochs, "log": log}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Train the silhouette network on clean renders.")
+    parser.add_argument("--count", type=int, default=12000)
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--shards", type=int, default=1, help="render sets of --count each (new seeds)")
+    parser.add_argument("--init", type=Path, default=None, help="start from these weights")
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--out", type=Path, default=WEIGHTS)
+    args = parser.parse_args(argv)
+    result = train(args.count, args.epochs, args.batch, args.out, args.threads, args.shards, args.init, args.lr)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
