@@ -8,6 +8,7 @@ the training run; scores come from results/benchmark.json (run `python -m bench`
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -40,12 +41,14 @@ def _fmt_ci(triple) -> str:
     return f"{triple[0]:.1f} (95% CI {triple[1]:.1f}–{triple[2]:.1f})"
 
 
-def card(family: str, variant: str) -> str:
-    folder = registry.WEIGHTS_ROOT / family / variant
+def card(folder: Path) -> str:
+    """The whole card of the variant in `folder` (needs its training.json)."""
     info = json.loads((folder / "training.json").read_text())
+    family, variant = info["family"], info["variant"]
     size_mb = sum(p.stat().st_size for p in folder.rglob("*.safetensors")) / 2**20
+    architecture = importlib.import_module(f"models.{family}").describe(info["config"], info["num_parameters"])
     lines = [
-        f"# {family} / {variant}", "", DESCRIPTIONS[family], "",
+        f"# {family} / {variant}", "", DESCRIPTIONS[family], "", "## Architecture", "", architecture.strip(), "",
         "## Training", "",
         f"- Data: {info['data_size']:,} procedurally rendered hands (`hands.dataset`, seed {info['data_seed']}), "
         f"{info['image_size']}x{info['image_size']} px, conditioned on the structured hand spec (gesture, handedness, object, "
@@ -82,7 +85,7 @@ def main() -> int:
             folder = registry.WEIGHTS_ROOT / family / variant
             if not (folder / "training.json").exists():
                 continue
-            (folder / "MODEL_CARD.md").write_text(card(family, variant))
+            (folder / "MODEL_CARD.md").write_text(card(folder))
             written.append(str(Path(folder, "MODEL_CARD.md").relative_to(REPO_ROOT)))
     print(json.dumps({"written": written}))
     return 0

@@ -453,7 +453,6 @@ class Trainer:
 
     def export(self, path: str | Path) -> None:
         save_fp16(self.ema_pipeline(), path)
-        (Path(path) / "MODEL_CARD.md").write_text(model_card(self.config, self.num_parameters))
 
     def warm_start(self, path: str | Path) -> None:
         """Continue from shipped (EMA) weights: they seed both the online and the EMA model."""
@@ -465,8 +464,9 @@ class Trainer:
 
 
 
-def model_card(config: dict, num_parameters: int) -> str:
-    return f"""# Conditional pixel-space diffusion model for rendered 64x64 hands
+def describe(config: dict, num_parameters: int) -> str:
+    """The architecture section of this family's model card (models.card writes the rest)."""
+    return f"""### Conditional pixel-space diffusion model for rendered 64x64 hands
 
 - `HandDiffusionPipeline` (diffusers layout): `UNet2DModel` on the pixel-unshuffled image
   (x{config['patch']}: 64x64x3 -> 32x32x12), channels {config['channels']}, self-attention at

@@ -218,7 +218,6 @@ class Trainer:
 
     def export(self, path: Path) -> None:
         save_fp16(self.ema, path)
-        (Path(path) / "MODEL_CARD.md").write_text(model_card(self.config, self.num_parameters, self.steps_done))
 
     def snapshot(self, path: Path) -> None:
         """The EMA generator as of now, for the app's diversity-over-training view."""
@@ -230,8 +229,9 @@ class Trainer:
         self.ema.load_state_dict(state)
 
 
-def model_card(config: dict, num_parameters: int, steps: int) -> str:
-    return f"""# Conditional GAN for rendered 64x64 hands
+def describe(config: dict, num_parameters: int) -> str:
+    """The architecture section of this family's model card (models.card writes the rest)."""
+    return f"""### Conditional GAN for rendered 64x64 hands
 
 - Generator: `models.conditioning.ConvDecoder` (the VAE's decoder network), {num_parameters:,} parameters;
   z ({config['z_dim']}-d, N(0, I)) and the spec embedding (one `nn.Embedding` per field, summed) drive
@@ -241,7 +241,7 @@ def model_card(config: dict, num_parameters: int, steps: int) -> str:
 - Objective: hinge loss; DiffAugment `{config['augment']}` on real and fake (no flips: prompts say
   left/right; no colour: skin tone is a condition). Adam lr G {config['lr']}, D {config['lr_d']},
   betas {config['betas']}, batch {config['batch']}, 1 D step per G step.
-- Shipped weights: EMA of G (decay {config['ema_decay']}), fp16 (load as fp32); steps trained: {steps}.
+- Shipped weights: EMA of G (decay {config['ema_decay']}), fp16 (load as fp32).
   `snapshots/step-NNNNNN/` hold the EMA generator during training (diversity over time).
 - Conditioning field dropout (15% per field, 10% all) as for every family: "any" slots are trained.
 - Data: procedurally rendered hands only (see training.json for size, steps, wall time, hardware).

@@ -29,6 +29,7 @@ from hands.settings import REPO_ROOT
 from hands.vocab import condition_sizes
 from models import checkpoint
 from models.base import FAMILIES
+from models.card import card
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -143,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             (export_dir / "training.json").write_text(json.dumps(info, indent=2) + "\n")
             if log_path.exists():
                 (export_dir / "train_log.csv").write_text(log_path.read_text())
+            (export_dir / "MODEL_CARD.md").write_text(card(export_dir))
         accelerator.print(f"checkpoint at step {step} ({wall:.0f} s)", file=sys.stderr)
 
     batches = infinite(loader)

@@ -149,15 +149,15 @@ class Trainer:
 
     def export(self, path: Path) -> None:
         save_fp16(self.vae, path)
-        (Path(path) / "MODEL_CARD.md").write_text(model_card(self.config, self.num_parameters, self.steps_done))
 
     def warm_start(self, path: Path) -> None:
         """No EMA here: the shipped weights are the online weights."""
         self.vae.load_state_dict(VAEModel.from_pretrained(path, torch_dtype=torch.float32).state_dict())
 
 
-def model_card(config: dict, num_parameters: int, steps: int) -> str:
-    return f"""# Conditional VAE for rendered 64x64 hands
+def describe(config: dict, num_parameters: int) -> str:
+    """The architecture section of this family's model card (models.card writes the rest)."""
+    return f"""### Conditional VAE for rendered 64x64 hands
 
 - {num_parameters:,} parameters. Encoder: 4x4 stride-2 convs, widths {config['encoder_widths']}, FiLM-conditioned
   GroupNorms, dense head to mu and log-variance of a {config['z_dim']}-d Gaussian. Decoder:
@@ -165,8 +165,7 @@ def model_card(config: dict, num_parameters: int, steps: int) -> str:
   Both read the spec through one `nn.Embedding` per field (summed).
 - Objective (a plain VAE, no perceptual or adversarial term): squared error summed over pixels in
   [-1, 1] + beta * KL(q(z|x,c) || N(0,I)), beta = {config['beta']} reached linearly over the first
-  {config['kl_anneal_steps']} steps (KL annealing). Adam lr {config['lr']}, batch {config['batch']};
-  steps trained: {steps}.
+  {config['kl_anneal_steps']} steps (KL annealing). Adam lr {config['lr']}, batch {config['batch']}.
 - Sampling: z ~ N(0, I) -> decoder, one forward pass. Expect blur: the Gaussian likelihood rewards the
   mean of the plausible images; that is one of the claims the app tests.
 - Weights stored fp16 (load as fp32). Conditioning field dropout (15% per field, 10% all) as for every
