@@ -6,6 +6,9 @@ import a concrete family (they go through `models.registry`).
 
 from __future__ import annotations
 
+import copy
+import os
+import tempfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -108,3 +111,23 @@ def check_request(n: int, seed: int, max_n: int = 16) -> None:
         raise ValueError(f"n must be an integer from 1 to {max_n}, got {n!r}")
     if not isinstance(seed, int) or not 0 <= seed < 2**63:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+
+
+def save_atomically(saveable, path: str | Path) -> None:
+    """`saveable.save_pretrained` into a temp folder, then move file by file (os.replace is
+    atomic), so an app loading the folder while training exports never reads a half-written file."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}-") as tmp:
+        saveable.save_pretrained(tmp, safe_serialization=True)
+        for src in sorted(Path(tmp).rglob("*")):
+            if src.is_file():
+                dst = path / src.relative_to(tmp)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                src.chmod(0o644)  # safetensors writes 0600; the app may run as another user
+                os.replace(src, dst)
+
+
+def save_fp16(model, path: str | Path) -> None:
+    """save_pretrained in half precision (half the repo size); loaders cast back to fp32."""
+    save_atomically(copy.deepcopy(model).to(torch.float16), path)

@@ -35,8 +35,6 @@ conditioner/) stored as fp16 safetensors (~9 MB), loaded as fp32.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -65,6 +63,7 @@ from models.base import (
     condition_tensor,
     image_generators,
     randn,
+    save_atomically,
     to_pil,
 )
 from models.train import cpu_has_native_bf16
@@ -245,21 +244,11 @@ class HandDiffusionPipeline(DiffusionPipeline):
 
 
 def save_fp16(pipeline: HandDiffusionPipeline, path: str | Path) -> None:
-    """save_pretrained with fp16 weights, replacing files one by one (os.replace is atomic), so
-    an app loading the folder while training exports never reads a half-written file."""
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
+    """save_pretrained with fp16 weights, atomically (see models.base.save_atomically)."""
     half = HandDiffusionPipeline(
         unet=_copy_as(pipeline.unet, torch.float16), scheduler=pipeline.scheduler,
         conditioner=_copy_as(pipeline.conditioner, torch.float16), patch=pipeline.config.patch)
-    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}-") as tmp:
-        half.save_pretrained(tmp, safe_serialization=True)
-        for src in sorted(Path(tmp).rglob("*")):
-            if src.is_file():
-                dst = path / src.relative_to(tmp)
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                src.chmod(0o644)  # safetensors writes 0600; the app may run as another user
-                os.replace(src, dst)
+    save_atomically(half, path)
 
 
 def _copy_as(module: ModelMixin, dtype: torch.dtype) -> ModelMixin:

@@ -39,6 +39,7 @@ from models.base import (
     condition_tensor,
     image_generators,
     randn,
+    save_fp16,
     to_pil,
 )
 from models.conditioning import ConditionEmbedding, ConvDecoder, check_size, check_sizes
@@ -156,11 +157,6 @@ def diff_augment(x: torch.Tensor, policy: str) -> torch.Tensor:
 @torch.no_grad()
 def ema_update(ema: nn.Module, online: nn.Module, decay: float) -> None:
     torch._foreach_lerp_(list(ema.parameters()), list(online.parameters()), 1.0 - decay)
-
-
-def save_fp16(model: ModelMixin, path: Path) -> None:
-    """save_pretrained in half precision (half the repo size); `load` casts back to fp32."""
-    copy.deepcopy(model).to(torch.float16).save_pretrained(path, safe_serialization=True)
 
 
 class Trainer:

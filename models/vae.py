@@ -15,7 +15,6 @@ MODEL_CARD.md, training.json, train_log.csv}.
 
 from __future__ import annotations
 
-import copy
 import time
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from models.base import (
     condition_tensor,
     image_generators,
     randn,
+    save_fp16,
     to_pil,
 )
 from models.conditioning import ConditionEmbedding, CondNorm, ConvDecoder, check_size, check_sizes
@@ -102,11 +102,6 @@ class VAEModel(ModelMixin, ConfigMixin):
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, exp(logvar)) || N(0, I)) per sample, in nats."""
     return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(dim=1)
-
-
-def save_fp16(model: ModelMixin, path: Path) -> None:
-    """save_pretrained in half precision (half the repo size); `load` casts back to fp32."""
-    copy.deepcopy(model).to(torch.float16).save_pretrained(path, safe_serialization=True)
 
 
 class Trainer:
