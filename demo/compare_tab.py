@@ -87,7 +87,7 @@ def build_compare_tab(concurrency_id: str) -> None:
             updates[i + 1] = present.stats_markdown(run)
             yield updates
         frame = present.summary_frame(list(runs.values()))
-        yield [gr.skip()] * (len(outputs) - 3) + [frame, frame, {"runs": runs, "spec": spec}]
+        yield [gr.skip()] * (len(outputs) - 3) + [frame, frame[["backend", "hand_score"]], {"runs": runs, "spec": spec}]
 
     gr.on([run.click, prompt.submit], on_compare, inputs=[prompt, seed, n, steps, guidance, sampler, variant, overlays],
           outputs=outputs, api_name="compare", concurrency_id=concurrency_id, concurrency_limit=1)
