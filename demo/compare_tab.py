@@ -67,27 +67,26 @@ def build_compare_tab(concurrency_id: str) -> None:
         if spec.gesture is None and spec.confidence < 0.3:
             gr.Warning("I could not tell which gesture you mean, so every backend draws any hand.")
         runs: dict[str, pipeline.BackendRun] = {}
-        keep = [gr.skip()] * (len(outputs) - 1)
-        yield [present.spec_markdown(spec), *keep]
+        # every yield carries all outputs, so the last one is the complete answer (API clients see only it)
+        current = [present.spec_markdown(spec)] + [[], ""] * len(FAMILIES) + [present.summary_frame([]), None, {}]
+        yield list(current)
         for k, family in enumerate(FAMILIES):
             progress((k, len(FAMILIES)), desc=f"{TITLES[family]}: generating")
             i = 1 + 2 * k  # this family's gallery in `outputs`; its stats follow it
             if family == "diffusion":
                 for frame in _stream_diffusion(request, spec, runs, progress):
-                    updates = [gr.skip()] * len(outputs)
-                    updates[i] = frame
-                    yield updates
+                    current[i] = frame
+                    yield list(current)
             else:
                 runs[family] = pipeline.run_backend(family, request, spec)
             run = runs[family]
             if run.error:
                 gr.Warning(run.error)
-            updates = [gr.skip()] * len(outputs)
-            updates[i] = present.gallery_items(run, show_overlays)
-            updates[i + 1] = present.stats_markdown(run)
-            yield updates
+            current[i], current[i + 1] = present.gallery_items(run, show_overlays), present.stats_markdown(run)
+            yield list(current)
         frame = present.summary_frame(list(runs.values()))
-        yield [gr.skip()] * (len(outputs) - 3) + [frame, frame[["backend", "hand_score"]], {"runs": runs, "spec": spec}]
+        current[-3:] = [frame, frame[["backend", "hand_score"]], {"runs": runs, "spec": spec}]
+        yield list(current)
 
     gr.on([run.click, prompt.submit], on_compare, inputs=[prompt, seed, n, steps, guidance, sampler, variant, overlays],
           outputs=outputs, api_name="compare", concurrency_id=concurrency_id, concurrency_limit=1)

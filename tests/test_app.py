@@ -65,7 +65,7 @@ def test_bad_prompts_get_a_clear_error(client, prompt):
     assert "prompt" in str(err.value).lower()
 
 
-@pytest.mark.parametrize("field,value", [(1, -5), (2, 99), (3, 0), (1, float("nan"))])
+@pytest.mark.parametrize("field,value", [(1, -5), (2, 99), (3, 0), (1, 1e18), (3, 10**6)])
 def test_out_of_range_numbers_get_a_clear_error(client, field, value):
     from gradio_client.exceptions import AppError
 
