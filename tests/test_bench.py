@@ -1,0 +1,34 @@
+"""The benchmark runs end to end on a tiny setting and writes what the app and README read."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from models import registry
+from models.base import FAMILIES
+
+pytestmark = pytest.mark.skipif(not all(registry.variants(f) for f in FAMILIES), reason="shipped weights missing")
+
+
+def test_quick_bench_writes_json_markdown_and_plots(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "bench", "--quick", "--per-prompt", "1", "--latency-calls", "1", "--sweep", "2",
+                          "--compare-runs", "1", "--no-app", "--families", "vae", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = json.loads(run.stdout)
+    assert summary["compare_p50_s"] > 0
+    results = json.loads((tmp_path / "benchmark.json").read_text())
+    for key in ("date", "quick", "renders", "backends", "sweep", "claims", "speed", "compare_p50_s"):
+        assert key in results
+    row = results["backends"][0]
+    assert row["family"] == "vae" and row["n_images"] == 14
+    for key in ("hand_score", "finger_accuracy", "malformation_rate", "hand_found_rate", "sharpness", "kid", "diversity",
+                "latency_median_s", "latency_p90_s", "images_per_s", "peak_rss_mb"):
+        assert key in row
+    mean, lo, hi = row["hand_score"]
+    assert lo <= mean <= hi
+    assert all({"claim", "metric", "values", "verdict"} <= set(c) for c in results["claims"])
+    assert (tmp_path / "benchmark.md").read_text().startswith("# Benchmark")
+    assert (tmp_path / "hand_score.png").exists()
