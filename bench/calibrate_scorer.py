@@ -1,7 +1,8 @@
 """Calibrate the scorer's thresholds on clean renders only (seed 7202), never on malformations.
 
-Every silhouette threshold is set just past what healthy hands show (a high percentile of the
-clean distribution, `--quantile`), so a flag means "beyond any clean render we measured". The
+Every silhouette measure gets two limits from the clean distribution of each hand's worst
+finger: the 90th percentile (the score starts to drop) and the 99th (`--quantile`, the flag),
+so a flag means "beyond what healthy hands show". The
 blur threshold sits between clean renders and the same renders Gaussian-blurred (sigma 1.2 px,
 the softness of a VAE sample). MediaPipe tolerances are chosen so that few clean hands cross the
 anatomy limits. Writes hands/weights/scorer_calibration.json, which hands.score loads.
@@ -29,7 +30,7 @@ def _q(values, q: float, default: float) -> float:
     return float(np.quantile(values, q)) if len(values) else default
 
 
-def calibrate(count: int, quantile: float) -> dict:
+def calibrate(count: int, quantile: float, lo_q: float = 0.90) -> dict:
     import cv2
 
     saved_ref = score.CAL["sharpness_ref"]
@@ -37,15 +38,17 @@ def calibrate(count: int, quantile: float) -> dict:
     measures: dict[str, list[float]] = {}
     sharp, blurred, conf, area, world = [], [], [], [], []
     for i in range(count):
-        img = render_sample(SEED, i, 64).image
+        r = render_sample(SEED, i, 64)
+        img = r.image
         ev = score.gather(img)
         sil = ev.sil
         if sil is None:
             raise RuntimeError("silhouette net unavailable")
         conf.append(sil.confidence)
         area.append(sil.area)
-        for key, values in score.finger_measures(sil).items():
-            measures.setdefault(key, []).extend(v for _, v in values)
+        for key, values in score.finger_measures(sil, list(r.label["extended"])).items():
+            # the scorer judges each hand by its worst finger; a hand without one counts as 0
+            measures.setdefault(key, []).append(max((v for _, v in values), default=0.0))
         if ev.sharpness is not None:
             sharp.append(ev.sharpness)
             soft = cv2.GaussianBlur(to_input(img), (0, 0), 1.2)
@@ -61,11 +64,10 @@ def calibrate(count: int, quantile: float) -> dict:
     cal = {
         "sharpness_ref": round(ref, 4),
         "blurry_below": round(min(clean_lo, (clean_lo + blur_med) / 2), 3),
-        "fused_width": round(_q(measures["width_palm"], quantile, 0.75), 3),
-        "fused_rel_width": round(_q(measures["width_rel"], quantile, 1.45), 3),
-        "long_rel": round(_q(measures["end_rel"], quantile, 1.12), 3),
-        "long_aspect": round(_q(measures["aspect"], quantile, 9.0), 3),
-        "bend_deg": round(_q(measures["bend"], quantile, 40.0), 1),
+        "limits": {
+            key: [round(_q(values, lo_q, 0.0), 3), round(_q(values, quantile, 0.0), 3)]
+            for key, values in measures.items()
+        },
         "found_confidence": round(min(0.6, 0.8 * _q(conf, 0.005, 0.6)), 3),
         "found_area": round(min(0.02, 0.5 * _q(area, 0.005, 0.02)), 4),
     }
@@ -90,7 +92,7 @@ def calibrate(count: int, quantile: float) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Calibrate scorer thresholds on clean renders.")
     parser.add_argument("--count", type=int, default=400)
-    parser.add_argument("--quantile", type=float, default=0.995)
+    parser.add_argument("--quantile", type=float, default=0.99)
     args = parser.parse_args(argv)
     result = calibrate(args.count, args.quantile)
     CAL_PATH.parent.mkdir(parents=True, exist_ok=True)

@@ -49,13 +49,15 @@ def _signed(u: np.ndarray, v: np.ndarray, axis: np.ndarray) -> tuple[float, floa
     return float(flex), float(side)
 
 
-def joint_angles(world: np.ndarray) -> dict[str, tuple[float, float, tuple[int, int, int]]]:
+def joint_angles(world: np.ndarray, handedness: str | None = None) -> dict[str, tuple[float, float, tuple[int, int, int]]]:
     """Flexion and sideways bend (deg) at each joint: name -> (flex, sideways, landmark ids).
 
     Each finger flexes about one axis fixed to its knuckle (across the finger, in the palm
-    plane). The palm normal's sign is not known from three points (left/right, palm/back look
-    alike), so it is chosen to make the long fingers' total flexion positive: hands curl far
-    more than they bend back. The thumb flexes across the palm, towards the little finger.
+    plane). wrist->index knuckle x wrist->little knuckle points out of the palm of a right hand
+    and out of the back of a left one, so `handedness` (MediaPipe's, or "right" for the
+    renderer's hand-local joints) fixes the sign; without it the sign that makes the long
+    fingers' total flexion positive is taken (hands curl far more than they bend back, but one
+    finger bent far back on an open hand fools that). The thumb flexes across the palm.
     """
     w = np.asarray(world, float)
     normal = _unit(np.cross(w[5] - w[0], w[17] - w[0]))
@@ -73,8 +75,10 @@ def joint_angles(world: np.ndarray) -> dict[str, tuple[float, float, tuple[int, 
                 res[f"{digit} {joint}"] = (*_signed(_unit(w[b] - w[a]), _unit(w[c] - w[b]), axis), (a, b, c))
         return res
 
+    if handedness == "left":
+        normal = -normal
     out = fingers(normal)
-    if sum(f for f, _, _ in out.values()) < 0:
+    if handedness is None and sum(f for f, _, _ in out.values()) < 0:
         normal = -normal
         out = fingers(normal)
     radial = _unit(w[5] - w[17])
@@ -101,7 +105,7 @@ def _limit(name: str) -> tuple[tuple[float, float], tuple[float, float] | None]:
     return JOINT_LIMITS[f"dip_flex_{digit}"], JOINT_LIMITS["pip_lateral"]
 
 
-def check(world: np.ndarray, tolerance: dict[str, float] | None = None) -> list[Violation]:
+def check(world: np.ndarray, tolerance: dict[str, float] | None = None, handedness: str | None = None) -> list[Violation]:
     """Every ratio, bone and joint of a 21x3 world-landmark hand that is past its limit."""
     tol = {**TOLERANCE, **(tolerance or {})}
     out: list[Violation] = []
@@ -123,7 +127,7 @@ def check(world: np.ndarray, tolerance: dict[str, float] | None = None) -> list[
             if length > hi + tol["bone"] or length < lo - tol["bone"]:
                 excess = (max(length - hi, lo - length) - tol["bone"]) / max(tol["bone"], 1e-6)
                 out.append(Violation("bone_length", f"{digit} bone {k + 1}", length, (lo, hi), excess, (kp[k], kp[k + 1])))
-    for name, (flex, lateral, pts) in joint_angles(world).items():
+    for name, (flex, lateral, pts) in joint_angles(world, handedness).items():
         flex_lim, side_lim = _limit(name)
         if name.split()[0] in FINGERS and name.endswith("mcp"):
             side_lim = None  # MCP side-to-side is measured against the palm axis: too loose here

@@ -15,6 +15,8 @@ polynomial kernel (KID uses torchmetrics' implementation, degree 3, gamma 1/d).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from hands.silhouette import SIZE, load_net, to_input
@@ -32,9 +34,7 @@ def extract(images, batch: int = 256) -> np.ndarray:
     for s in range(0, len(arr), batch):
         x = torch.from_numpy(np.stack(arr[s : s + batch]).astype(np.float32).transpose(0, 3, 1, 2) / 255.0)
         with torch.inference_mode():
-            e1, e2, e3 = net.encode(x)
-        f = torch.cat([e1.mean((2, 3)), e2.mean((2, 3)), e3.mean((2, 3)), e3.amax((2, 3))], 1)
-        out.append(f.numpy())
+            out.append(net.forward_with_features(x)[1].numpy())
     return np.concatenate(out) if out else np.zeros((0, 116), np.float32)
 
 
@@ -52,7 +52,9 @@ def kid(fake: np.ndarray, real: np.ndarray, subsets: int = 50, seed: int = 0) ->
     size = int(min(len(fake), len(real), 1000))
     if size < 2:
         raise ValueError("KID needs at least 2 images in each set")
-    metric = KernelInceptionDistance(feature=torch.nn.Identity(), subsets=subsets, subset_size=size)
+    with warnings.catch_warnings():  # "will save all extracted features": we pass features
+        warnings.simplefilter("ignore", UserWarning)
+        metric = KernelInceptionDistance(feature=torch.nn.Identity(), subsets=subsets, subset_size=size)
     metric.update(torch.from_numpy(standardise(real, ref)).double(), real=True)
     metric.update(torch.from_numpy(standardise(fake, ref)).double(), real=False)
     with torch.random.fork_rng():

@@ -25,21 +25,46 @@ import numpy as np
 from PIL import Image
 
 from hands import anatomy_check, landmarks, silhouette
-from hands.anatomy import DIGIT_KEYPOINTS
+from hands.anatomy import DIGIT_KEYPOINTS, FINGER_RADIUS
 from hands.vocab import DIGITS, HandSpec
 
-# Calibrated on clean renders (seed 7202) by bench/calibrate_scorer.py; see the README there.
-CAL: dict[str, float] = {
+# Calibrated on clean renders (seed 7202) by bench/calibrate_scorer.py, which overwrites these
+# defaults through hands/weights/scorer_calibration.json.
+CAL: dict = {
     "sharpness_ref": 0.35,  # median edge acutance of clean 64 px renders
     "blurry_below": 0.6,  # relative sharpness under which an image is flagged blurry
-    "fused_width": 0.75,  # finger width / palm radius above which two fingers look fused
-    "fused_rel_width": 1.45,  # finger width / median width of the hand's other fingers
-    "long_rel": 1.12,  # fan-end finger length / its neighbour's
-    "long_aspect": 9.0,  # finger length / its width
-    "bend_deg": 40.0,  # turn of a traced finger
     "found_confidence": 0.6,  # mean hand probability over the hand pixels
     "found_area": 0.02,  # hand pixels / frame
-    "presence_weight": 6.0,
+    "presence_weight": 3.0,  # points for a hand MediaPipe finds not hand-like at all
+    "edge_on_below": 0.30,  # palm half-width / P under which the palm is seen edge-on
+    "side_view_above": 0.5,  # view head's P(side view) above which the palm is seen edge-on
+    # MediaPipe's anatomy on 64 px drawn hands separated malformed from clean renders at chance
+    # (AUROC 0.4-0.6 for finger ratios and joint angles), so its findings count a quarter
+    "landmark_weight": 0.25,
+    # Per silhouette measure (see finger_measures): [lo, hi] = clean renders' 90th and 99th
+    # percentiles. Above lo the score starts to drop; above hi the flag is raised.
+    "limits": {
+        "width_rel": [1.4, 1.9],
+        "width_palm": [0.55, 0.8],
+        "end_rel": [1.1, 1.4],
+        "aspect": [8.0, 9.0],
+        "aspect_spec": [1.3, 1.6],
+        "length_p": [1.3, 1.6],
+        "short_p": [2.0, 3.0],
+        "bend": [28.0, 40.0],
+    },
+}
+
+# What each silhouette measure is evidence of, and how to say it.
+MEASURES: dict[str, tuple[str, str]] = {
+    "width_rel": ("fused_fingers", "a finger {v:.2f}x as wide as the hand's others: two fingers grown together?"),
+    "width_palm": ("fused_fingers", "a finger {v:.2f} palm radii wide: two fingers grown together?"),
+    "end_rel": ("long_finger", "an outer finger {v:.2f}x as long as its neighbour (little/ring is ~0.78)"),
+    "aspect": ("long_finger", "a finger {v:.1f}x as long as it is wide"),
+    "aspect_spec": ("long_finger", "a finger {v:.2f}x the length/width the anatomy table gives the asked-for digits"),
+    "length_p": ("long_finger", "a finger {v:.2f}x as long as the anatomy table allows for the asked-for digits"),
+    "short_p": ("joint_past_limit", "a finger {v:.1f}x shorter than the table's shortest asked-for digit: bent back?"),
+    "bend": ("joint_past_limit", "a finger turns {v:.0f} deg along its length: a joint bent past its limit?"),
 }
 
 CAL_PATH = Path(__file__).resolve().parent / "weights" / "scorer_calibration.json"
@@ -49,7 +74,9 @@ def _load_calibration() -> None:
     """Override the defaults above with bench/calibrate_scorer.py's output, when present."""
     if CAL_PATH.exists():
         data = json.loads(CAL_PATH.read_text())
+        limits = {**CAL["limits"], **data.get("cal", {}).get("limits", {})}
         CAL.update(data.get("cal", {}))
+        CAL["limits"] = limits
         anatomy_check.TOLERANCE.update(data.get("tolerance", {}))
 
 
@@ -188,47 +215,114 @@ def _fan_order(sil: silhouette.Silhouette) -> list[int]:
     return list(np.argsort((ang - mean + np.pi) % (2 * np.pi)))
 
 
-def finger_measures(sil: silhouette.Silhouette) -> dict[str, list[tuple[int, float]]]:
+def finger_measures(sil: silhouette.Silhouette, expected: list[str] | None = None) -> dict[str, list[tuple[int, float]]]:
     """Scale-free measurements per finger: (finger index, value) lists, for flags and calibration.
 
     width_rel: width / median width of the hand's other fingers (two fused fingers are ~1.6x);
-    width_palm: width / palm radius (for hands with a single finger);
+    width_palm: width / palm radius (also works for a hand with a single finger);
     end_rel: length of a finger at either end of the fan / its neighbour's (little/ring ~0.78);
     aspect: length / width (a finger far longer than thick);
-    bend: degrees the traced finger turns.
+    aspect_spec: (prompt only) aspect over the table's length/width of the longest asked-for digit
+        (a thumbs-up thumb is ~3x as long as wide, a middle finger ~6x);
+    bend: degrees the traced finger turns;
+    length_p: traced length / P, over the anatomy table's length of the longest digit the prompt
+        extends (the middle finger's without a prompt);
+    short_p: (prompt only) the shortest finger's length / P over the shortest extended digit's
+        table length: a finger bent back towards or away from the viewer looks short.
     """
     fs = sil.fingers
-    out: dict[str, list[tuple[int, float]]] = {k: [] for k in ("width_rel", "width_palm", "end_rel", "aspect", "bend")}
+    keys = ("width_rel", "width_palm", "end_rel", "aspect", "aspect_spec", "bend", "length_p", "short_p")
+    out: dict[str, list[tuple[int, float]]] = {k: [] for k in keys}
+    if expected:
+        # length/width the anatomy table gives the longest asked-for digit (width at mid-finger)
+        _, nominal = silhouette.nominal_hand()
+        table_aspect = max(nominal[d] / (2 * 0.9 * FINGER_RADIUS[d]) for d in expected)
     widths = np.array([f.width for f in fs])
+    real = [f.length >= 2 * f.width for f in fs]  # traced far enough to be a finger, not a stub
     for i, f in enumerate(fs):
         if len(fs) >= 2:
             out["width_rel"].append((i, f.width / max(float(np.median(np.delete(widths, i))), 1e-3)))
         out["width_palm"].append((i, f.width / max(sil.palm_radius, 1e-3)))
         out["aspect"].append((i, f.length / max(f.width, 1e-3)))
-        out["bend"].append((i, f.bend))
+        if expected:
+            out["aspect_spec"].append((i, f.length / max(f.width, 1e-3) / table_aspect))
+        if f.length >= 3 * f.width:  # shorter traces turn at random
+            out["bend"].append((i, f.bend))
     if len(fs) >= 3:
         order = _fan_order(sil)
         for end, nb in ((order[0], order[1]), (order[-1], order[-2])):
-            out["end_rel"].append((end, fs[end].length / max(fs[nb].length, 1e-3)))
+            if real[nb]:  # a neighbour traced to almost nothing says nothing
+                out["end_rel"].append((end, fs[end].length / fs[nb].length))
+    median_width = float(np.median(widths)) if fs else 0.0
+    if sil.palm_length and fs and sil.palm_length >= 2.5 * median_width:  # else P is a misfire
+        _, nominal = silhouette.nominal_hand()
+        digits = expected if expected else ["middle"]
+        longest = max(nominal[d] for d in digits)
+        for i, f in enumerate(fs):
+            out["length_p"].append((i, f.length / sil.palm_length / longest))
+        if expected and any(real):
+            shortest = min(nominal[d] for d in expected)
+            i = min((k for k in range(len(fs)) if real[k]), key=lambda k: fs[k].length)
+            out["short_p"].append((i, shortest / (fs[i].length / sil.palm_length)))
     return out
 
 
-def _silhouette_findings(sil: silhouette.Silhouette, add, red_fingers: list[int]) -> None:
-    """Fused, long and bent fingers: measurements past what clean renders show (CAL)."""
-    m = finger_measures(sil)
-    rules = (
-        ("width_rel", "fused_rel_width", "fused_fingers", "a finger {v:.2f}x as wide as the others: two fingers grown together?"),
-        ("width_palm", "fused_width", "fused_fingers", "a finger {v:.2f} palm radii wide: two fingers grown together?"),
-        ("end_rel", "long_rel", "long_finger", "an outer finger {v:.2f}x as long as its neighbour (little/ring is ~0.78)"),
-        ("aspect", "long_aspect", "long_finger", "a finger {v:.1f}x as long as it is wide: longer than healthy fingers"),
-        ("bend", "bend_deg", "joint_past_limit", "a straight finger turns {v:.0f} deg: a joint bent past its limit"),
-    )
-    for key, cal_key, name, text in rules:
-        limit = CAL[cal_key]
-        for i, v in m[key]:
-            if v > limit:
-                add(name, WEIGHTS[name] * min(1.0, 0.5 + 2 * (v / limit - 1)), text.format(v=v))
-                red_fingers.append(i)
+def _silhouette_findings(sil: silhouette.Silhouette, expected: list[str] | None, add, red_fingers: list[int]) -> None:
+    """Fused, long, bent and doubled fingers from the silhouette measures.
+
+    Per measure, the worst finger counts: between the clean renders' 90th percentile (lo) and
+    their 99th (hi) the score drops gently (up to 40 % of the weight) without a flag; past
+    hi the flag is raised and the penalty is 50-100 % of the weight.
+    """
+    for key, values in finger_measures(sil, expected).items():
+        if not values:
+            continue
+        i, v = max(values, key=lambda t: t[1])
+        lo, hi = CAL["limits"][key]
+        name, text = MEASURES[key]
+        if v <= lo:
+            continue
+        if v <= hi:
+            add(name, WEIGHTS[name] * 0.4 * (v - lo) / max(hi - lo, 1e-6), text.format(v=v) + " (within the flag limit)",
+                flag="")
+            continue
+        add(name, WEIGHTS[name] * min(1.0, 0.5 + (v - hi) / max(hi - lo, 1e-6)), text.format(v=v))
+        red_fingers.append(i)
+
+
+def _widest_rel(sil: silhouette.Silhouette) -> tuple[int, float]:
+    """(index, width over the median of the others) of the widest finger; (-1, 0) with < 2."""
+    values = finger_measures(sil)["width_rel"]
+    return max(values, key=lambda t: t[1], default=(-1, 0.0))
+
+
+def _count_findings(sil: silhouette.Silhouette, expected: list[str], add, red_fingers: list[int]) -> None:
+    """Found vs asked-for extended fingers, graded by how sure the tip detector was."""
+    diff = sil.count - len(expected)
+    if not diff:
+        return
+    thr, faint = silhouette.TIP_THRESHOLD, silhouette.FAINT_TIP
+    if diff > 0:  # how clear is the weakest counted tip?
+        weakest = sorted(sil.tip_heat)[diff - 1] if sil.tip_heat else 1.0
+        sure = float(np.clip((weakest - thr) / (0.8 - thr), 0, 1))
+    else:  # was there a faint tip just under the threshold?
+        sure = float(1 - np.clip((sil.faint_tip - faint) / (thr - faint), 0, 1))
+    edge_on = (sil.side_view is not None and sil.side_view > CAL["side_view_above"]) or (
+        sil.palm_width is not None and sil.palm_width < CAL["edge_on_below"])
+    if diff < 0 and edge_on:
+        add("finger_count", WEIGHTS["finger_count"] * 0.25 * min(-diff, 2),
+            f"{sil.count} extended fingers where the prompt asks for {len(expected)}, but the palm is seen "
+            "edge-on, where fingers hide behind each other: uncertain", flag="")
+        return
+    what = "extra_finger" if diff == 1 else "missing_finger" if diff == -1 else "wrong_gesture"
+    widest, rel = _widest_rel(sil)
+    if diff == -1 and rel > CAL["limits"]["width_rel"][0]:
+        what = "fused_fingers"  # one tip short and one finger wider than healthy: two grown together
+        red_fingers.append(widest)
+    add("finger_count", WEIGHTS["finger_count"] * min(abs(diff), 2) * (0.6 + 0.4 * sure),
+        f"{sil.count} extended fingers where the prompt asks for {len(expected)} ({', '.join(expected) or 'none'})",
+        flag=what)
+    add("finger_count", 0.0, "the hand does not make the asked-for gesture", flag="wrong_gesture")
 
 
 @dataclass
@@ -253,7 +347,7 @@ def gather(image, use_landmarks: bool = True) -> Evidence:
     lm = landmarks.detect(rgb) if use_landmarks else None
     if lm is None and use_landmarks:
         notes.append(f"mediapipe unavailable ({landmarks.unavailable_reason()}): silhouette-only score")
-    violations = anatomy_check.check(lm.world) if lm is not None and lm.world is not None else []
+    violations = anatomy_check.check(lm.world, handedness=lm.handedness) if lm is not None and lm.world is not None else []
     sharp = sharpness(silhouette.to_input(rgb), sil.hand) if sil is not None else None
     return Evidence(rgb, sil, lm, violations, sharp, notes)
 
@@ -281,13 +375,15 @@ def judge(ev: Evidence, spec: HandSpec | None = None) -> HandReport:
     flags: list[str] = []
 
     def add(name: str, points: float, reason: str, flag: str | None = None) -> None:
-        if name in breakdown:
-            breakdown[name].points = min(100.0, breakdown[name].points + points)
-            breakdown[name].reason += "; " + reason
-        else:
-            breakdown[name] = Penalty(points, reason)
-        flag = flag or name
-        if flag not in flags:
+        """Take points off under `name`; raise `flag` (default: the name; "" for none)."""
+        if points > 0:
+            if name in breakdown:
+                breakdown[name].points = min(100.0, breakdown[name].points + points)
+                breakdown[name].reason += "; " + reason
+            else:
+                breakdown[name] = Penalty(points, reason)
+        flag = name if flag is None else flag
+        if flag and flag not in flags:
             flags.append(flag)
 
     if sil is not None:
@@ -297,29 +393,28 @@ def judge(ev: Evidence, spec: HandSpec | None = None) -> HandReport:
         if sil.count > 5:
             add("extra_finger", WEIGHTS["extra_finger"], f"{sil.count} extended fingers: a hand has at most five")
         if expected is not None:
-            diff = sil.count - len(expected)
-            report.gesture_match = diff == 0
-            if diff:
-                what = "extra_finger" if diff == 1 else "missing_finger" if diff == -1 else "wrong_gesture"
-                add("finger_count", WEIGHTS["finger_count"] * min(abs(diff), 2),
-                    f"{sil.count} extended fingers where the prompt asks for {len(expected)} "
-                    f"({', '.join(expected) or 'none'})", flag=what)
-                if "wrong_gesture" not in flags:
-                    flags.append("wrong_gesture")
-        _silhouette_findings(sil, add, report._red_fingers)
+            report.gesture_match = sil.count == len(expected)
+            _count_findings(sil, expected, add, report._red_fingers)
+            if not report.gesture_match and "wrong_gesture" not in flags:
+                report.gesture_match = None  # fewer fingers than asked, explained by the view
+        _silhouette_findings(sil, expected, add, report._red_fingers)
         report.sharpness = ev.sharpness
         if ev.sharpness is not None and ev.sharpness < CAL["blurry_below"]:
             sev = (CAL["blurry_below"] - ev.sharpness) / CAL["blurry_below"]
             add("blurry", WEIGHTS["blurry"] * min(1.0, 0.3 + 2 * sev), f"edges {ev.sharpness:.2f}x as sharp as a clean render")
     if lm is not None:
-        points = CAL["presence_weight"] * (1 - lm.presence)
+        points = CAL["presence_weight"] * max(0.0, 1 - 2 * lm.presence)  # only when under 0.5
         if points >= 0.5:
             breakdown["hand_likeness"] = Penalty(points, f"MediaPipe hand presence {lm.presence:.2f} (1 = photo-like hand)")
         if lm.presence >= 0.5:
+            kinds = {"finger_ratio": "long_finger", "bone_length": "bone_ratio", "joint_angle": "joint_past_limit"}
             for v in ev.violations:
-                name = {"finger_ratio": "long_finger", "bone_length": "bone_ratio", "joint_angle": "joint_past_limit"}[v.kind]
-                add(name, WEIGHTS[name] * min(1.0, 0.3 + 0.3 * v.excess) * lm.presence, "landmarks: " + v.describe())
-                report._red_points.append(v.points)
+                name = kinds[v.kind]
+                points = WEIGHTS[name] * CAL["landmark_weight"] * min(1.0, 0.3 + 0.3 * v.excess) * lm.presence
+                sure = v.excess >= 1.0 and lm.presence >= 0.8  # far past the tolerance, on a clear hand
+                add(name, points, "landmarks: " + v.describe(), flag=None if sure else "")
+                if sure:
+                    report._red_points.append(v.points)
     report.breakdown = breakdown
     report.flags = flags
     report.hand_score = float(max(0.0, 100.0 - sum(p.points for p in breakdown.values())))
@@ -440,6 +535,11 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.overlay is not None:
         args.overlay.mkdir(parents=True, exist_ok=True)
+    import torch
+
+    from hands.settings import threads
+
+    torch.set_num_threads(threads() or 1)  # one image at a time: more threads only contend
     for path, rgb in images:
         report = score(rgb, spec, use_landmarks=not args.no_landmarks)
         out = {"file": str(path), **report.to_dict()}

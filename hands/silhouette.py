@@ -4,7 +4,7 @@ Why a small network and not colour thresholds: measured on 300 clean 64 px rende
 protrusions of even the *true* hand mask (palm found by distance transform, fingers = what a
 morphological opening removes) gave the right extended-finger count on only 57 % of hands:
 curled fingers, tucked thumbs and side views make bumps that look like fingers, and neighbouring
-fingers touch. So a tiny U-Net (`PartNet`, ~80k weights, 0.3 MB safetensors) trained on clean
+fingers touch. So a tiny U-Net (`PartNet`, ~70k weights, 0.3 MB safetensors) trained on clean
 renders only (`hands.silhouette_train`) separates the hand from the background (held objects
 excluded) and marks extended-digit pixels and fingertips. Counting, widths and lengths are then
 plain geometry on those maps, so a sixth finger, a fused pair or a long little finger (never
@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hands.vocab import DIGITS
+
 SIZE = 64  # the net sees hands at 64 px (the generators' resolution)
 # Output maps: hand pixels, extended-finger pixels, any extended fingertip, then per digit the
 # fingertip and knuckle of extended digits (finger identity and length), and the wrist (scale).
@@ -29,6 +31,7 @@ CHANNELS: tuple[str, ...] = (
     + ("wrist",)
 )
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "silhouette.safetensors"
+VIEW_HEAD = WEIGHTS.with_name("view_head.safetensors")
 
 
 def _block(cin: int, cout: int, stride: int = 1, dilation: int = 1):
@@ -70,10 +73,15 @@ def _partnet_class():
             return [e1, e2, e3]
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.forward_with_features(x)[0]
+
+        def forward_with_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            """(logit maps, pooled encoder features: the KID space and the view head's input)."""
             e1, e2, e3 = self.encode(x)
             d2 = self.dec2(torch.cat([F.interpolate(e3, scale_factor=2.0, mode="bilinear"), e2], 1))
             d1 = self.dec1(torch.cat([F.interpolate(d2, scale_factor=2.0, mode="bilinear"), e1], 1))
-            return self.head(d1)
+            feats = torch.cat([e1.mean((2, 3)), e2.mean((2, 3)), e3.mean((2, 3)), e3.amax((2, 3))], 1)
+            return self.head(d1), feats
 
     return PartNet
 
@@ -123,6 +131,7 @@ class Maps:
     finger: np.ndarray
     tips: np.ndarray
     extra: dict = field(default_factory=dict)
+    features: np.ndarray | None = None  # pooled encoder features (116)
 
 
 def to_input(rgb: np.ndarray) -> np.ndarray:
@@ -149,8 +158,37 @@ def predict(rgb64: np.ndarray) -> Maps | None:
         return None
     x = torch.from_numpy(rgb64.astype(np.float32).transpose(2, 0, 1)[None] / 255.0)
     with torch.inference_mode():
-        p = torch.sigmoid(net(x))[0].numpy()
-    return Maps(hand=p[0], finger=p[1], tips=p[2], extra={c: p[i] for i, c in enumerate(CHANNELS) if i >= 3})
+        if TTA_FLIP:  # average with the mirror image: hands come in both chiralities
+            logits, feats = net.forward_with_features(torch.cat([x, x.flip(3)]))
+            p = torch.sigmoid(logits)
+            p = ((p[0] + p[1].flip(2)) / 2).numpy()
+        else:
+            logits, feats = net.forward_with_features(x)
+            p = torch.sigmoid(logits)[0].numpy()
+    extra = {c: p[i] for i, c in enumerate(CHANNELS) if i >= 3}
+    return Maps(hand=p[0], finger=p[1], tips=p[2], extra=extra, features=feats[0].numpy())
+
+
+def side_view_probability(features: np.ndarray) -> float | None:
+    """P(palm seen edge-on) from the pooled features: a logistic head fitted on clean renders'
+    view labels (`python -m hands.silhouette_train --view-head`). None without its weights."""
+    head = _view_head()
+    if head is None:
+        return None
+    z = (features - head["mu"]) / head["sd"]
+    return float(1 / (1 + np.exp(-(z @ head["w"] + head["b"][0]))))
+
+
+_head: dict | None = None
+
+
+def _view_head() -> dict | None:
+    global _head
+    if _head is None and VIEW_HEAD.exists():
+        from safetensors.numpy import load_file
+
+        _head = load_file(str(VIEW_HEAD))
+    return _head
 
 
 # Decision thresholds, calibrated on clean renders of the calibration seed (see bench/).
@@ -158,6 +196,9 @@ HAND_THRESHOLD = 0.5  # hand probability -> hand pixel
 FINGER_THRESHOLD = 0.5
 TIP_THRESHOLD = 0.5  # fingertip heat peak that counts as a tip
 MIN_HAND_AREA = 0.02  # of the frame: less is "no hand"
+FAINT_TIP = 0.15  # a tip-heat peak this strong is a "maybe" fingertip (softens count penalties)
+KEYPOINT_THRESHOLD = 0.3  # knuckle / wrist heat peak that counts as found
+TTA_FLIP = True
 UP = 4  # geometry runs on maps upsampled 4x: fingers are only 3-5 px wide at 64 px
 
 
@@ -187,6 +228,13 @@ class Silhouette:
     confidence: float  # mean hand probability over the hand pixels
     scale: float = 1.0
     offset: tuple[float, float] = (0.0, 0.0)
+    wrist: tuple[float, float] | None = None
+    knuckles: dict[str, tuple[float, float]] = field(default_factory=dict)
+    palm_length: float | None = None  # wrist -> middle knuckle (P) estimated from all knuckles, px
+    palm_width: float | None = None  # hand half-width mid-palm / P: small = palm seen edge-on
+    side_view: float | None = None  # P(palm seen edge-on) from the view head
+    tip_heat: list[float] = field(default_factory=list)  # peak strength of each counted tip
+    faint_tip: float = 0.0  # strongest tip-heat peak that was *not* counted
 
     @property
     def count(self) -> int:
@@ -206,23 +254,81 @@ def _largest(mask: np.ndarray) -> np.ndarray:
     return lab == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
 
 
-def find_tips(heat: np.ndarray, hand: np.ndarray, threshold: float | None = None) -> list[tuple[float, float]]:
-    """Local maxima of the tip heat (on a 2x grid, so touching fingertips stay two)."""
+def find_peaks(heat: np.ndarray, hand: np.ndarray, floor: float = FAINT_TIP) -> list[tuple[float, float, float]]:
+    """Local maxima (x, y, heat) of the tip heat above `floor`, strongest first.
+
+    Found on a 2x grid, so touching fingertips stay two; peaks closer than 1.5 px merge.
+    """
     import cv2
 
-    threshold = TIP_THRESHOLD if threshold is None else threshold
     up = cv2.resize(heat, None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR)
-    peak = (up >= cv2.dilate(up, np.ones((5, 5), np.uint8))) & (up > threshold)
+    peak = (up >= cv2.dilate(up, np.ones((5, 5), np.uint8))) & (up > floor)
     near = cv2.dilate(hand.astype(np.uint8), np.ones((3, 3), np.uint8))
     near = cv2.resize(near, up.shape[::-1], interpolation=cv2.INTER_NEAREST) > 0
     ys, xs = np.nonzero(peak & near)
     order = np.argsort(-up[ys, xs])
-    tips: list[tuple[float, float]] = []
+    out: list[tuple[float, float, float]] = []
     for y, x in zip(ys[order], xs[order], strict=True):
-        p = ((x + 0.5) / 2, (y + 0.5) / 2)
-        if all((p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2 > 1.5**2 for q in tips):
-            tips.append(p)
-    return tips
+        p = ((x + 0.5) / 2, (y + 0.5) / 2, float(up[y, x]))
+        if all((p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2 > 1.5**2 for q in out):
+            out.append(p)
+    return out
+
+
+def find_tips(heat: np.ndarray, hand: np.ndarray, threshold: float | None = None) -> list[tuple[float, float]]:
+    """Fingertips: tip-heat peaks above the threshold."""
+    threshold = TIP_THRESHOLD if threshold is None else threshold
+    return [(x, y) for x, y, h in find_peaks(heat, hand) if h > threshold]
+
+
+def _peak(heat: np.ndarray, threshold: float = KEYPOINT_THRESHOLD) -> tuple[float, float] | None:
+    """The strongest peak of a heat map, refined by a 3x3 weighted centroid; None if weak."""
+    y, x = np.unravel_index(int(np.argmax(heat)), heat.shape)
+    if heat[y, x] < threshold:
+        return None
+    y0, y1, x0, x1 = max(0, y - 1), min(heat.shape[0], y + 2), max(0, x - 1), min(heat.shape[1], x + 2)
+    w = heat[y0:y1, x0:x1]
+    gy, gx = np.mgrid[y0:y1, x0:x1]
+    return (float((gx * w).sum() / w.sum()) + 0.5, float((gy * w).sum() / w.sum()) + 0.5)
+
+
+def nominal_hand() -> tuple[dict[str, float], dict[str, float]]:
+    """Wrist->knuckle distance and knuckle->tip length (units of P) of the nominal open hand,
+    from the anatomy tables (thumb: its MCP, and MCP->tip)."""
+    from hands.anatomy import BONE_NOMINAL, DIGIT_KEYPOINTS, MCP_DISTANCE, MCP_RAY_ANGLE, FingerPose, Skeleton, digit_length
+
+    pose = {d: FingerPose() for d in DIGITS}
+    pose["thumb"] = FingerPose(abd=57.5, opp=17.5)  # middle of the renderer's extended-thumb range
+    j = Skeleton(bones=dict(BONE_NOMINAL), mcp_distance=dict(MCP_DISTANCE), ray_angle=dict(MCP_RAY_ANGLE), pose=pose).joints()
+    knuckle = {d: float(np.linalg.norm(j[DIGIT_KEYPOINTS[d][1 if d == "thumb" else 0]] - j[0])) for d in DIGITS}
+    return knuckle, {d: digit_length(j, d) for d in DIGITS}
+
+
+def _palm_length(sil: Silhouette, dist_map: np.ndarray | None = None) -> None:
+    """Estimate P (wrist -> middle knuckle) from the wrist and the strongest knuckle peak.
+
+    The per-digit maps cannot tell the digits apart (a tiny net has no view of handedness and
+    palm/back), so the knuckle maps are pooled; wrist->knuckle is ~P for every long finger
+    (0.90-1.02 P in the anatomy table). On clean renders this is within +-6 % of the true 2D
+    P for half the hands; it is missing when no long finger is extended (fist, thumbs-up).
+    """
+    extra = sil.maps.extra
+    sil.wrist = _peak(extra["wrist"])
+    knuckles = np.maximum.reduce([extra[f"mcp_{d}"] for d in DIGITS if d != "thumb"])
+    k = _peak(knuckles)
+    if sil.wrist is not None and k is not None:
+        sil.knuckles = {"strongest": k}
+        dist, _ = nominal_hand()
+        mean = float(np.mean([dist[d] for d in DIGITS if d != "thumb"]))
+        sil.palm_length = float(np.hypot(k[0] - sil.wrist[0], k[1] - sil.wrist[1])) / mean
+        if dist_map is not None and sil.palm_length > 1:
+            # half-width of the hand around the middle of the palm, in units of P: ~0.4 when the
+            # palm or back faces the camera, ~0.25 when the palm is seen edge-on
+            cx, cy = (k[0] + sil.wrist[0]) / 2 * UP, (k[1] + sil.wrist[1]) / 2 * UP
+            y0, x0 = max(0, int(cy) - 2 * UP), max(0, int(cx) - 2 * UP)
+            win = dist_map[y0 : int(cy) + 2 * UP + 1, x0 : int(cx) + 2 * UP + 1]
+            if win.size:
+                sil.palm_width = float(win.max()) / UP / sil.palm_length
 
 
 def _sample(img: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -304,15 +410,23 @@ def analyse(image: np.ndarray) -> Silhouette | None:
     offset = (-((side - w) // 2), -((side - h) // 2))
     if area < MIN_HAND_AREA:
         return Silhouette(maps, hand, [], [], 0.0, (0.0, 0.0), area, 0.0, scale, offset)
-    tips = find_tips(maps.tips, hand)
+    peaks = find_peaks(maps.tips, hand)
+    tips = [(x, y) for x, y, h in peaks if h > TIP_THRESHOLD]
+    tip_heat = [h for _, _, h in peaks if h > TIP_THRESHOLD]
+    faint = max([h for _, _, h in peaks if h <= TIP_THRESHOLD], default=0.0)
     big_hand = cv2.resize(maps.hand, None, fx=UP, fy=UP, interpolation=cv2.INTER_LINEAR) > HAND_THRESHOLD
     big_finger = cv2.resize(maps.finger, None, fx=UP, fy=UP, interpolation=cv2.INTER_LINEAR)
     dist = cv2.distanceTransform(big_hand.astype(np.uint8), cv2.DIST_L2, 5)
     fingers = [trace_finger(t, dist, big_finger) for t in tips]
     body = cv2.distanceTransform((big_hand & (big_finger <= FINGER_THRESHOLD)).astype(np.uint8), cv2.DIST_L2, 5)
     cy, cx = np.unravel_index(int(np.argmax(body)), body.shape)
-    return Silhouette(
+    sil = Silhouette(
         maps=maps, hand=hand, tips=tips, fingers=fingers, palm_radius=float(body.max()) / UP,
         palm_centre=((cx + 0.5) / UP, (cy + 0.5) / UP), area=area,
         confidence=float(maps.hand[hand].mean()), scale=scale, offset=offset,
     )
+    sil.tip_heat, sil.faint_tip = tip_heat, faint
+    _palm_length(sil, dist)
+    if maps.features is not None:
+        sil.side_view = side_view_probability(maps.features)
+    return sil
