@@ -30,7 +30,9 @@ def extract(images, batch: int = 256) -> np.ndarray:
     if net is None:
         raise RuntimeError("silhouette weights unavailable: no feature space for KID")
     out = []
-    arr = [to_input(np.asarray(im)) for im in images]
+    from hands.score import _as_rgb
+
+    arr = [to_input(_as_rgb(im)) for im in images]
     for s in range(0, len(arr), batch):
         x = torch.from_numpy(np.stack(arr[s : s + batch]).astype(np.float32).transpose(0, 3, 1, 2) / 255.0)
         with torch.inference_mode():
