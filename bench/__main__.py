@@ -71,7 +71,6 @@ def main(argv=None) -> int:
     sweep = args.sweep if args.sweep is not None else ([5, 10, 20] if quick else [5, 10, 20, 50, 250])
     compare_runs = args.compare_runs or (2 if quick else 7)
     args.out.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     started = time.perf_counter()
     results: dict = {
         "date": dt.date.today().isoformat(), "quick": quick, "per_prompt": per_prompt,
@@ -80,7 +79,6 @@ def main(argv=None) -> int:
     }
     log("clean renders (the reference)")
     results["renders"] = measure_renders(per_prompt)
-    reference = None
     for family in args.families:
         names = registry.variants(family)
         if not names:
@@ -88,7 +86,7 @@ def main(argv=None) -> int:
             continue
         for variant in names:
             log(f"{family}/{variant}: {per_prompt} images x {len(specs_for_prompts())} prompts")
-            results["backends"].append(measure(family, variant, per_prompt, latency_calls, reference=reference))
+            results["backends"].append(measure(family, variant, per_prompt, latency_calls))
     if "diffusion" in args.families and registry.variants("diffusion"):
         for steps in sweep:
             log(f"diffusion sweep: {steps} steps")

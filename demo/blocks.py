@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import gradio as gr
 
 from demo.compare_tab import build_compare_tab
@@ -15,6 +17,14 @@ One prompt, three kinds of image generator trained on the same hands — a **VAE
 and a judge that counts the fingers of every hand they draw."""
 
 
+def warm_up() -> None:
+    """Load the prompt encoder and the scorer's reference set off the request path (background)."""
+    from hands import features, spec
+
+    spec.preload(background=True)
+    threading.Thread(target=features.reference_features, daemon=True).start()
+
+
 def build_demo() -> gr.Blocks:
     with gr.Blocks(title="Why can't AI draw hands?") as demo:
         gr.Markdown(HEADER)
@@ -25,4 +35,5 @@ def build_demo() -> gr.Blocks:
         with gr.Tab("Why hands?"):
             build_teach_tab()
     demo.queue(max_size=64, default_concurrency_limit=1)
+    warm_up()
     return demo

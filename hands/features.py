@@ -15,6 +15,7 @@ polynomial kernel (KID uses torchmetrics' implementation, degree 3, gamma 1/d).
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 import numpy as np
@@ -81,13 +82,17 @@ def diversity(feats: np.ndarray, ref: np.ndarray) -> float:
 
 
 _reference: dict[tuple[int, int], np.ndarray] = {}
+_reference_lock = threading.Lock()
 
 
 def reference_features(count: int = 500, seed: int = 7303) -> np.ndarray:
-    """Features of `count` clean renders (seed 7303: neither training nor calibration)."""
-    key = (count, seed)
-    if key not in _reference:
-        from hands.render import render_sample
+    """Features of `count` clean renders (seed 7303: neither training nor calibration).
 
-        _reference[key] = extract([render_sample(seed, i, SIZE).image for i in range(count)])
-    return _reference[key]
+    Computed once per process (a lock, so the app's warm-up thread and a first request don't both do it)."""
+    key = (count, seed)
+    with _reference_lock:
+        if key not in _reference:
+            from hands.render import render_sample
+
+            _reference[key] = extract([render_sample(seed, i, SIZE).image for i in range(count)])
+        return _reference[key]
