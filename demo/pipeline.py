@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
+from demo.gpu import on_gpu
 from hands import score as scorer
 from hands.spec import parse
 from hands.vocab import HandSpec
@@ -89,6 +90,7 @@ class BackendRun:
         return self.error is None
 
 
+@on_gpu(duration=60)
 def run_backend(family: str, request: Request, spec: HandSpec, callback: StepCallback | None = None,
                 keep_frames: bool = False) -> BackendRun:
     """Generate and score; a broken backend returns an error message, never an exception."""
