@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import queue
-import threading
-
 import gradio as gr
 import pandas as pd
 
@@ -35,7 +32,7 @@ def build_compare_tab(concurrency_id: str) -> None:
             variant = gr.Radio(list(pipeline.VARIANTS), value="full", label="Training data",
                                info="full: 20,000 rendered hands; scarce: 1,000")
         with gr.Row():
-            steps = gr.Slider(1, 250, value=20, step=1, label="Diffusion steps")
+            steps = gr.Slider(1, 250, value=pipeline.DEFAULT_STEPS, step=1, label="Diffusion steps")
             guidance = gr.Slider(0, 15, value=2.5, step=0.5, label="Guidance (classifier-free)")
             sampler = gr.Radio(list(pipeline.SAMPLERS), value="dpm++", label="Sampler")
         overlays = gr.Checkbox(label="Show the scorer's overlays (landmarks, counted fingertips, flags in red)")
@@ -70,26 +67,29 @@ def build_compare_tab(concurrency_id: str) -> None:
         # every yield carries all outputs, so the last one is the complete answer (API clients see only it)
         current = [present.spec_markdown(spec)] + [[], ""] * len(FAMILIES) + [present.summary_frame([]), None, {}]
         yield list(current)
-        for k, family in enumerate(FAMILIES):
-            progress((k, len(FAMILIES)), desc=f"{TITLES[family]}: generating")
-            i = 1 + 2 * k  # this family's gallery in `outputs`; its stats follow it
-            if family == "diffusion":
-                for frame in _stream_diffusion(request, spec, runs, progress):
-                    current[i] = frame
+        progress(0, desc="Generating")
+        for kind, family, payload in pipeline.compare_events(request, spec):
+            i = 1 + 2 * FAMILIES.index(family)  # this family's gallery in `outputs`; its stats follow it
+            if kind == "step":  # a sampler's intermediate estimate: stream about 10 of them
+                step, total, previews = payload
+                progress((step, total), desc=f"{TITLES[family]}: denoising step {step}/{total}")
+                if step % max(1, total // 10) == 0 or step == total:
+                    current[i] = [(pipeline.upscale(p), f"step {step}/{total}") for p in previews]
                     yield list(current)
-            else:
-                runs[family] = pipeline.run_backend(family, request, spec)
-            run = runs[family]
+                continue
+            runs[family] = run = payload
             if run.error:
                 gr.Warning(run.error)
             current[i], current[i + 1] = present.gallery_items(run, show_overlays), present.stats_markdown(run)
             yield list(current)
+        runs = {f: runs[f] for f in FAMILIES if f in runs}  # the summary lists backends in a fixed order
         frame = present.summary_frame(list(runs.values()))
         current[-3:] = [frame, frame[["backend", "hand_score"]], {"runs": runs, "spec": spec}]
         yield list(current)
 
     gr.on([run.click, prompt.submit], on_compare, inputs=[prompt, seed, n, steps, guidance, sampler, variant, overlays],
-          outputs=outputs, api_name="compare", concurrency_id=concurrency_id, concurrency_limit=1)
+          outputs=outputs, api_name="compare", concurrency_id=concurrency_id, concurrency_limit=1,
+          preprocess=False)  # raw JSON in: pipeline.validate explains any bad value; Gradio's own checks raise bare errors
 
     def on_overlays(show, saved):
         runs = (saved or {}).get("runs", {})
@@ -105,30 +105,6 @@ def build_compare_tab(concurrency_id: str) -> None:
             return present.report_markdown(runs[family], int(evt.index))
 
         galleries[family].select(on_select, state, detail, api_visibility="private")
-
-
-def _stream_diffusion(request, spec, runs: dict, progress):
-    """Run diffusion in a worker thread; yield its per-step previews as they arrive."""
-    frames: queue.Queue = queue.Queue()
-
-    def callback(step: int, total: int, previews) -> None:
-        frames.put((step, total, previews))
-
-    def work() -> None:
-        runs["diffusion"] = pipeline.run_backend("diffusion", request, spec, callback=callback)
-        frames.put(None)
-
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    while True:
-        item = frames.get()
-        if item is None:
-            break
-        step, total, previews = item
-        progress((step, total), desc=f"Diffusion: denoising step {step}/{total}")
-        if step % max(1, total // 10) == 0 or step == total:
-            yield [(pipeline.upscale(p), f"step {step}/{total}") for p in previews]
-    thread.join()
 
 
 def empty_summary() -> pd.DataFrame:

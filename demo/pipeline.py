@@ -5,7 +5,10 @@ through the `Generator` protocol, score every hand. The Gradio tabs and the benc
 from __future__ import annotations
 
 import math
+import queue
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -20,6 +23,7 @@ from models.base import FAMILIES, GenerateOptions, Generation, StepCallback
 SAMPLERS = ("dpm++", "ddim", "ddpm")
 VARIANTS = ("full", "scarce")
 MAX_PROMPT = 2000
+DEFAULT_STEPS = 8  # diffusion steps per request: see results/benchmark.md, "Diffusion steps", for what fewer cost
 LIMITS = {"seed": (0, 2**31 - 1), "n": (1, 8), "steps": (1, 250), "guidance": (0.0, 15.0)}
 
 
@@ -28,35 +32,48 @@ class Request:
     prompt: str
     seed: int = 0
     n: int = 4
-    steps: int = 20
+    steps: int = DEFAULT_STEPS
     guidance: float = 2.5
     sampler: str = "dpm++"
     variant: str = "full"
+
+
+def _shown(value) -> str:
+    """A short, one-line, printable echo of what a caller sent (it may be 100k characters of anything)."""
+    if isinstance(value, str):
+        return repr(value[:40]) + ("..." if len(value) > 40 else "")
+    if isinstance(value, int) and value.bit_length() > 64:  # repr of a 5,000-digit int raises
+        return f"a number of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)
+    return f"a {type(value).__name__}"
 
 
 def _number(name: str, value, integer: bool) -> float:
     lo, hi = LIMITS[name]
     label = name.capitalize()
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{label} must be a number from {lo} to {hi}, got {str(value)[:40]!r}.") from None
+        number = float(value)  # JSON gives int, float, bool, str, None, list or dict
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{label} must be a number from {lo} to {hi}, got {_shown(value)}.") from None
     if not math.isfinite(number) or not lo <= number <= hi:
-        raise ValueError(f"{label} must be from {lo} to {hi}, got {str(value)[:40]}.")
+        raise ValueError(f"{label} must be from {lo} to {hi}, got {_shown(value)}.")
     if integer and number != int(number):
-        raise ValueError(f"{label} must be a whole number, got {value}.")
+        raise ValueError(f"{label} must be a whole number, got {_shown(value)}.")
     return int(number) if integer else number
 
 
-def validate(prompt, seed=0, n=4, steps=20, guidance=2.5, sampler="dpm++", variant="full") -> Request:
-    """Turn raw UI/API input into a Request, or raise ValueError with a message for a person."""
-    if not isinstance(prompt, str) or not prompt.strip():
+def validate(prompt, seed=0, n=4, steps=DEFAULT_STEPS, guidance=2.5, sampler="dpm++", variant="full") -> Request:
+    """Turn raw UI/API input (any JSON value) into a Request, or raise ValueError with a message for a person."""
+    if prompt is not None and not isinstance(prompt, str):
+        raise ValueError(f"The prompt must be text, got {type(prompt).__name__}.")
+    if not prompt or not prompt.strip():
         raise ValueError("The prompt is empty: describe a hand, e.g. 'a peace sign' or 'a hand holding a banana'.")
     if len(prompt) > MAX_PROMPT:
         raise ValueError(f"The prompt is too long ({len(prompt):,} characters); keep it under {MAX_PROMPT:,}.")
-    if sampler not in SAMPLERS:
+    if not isinstance(sampler, str) or sampler not in SAMPLERS:
         raise ValueError(f"Sampler must be one of {', '.join(SAMPLERS)}.")
-    if variant not in VARIANTS:
+    if not isinstance(variant, str) or variant not in VARIANTS:
         raise ValueError(f"Training data must be one of {', '.join(VARIANTS)}.")
     return Request(
         prompt=prompt.strip(),
@@ -90,6 +107,9 @@ class BackendRun:
         return self.error is None
 
 
+_SCORING = threading.Lock()  # the scorer's networks are shared by all threads and not thread-safe
+
+
 @on_gpu(duration=60)
 def run_backend(family: str, request: Request, spec: HandSpec, callback: StepCallback | None = None,
                 keep_frames: bool = False) -> BackendRun:
@@ -106,17 +126,51 @@ def run_backend(family: str, request: Request, spec: HandSpec, callback: StepCal
     except Exception as err:  # one failing family must not take the comparison down
         run.error = f"{family}/{request.variant} failed to generate ({type(err).__name__}: {err})"
         return run
-    t0 = time.perf_counter()
-    run.set_report = scorer.score_set(run.generation.images, spec)
-    run.reports = run.set_report.reports
-    run.score_s = time.perf_counter() - t0
+    with _SCORING:
+        t0 = time.perf_counter()
+        try:
+            run.set_report = scorer.score_set(run.generation.images, spec)
+        except Exception as err:  # never show unscored images as if they had been judged
+            run.error = f"{family}/{request.variant}: the scorer failed ({type(err).__name__}: {err})"
+            return run
+        run.reports = run.set_report.reports
+        run.score_s = time.perf_counter() - t0
     return run
 
 
+def compare_events(request: Request, spec: HandSpec) -> Iterator[tuple[str, str, object]]:
+    """Run every backend at once, one thread each, and yield what happens as it happens:
+    ("step", family, (step, total, previews)) while a sampler denoises, ("done", family, BackendRun) at the end.
+
+    Why threads on a 2-core CPU: the fast families generate and get scored while diffusion denoises
+    (its sequential steps leave a core partly idle), instead of before it; their columns fill at once.
+    """
+    events: queue.Queue = queue.Queue()
+
+    def work(family: str) -> None:
+        def on_step(step: int, total: int, previews) -> None:
+            events.put(("step", family, (step, total, previews)))
+
+        try:
+            run = run_backend(family, request, spec, callback=on_step)
+        except Exception as err:  # run_backend catches what it expects; this is the last guard
+            run = BackendRun(backend=family, variant=request.variant, error=f"{family}: {type(err).__name__}: {err}")
+        events.put(("done", family, run))
+
+    for family in FAMILIES:
+        threading.Thread(target=work, args=(family,), daemon=True, name=f"compare-{family}").start()
+    pending = len(FAMILIES)
+    while pending:
+        event = events.get()
+        pending -= event[0] == "done"
+        yield event
+
+
 def compare(request: Request, spec: HandSpec | None = None) -> list[BackendRun]:
-    """All backends, one after another (they share the CPU; parallel runs only slow each other)."""
+    """Every backend's scored answer, in FAMILIES order (see compare_events for how they run)."""
     spec = spec or understand(request.prompt)
-    return [run_backend(family, request, spec) for family in FAMILIES]
+    runs = {family: run for kind, family, run in compare_events(request, spec) if kind == "done"}
+    return [runs[family] for family in FAMILIES]
 
 
 def upscale(image: Image.Image, size: int = 192) -> Image.Image:

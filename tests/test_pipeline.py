@@ -1,0 +1,48 @@
+"""The comparison without the UI: every backend answers, in a fixed order, scored, reproducibly."""
+
+import io
+
+import pytest
+
+from demo import pipeline
+from models import registry
+from models.base import FAMILIES
+
+pytestmark = pytest.mark.skipif(not all(registry.variants(f) for f in FAMILIES), reason="needs the shipped weights")
+
+
+def _bytes(runs) -> list[bytes]:
+    out = []
+    for run in runs:
+        for image in run.generation.images:
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG")
+            out.append(buffer.getvalue())
+    return out
+
+
+def test_compare_answers_every_backend_in_order_with_scores():
+    runs = pipeline.compare(pipeline.validate("a peace sign", seed=3, n=2, steps=3))
+    assert [r.backend for r in runs] == list(FAMILIES)
+    for run in runs:
+        assert run.ok, run.error
+        assert len(run.generation.images) == 2 and len(run.reports) == 2
+        assert all(0 <= r.hand_score <= 100 for r in run.reports)
+
+
+def test_events_stream_steps_then_one_done_per_backend():
+    request = pipeline.validate("a fist", seed=1, n=1, steps=4)
+    events = list(pipeline.compare_events(request, pipeline.understand(request.prompt)))
+    done = [family for kind, family, _ in events if kind == "done"]
+    assert sorted(done) == sorted(FAMILIES)
+    steps = [payload[0] for kind, family, payload in events if kind == "step" and family == "diffusion"]
+    assert steps == [1, 2, 3, 4]
+    last_step = max(i for i, (kind, family, _) in enumerate(events) if kind == "step")
+    assert last_step < [i for i, (kind, family, _) in enumerate(events) if (kind, family) == ("done", "diffusion")][0]
+
+
+def test_backends_running_side_by_side_still_give_the_same_pixels():
+    request = pipeline.validate("a hand holding a cup", seed=11, n=2, steps=3)
+    first = _bytes(pipeline.compare(request))
+    alone = _bytes([pipeline.run_backend(f, request, pipeline.understand(request.prompt)) for f in FAMILIES])
+    assert first == alone == _bytes(pipeline.compare(request))
