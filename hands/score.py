@@ -302,7 +302,9 @@ def _count_findings(sil: silhouette.Silhouette, expected: list[str], add, red_fi
     if not diff:
         return
     thr, faint = silhouette.TIP_THRESHOLD, silhouette.FAINT_TIP
-    if diff > 0:  # how clear is the weakest counted tip?
+    if sil.count != len(sil.tips):  # the count head's side-view estimate: as sure as the head
+        sure = float(np.clip((sil.estimated_p - 0.5) / 0.4, 0, 1))
+    elif diff > 0:  # how clear is the weakest counted tip?
         weakest = sorted(sil.tip_heat)[diff - 1] if sil.tip_heat else 1.0
         sure = float(np.clip((weakest - thr) / (0.8 - thr), 0, 1))
     else:  # was there a faint tip just under the threshold?

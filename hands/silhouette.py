@@ -32,6 +32,7 @@ CHANNELS: tuple[str, ...] = (
 )
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "silhouette.safetensors"
 VIEW_HEAD = WEIGHTS.with_name("view_head.safetensors")
+COUNT_HEAD = WEIGHTS.with_name("count_head.safetensors")
 
 
 def _block(cin: int, cout: int, stride: int = 1, dilation: int = 1):
@@ -179,16 +180,41 @@ def side_view_probability(features: np.ndarray) -> float | None:
     return float(1 / (1 + np.exp(-(z @ head["w"] + head["b"][0]))))
 
 
-_head: dict | None = None
+_heads: dict[Path, dict] = {}
+
+
+def _load_head(path: Path) -> dict | None:
+    """A small numpy head (safetensors), loaded once; None when its file is missing."""
+    if path not in _heads and path.exists():
+        from safetensors.numpy import load_file
+
+        _heads[path] = load_file(str(path))
+    return _heads.get(path)
 
 
 def _view_head() -> dict | None:
-    global _head
-    if _head is None and VIEW_HEAD.exists():
-        from safetensors.numpy import load_file
+    return _load_head(VIEW_HEAD)
 
-        _head = load_file(str(VIEW_HEAD))
-    return _head
+
+def count_features(maps: Maps, seen: int) -> np.ndarray:
+    """The count head's input: pooled features, each heat map's peak, map means, one-hot seen tips."""
+    peaks = [float(maps.extra[k].max()) for k in sorted(maps.extra)]
+    stats = [float(maps.tips.max()), float(maps.finger.mean()), float(maps.hand.mean())]
+    return np.concatenate([maps.features, peaks, stats, np.eye(7)[min(seen, 6)]]).astype(np.float32)
+
+
+def count_probabilities(maps: Maps, seen: int) -> np.ndarray | None:
+    """P(0..5 extended digits) from the whole hand's shape: a 1-hidden-layer head fitted on clean
+    renders' labels (`python -m hands.silhouette_train --count-head`). Side views stack fingers
+    one behind the other, so tips alone undercount there; the head has seen how such stacks look.
+    None without its weights or features."""
+    head = _load_head(COUNT_HEAD)
+    if head is None or maps.features is None:
+        return None
+    z = (count_features(maps, seen) - head["mu"]) / head["sd"]
+    logits = np.maximum(z @ head["w1"] + head["b1"], 0) @ head["w2"] + head["b2"]
+    e = np.exp(logits - logits.max())
+    return e / e.sum()
 
 
 # Decision thresholds, calibrated on clean renders of the calibration seed (see bench/).
@@ -199,6 +225,7 @@ MIN_HAND_AREA = 0.02  # of the frame: less is "no hand"
 FAINT_TIP = 0.15  # a tip-heat peak this strong is a "maybe" fingertip (softens count penalties)
 KEYPOINT_THRESHOLD = 0.3  # knuckle / wrist heat peak that counts as found
 TTA_FLIP = True
+SIDE_VIEW_ABOVE = 0.3  # P(side view) above which the count head replaces the tip count (seed 7202)
 UP = 4  # geometry runs on maps upsampled 4x: fingers are only 3-5 px wide at 64 px
 
 
@@ -235,10 +262,16 @@ class Silhouette:
     side_view: float | None = None  # P(palm seen edge-on) from the view head
     tip_heat: list[float] = field(default_factory=list)  # peak strength of each counted tip
     faint_tip: float = 0.0  # strongest tip-heat peak that was *not* counted
+    estimated_count: int | None = None  # the count head's answer, used for side views only
+    estimated_p: float = 0.0  # the count head's probability for that answer
 
     @property
     def count(self) -> int:
-        return len(self.tips)
+        """Extended digits: the visible tips, or in a side view the count head's estimate (fingers
+        hide behind each other there). Six or more visible tips always count as seen."""
+        if self.estimated_count is None or len(self.tips) > 5:
+            return len(self.tips)
+        return self.estimated_count
 
     def to_input(self, pts) -> np.ndarray:
         """64 px coordinates -> input image pixels."""
@@ -429,4 +462,8 @@ def analyse(image: np.ndarray) -> Silhouette | None:
     _palm_length(sil, dist)
     if maps.features is not None:
         sil.side_view = side_view_probability(maps.features)
+        probs = count_probabilities(maps, len(tips))
+        if probs is not None and sil.side_view is not None and sil.side_view > SIDE_VIEW_ABOVE:
+            sil.estimated_count = int(np.argmax(probs))
+            sil.estimated_p = float(probs.max())
     return sil

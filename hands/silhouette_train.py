@@ -15,6 +15,7 @@ CPU cores (~75 min in all); each step starts from the previous one's weights:
     python -m hands.silhouette_train --count 6000 --shards 2 --epochs 3 --init W --lr 1.5e-3
     python -m hands.silhouette_train --count 6000 --shards 3 --epochs 2 --init W --lr 1e-3
     python -m hands.silhouette_train --view-head                         # side-view head, 1 min
+    python -m hands.silhouette_train --count-head --threads 1            # finger-count head, 4 min
 
 (The second run weighted the per-digit maps 1/11 as much as now; it was stopped and resumed.)
 """
@@ -248,41 +249,78 @@ def train(count: int, epochs: int, batch: int, out: Path, threads: int, shards: 
     return {"weights": str(out), "count": count, "epochs": epochs, "log": log}
 
 
-def train_view_head(count: int = 3000, seed: int = TRAIN_SEED + 50) -> dict:
-    """Logistic regression P(side view) on the frozen net's pooled features of clean renders."""
-    import torch
+def _clean_maps(count: int, seed: int) -> list[tuple]:
+    """(the frozen net's maps, visible tips it finds, label) for `count` clean renders."""
+    from hands.silhouette import HAND_THRESHOLD, _largest, find_tips, predict, to_input
 
-    from hands.silhouette import VIEW_HEAD, load_net, to_input
-
-    net = load_net()
-    feats, labels = [], []
+    out = []
     for i in range(count):
         r = render_sample(seed, i, SIZE)
-        x = torch.from_numpy(to_input(r.image).astype(np.float32).transpose(2, 0, 1)[None] / 255.0)
-        with torch.inference_mode():
-            feats.append(net.forward_with_features(x)[1][0].numpy())
-        labels.append(float(r.label["view"] == "side"))
-    f, y = np.stack(feats), np.array(labels, np.float32)
-    mu, sd = f.mean(0), f.std(0) + 1e-6
-    z = torch.from_numpy((f - mu) / sd)
-    w = torch.zeros(z.shape[1], requires_grad=True)
-    b = torch.zeros(1, requires_grad=True)
-    opt = torch.optim.LBFGS([w, b], max_iter=200)
-    target = torch.from_numpy(y)
+        m = predict(to_input(r.image))
+        out.append((m, len(find_tips(m.tips, _largest(m.hand > HAND_THRESHOLD))), r.label))
+    return out
+
+
+def _fit(z: np.ndarray, y: np.ndarray, classes: int, hidden: int, l2: float) -> dict:
+    """Logistic (hidden=0) or one-hidden-layer softmax head by L-BFGS; numpy weights out."""
+    import torch
+
+    torch.manual_seed(0)
+    x, t = torch.from_numpy(z.astype(np.float32)), torch.from_numpy(y)
+    layers = [torch.nn.Linear(z.shape[1], hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, classes)] if hidden \
+        else [torch.nn.Linear(z.shape[1], classes)]
+    net = torch.nn.Sequential(*layers)
+    opt = torch.optim.LBFGS(net.parameters(), max_iter=500)
 
     def closure():
         opt.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(z @ w + b, target) + 1e-3 * (w**2).sum()
+        out = net(x)
+        loss = (torch.nn.functional.binary_cross_entropy_with_logits(out[:, 0], t.float()) if classes == 1
+                else torch.nn.functional.cross_entropy(out, t.long()))
+        loss = loss + l2 * sum((m.weight**2).sum() for m in net if isinstance(m, torch.nn.Linear))
         loss.backward()
         return loss
 
     opt.step(closure)
+    with torch.no_grad():
+        out = net(x)
+        acc = float(((out[:, 0] > 0).long() == t).float().mean() if classes == 1 else (out.argmax(1) == t).float().mean())
+    lin = [m for m in net if isinstance(m, torch.nn.Linear)]
+    weights = {f"w{k + 1}": m.weight.detach().numpy().T.copy() for k, m in enumerate(lin)}
+    weights.update({f"b{k + 1}": m.bias.detach().numpy().copy() for k, m in enumerate(lin)})
+    return {"weights": weights, "accuracy": round(acc, 4)}
+
+
+def _standardise(f: np.ndarray) -> tuple[np.ndarray, dict]:
+    mu, sd = f.mean(0), f.std(0) + 1e-6
+    return (f - mu) / sd, {"mu": mu.astype(np.float32), "sd": sd.astype(np.float32)}
+
+
+def train_view_head(count: int = 3000, seed: int = TRAIN_SEED + 50) -> dict:
+    """Logistic regression P(side view) on the frozen net's pooled features of clean renders."""
     from safetensors.numpy import save_file
 
-    head = {"w": w.detach().numpy(), "b": b.detach().numpy(), "mu": mu.astype(np.float32), "sd": sd.astype(np.float32)}
-    save_file(head, str(VIEW_HEAD))
-    acc = float((((z @ w + b) > 0).float() == target).float().mean())
-    return {"view_head": str(VIEW_HEAD), "count": count, "train_accuracy": round(acc, 4)}
+    from hands.silhouette import VIEW_HEAD
+
+    rows = _clean_maps(count, seed)
+    z, norm = _standardise(np.stack([m.features for m, _, _ in rows]))
+    fit = _fit(z, np.array([lab["view"] == "side" for _, _, lab in rows], np.int64), 1, 0, 1e-3)
+    head = {"w": fit["weights"]["w1"][:, 0], "b": fit["weights"]["b1"], **norm}
+    save_file({k: np.ascontiguousarray(v, np.float32) for k, v in head.items()}, str(VIEW_HEAD))
+    return {"view_head": str(VIEW_HEAD), "count": count, "train_accuracy": fit["accuracy"]}
+
+
+def train_count_head(count: int = 4000, seed: int = TRAIN_SEED + 60) -> dict:
+    """P(0..5 extended digits) from `silhouette.count_features` of clean renders (32 hidden units)."""
+    from safetensors.numpy import save_file
+
+    from hands.silhouette import COUNT_HEAD, count_features
+
+    rows = _clean_maps(count, seed)
+    z, norm = _standardise(np.stack([count_features(m, seen) for m, seen, _ in rows]))
+    fit = _fit(z, np.array([lab["extended_count"] for _, _, lab in rows], np.int64), 6, 32, 1e-3)
+    save_file({k: np.ascontiguousarray(v, np.float32) for k, v in {**fit["weights"], **norm}.items()}, str(COUNT_HEAD))
+    return {"count_head": str(COUNT_HEAD), "count": count, "seed": seed, "train_accuracy": fit["accuracy"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -296,9 +334,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--out", type=Path, default=WEIGHTS)
     parser.add_argument("--view-head", action="store_true", help="only fit the side-view head on the saved net")
+    parser.add_argument("--count-head", action="store_true", help="only fit the finger-count head on the saved net")
     args = parser.parse_args(argv)
-    if args.view_head:
-        print(json.dumps(train_view_head()))
+    if args.view_head or args.count_head:
+        import torch
+
+        torch.set_num_threads(args.threads)
+        print(json.dumps(train_view_head() if args.view_head else train_count_head()))
         return 0
     result = train(args.count, args.epochs, args.batch, args.out, args.threads, args.shards, args.init, args.lr)
     print(json.dumps(result))
