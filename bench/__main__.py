@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from bench import claims, report, speed
+from bench import claims, report, speed, speedups
 from bench.measure import measure, specs_for_prompts
 from bench.stats import mean_ci
 from hands import score as scorer
@@ -68,7 +68,7 @@ def main(argv=None) -> int:
     quick = args.quick
     per_prompt = args.per_prompt or (2 if quick else 15)
     latency_calls = args.latency_calls or (3 if quick else 20)
-    sweep = args.sweep if args.sweep is not None else ([5, 10, 20] if quick else [5, 10, 20, 50, 250])
+    sweep = args.sweep if args.sweep is not None else ([4, 8, 20] if quick else [4, 8, 10, 20, 50, 250])
     compare_runs = args.compare_runs or (2 if quick else 7)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -97,6 +97,9 @@ def main(argv=None) -> int:
         results["snapshots"] = speed.gan_snapshots(max(2, per_prompt // 2))
     log("speed of the full /compare call")
     results["speed"] = speed.compare_speed(compare_runs)
+    if not quick:
+        log("what each speed-up bought")
+        results["speedups"] = speedups.ablation(max(2, compare_runs // 2))
     if not args.no_app:
         log("app cold start and memory")
         results["speed"].update(speed.app_start_and_memory())

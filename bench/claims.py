@@ -4,10 +4,11 @@ and whether it holds — decided by a 95% bootstrap interval, not by eye."""
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 
-from bench.stats import diff_ci, verdict
+from bench.stats import diff_ci, paired_diff_ci, verdict
 from models import registry
 
 
@@ -39,6 +40,15 @@ def _versus(claim: str, metric: str, key: str, best: dict, others: list[dict], h
     return _row(claim, metric, "; ".join(parts), _combine(verdicts))
 
 
+def _trained_steps(family: str, variant: str) -> int | None:
+    """Optimisation steps a shipped variant was trained for (its training.json), None if unknown."""
+    path = registry.WEIGHTS_ROOT / family / variant / "training.json"
+    try:
+        return int(json.loads(path.read_text())["steps"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _loss_cv(family: str, column_hint: str) -> float | None:
     """Coefficient of variation of a logged loss over the second half of training."""
     path = registry.WEIGHTS_ROOT / family / "full" / "train_log.csv"
@@ -51,6 +61,24 @@ def _loss_cv(family: str, column_hint: str) -> float | None:
         return None
     values = np.array([float(r[cols[0]]) for r in rows[len(rows) // 2:] if r[cols[0]] not in ("", None)])
     return float(values.std() / (abs(values.mean()) + 1e-9)) if len(values) > 2 else None
+
+
+def _few_steps_row(sweep: list[dict], app_steps: int | None, margin: float = 3.0) -> dict | None:
+    """A few sampling steps lose at most `margin` Hand Score points against the most steps swept.
+
+    The sweep draws the same prompts and seeds at every step count, so images are compared in pairs.
+    """
+    few = [m for m in sweep if m["steps"] <= 10]
+    if not few or max(m["steps"] for m in sweep) <= 10:
+        return None
+    many = max(sweep, key=lambda m: m["steps"])
+    pick = next((m for m in few if m["steps"] == app_steps), few[-1])
+    d, lo, hi = paired_diff_ci(pick["_scores"], many["_scores"])
+    holds = "holds" if lo > -margin else ("does not hold" if hi < -margin else "inconclusive")
+    speedup = many["latency_median_s"] / max(pick["latency_median_s"], 1e-9)
+    return _row(f"Few steps are enough: {pick['steps']} steps within {margin:g} points of {many['steps']}",
+                f"Hand Score, {pick['steps']} − {many['steps']} steps, same prompts and seeds (paired)",
+                f"{_fmt(d)} [{_fmt(lo)}, {_fmt(hi)}]; {speedup:.0f}x faster per image", holds)
 
 
 def evaluate(results: dict) -> list[dict]:
@@ -81,15 +109,21 @@ def evaluate(results: dict) -> list[dict]:
     for family, small in scarce.items():
         if family in full:
             d, lo, hi = diff_ci(full[family]["_scores"], small["_scores"])
+            steps = {v: _trained_steps(family, v) for v in ("full", "scarce")}
+            note = "same training steps" if steps["full"] == steps["scarce"] else (
+                f"NB unequal training: {steps['full']} vs {steps['scarce']} steps")
             rows.append(_row(f"Scarce data hurts hands ({family})", "Hand Score: 20,000 vs 1,000 training images",
-                             f"full−scarce {_fmt(d)} [{_fmt(lo)}, {_fmt(hi)}]", verdict(lo, hi)))
+                             f"full−scarce {_fmt(d)} [{_fmt(lo)}, {_fmt(hi)}]; {note}", verdict(lo, hi)))
     sweep = results.get("sweep") or []
     if len(sweep) >= 2:
         lo_s, hi_s = sweep[0], sweep[-1]
-        d, lo, hi = diff_ci(hi_s["_scores"], lo_s["_scores"])
+        d, lo, hi = paired_diff_ci(hi_s["_scores"], lo_s["_scores"])
         rows.append(_row("More compute at sampling helps (diffusion steps)",
-                         f"Hand Score at {hi_s['steps']} vs {lo_s['steps']} steps",
+                         f"Hand Score at {hi_s['steps']} vs {lo_s['steps']} steps, same prompts and seeds (paired)",
                          f"{_fmt(d)} [{_fmt(lo)}, {_fmt(hi)}]", verdict(lo, hi)))
+    fast = _few_steps_row(sweep, results.get("speed", {}).get("diffusion_steps"))
+    if fast:
+        rows.append(fast)
     snaps = results.get("snapshots") or []
     if len(snaps) >= 2:
         first, last = snaps[0], snaps[-1]

@@ -85,6 +85,17 @@ def speed_lines(results: dict) -> str:
     return "\n".join(out)
 
 
+def speedups_table(results: dict) -> str:
+    rows = results.get("speedups") or []
+    if not rows:
+        return "(not measured in a quick run)"
+    lines = ["| change (cumulative) | /compare p50 (s) | × faster than the row above |", "|---|---|---|"]
+    for k, row in enumerate(rows):
+        gain = "–" if k == 0 else f"{rows[k - 1]['compare_p50_s'] / max(row['compare_p50_s'], 1e-9):.2f}"
+        lines.append(f"| {row['change']} | {row['compare_p50_s']:.2f} | {gain} |")
+    return "\n".join(lines)
+
+
 def write(results: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "benchmark.json").write_text(json.dumps(jsonable(results), indent=1) + "\n")
@@ -92,7 +103,8 @@ def write(results: dict, out: Path) -> None:
     md = [f"# Benchmark ({results['date']}, {'quick' if results['quick'] else 'full'} run, {results['hardware']})", "",
           f"{results['per_prompt']} images per prompt × 14 prompts per backend; `python -m bench` ({results['wall_s']:.0f} s).", "",
           "## The claims", "", claims_table(results), "", "## Backends", "", backend_table(results), "",
-          "## Diffusion steps", "", sweep_table(results), "", "## Speed", "", speed_lines(results), ""]
+          "## Diffusion steps", "", sweep_table(results), "", "## Speed", "", speed_lines(results), "",
+          "### What each speed-up bought", "", speedups_table(results), ""]
     if results.get("snapshots"):
         md += ["## GAN across training", "", "| snapshot | Hand Score | diversity |", "|---|---|---|"]
         md += [f"| {r['snapshot']} | {r['hand_score']:.1f} | {r['diversity'] or float('nan'):.2f} |" for r in results["snapshots"]]

@@ -28,6 +28,18 @@ def diff_ci(a, b, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, floa
     return float(a.mean() - b.mean()), float(np.percentile(d, 2.5)), float(np.percentile(d, 97.5))
 
 
+def paired_diff_ci(a, b, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """(mean(a - b), low, high) for matched pairs (same prompt and seed, two settings): resample the pairs."""
+    pairs = np.asarray([(x, y) for x, y in zip(a, b) if x is not None and y is not None and np.isfinite(x) and np.isfinite(y)],
+                       float).reshape(-1, 2)
+    if len(pairs) == 0:
+        return (float("nan"),) * 3
+    d = pairs[:, 0] - pairs[:, 1]
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, len(d), (n_boot, len(d)))].mean(1)
+    return float(d.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
 def verdict(low: float, high: float, expect_positive: bool = True) -> str:
     """'holds' when the whole interval is on the claimed side, 'does not hold' when it is on the
     other side, else 'inconclusive'."""

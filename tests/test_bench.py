@@ -32,3 +32,18 @@ def test_quick_bench_writes_json_markdown_and_plots(tmp_path):
     assert all({"claim", "metric", "values", "verdict"} <= set(c) for c in results["claims"])
     assert (tmp_path / "benchmark.md").read_text().startswith("# Benchmark")
     assert (tmp_path / "hand_score.png").exists()
+
+
+def _sweep_entry(steps: int, scores: list[float], latency: float) -> dict:
+    return {"steps": steps, "_scores": scores, "latency_median_s": latency}
+
+
+def test_few_steps_claim_compares_the_same_seeds_in_pairs():
+    from bench.claims import _few_steps_row
+
+    base = [40.0, 90.0, 55.0, 70.0, 20.0, 85.0] * 5  # widely spread scores: only pairing gives a tight interval
+    close = _few_steps_row([_sweep_entry(8, [s - 1 for s in base], 0.1), _sweep_entry(250, base, 3.0)], app_steps=8)
+    assert close["verdict"] == "holds" and "30x faster" in close["values"]
+    far = _few_steps_row([_sweep_entry(8, [s - 10 for s in base], 0.1), _sweep_entry(250, base, 3.0)], app_steps=8)
+    assert far["verdict"] == "does not hold"
+    assert _few_steps_row([_sweep_entry(8, base, 0.1), _sweep_entry(10, base, 0.2)], app_steps=8) is None

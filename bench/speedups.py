@@ -1,0 +1,66 @@
+"""What each speed-up of the /compare call bought: the same call timed with the speed-ups added one by one.
+
+Each row keeps the previous rows' speed-ups and adds one; all rows run the same prompts and seeds
+in the same process, so the differences are the speed-ups' (on a quiet machine).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from bench.prompts import PROMPTS
+from demo import pipeline
+from models import registry
+from models.base import FAMILIES
+
+
+def _sequential(request: pipeline.Request) -> list[pipeline.BackendRun]:
+    spec = pipeline.understand(request.prompt)
+    return [pipeline.run_backend(family, request, spec) for family in FAMILIES]
+
+
+def _set_bf16(enabled: bool | None) -> dict[str, object]:
+    """Switch bf16 autocast on/off in every loaded generator that has it; returns the old values."""
+    old = {}
+    for family in FAMILIES:
+        generator = registry.load(family, "full")
+        if hasattr(generator, "bf16"):
+            old[family] = generator.bf16
+            if enabled is not None:
+                generator.bf16 = enabled
+    return old
+
+
+def _time(call: Callable[[pipeline.Request], list], runs: int, **settings) -> float:
+    prompts = list(PROMPTS.values())
+    times = []
+    for k in range(runs):
+        request = pipeline.validate(prompts[k % len(prompts)], seed=k, **settings)
+        t0 = time.perf_counter()
+        call(request)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def ablation(runs: int = 3) -> list[dict]:
+    """Rows: (what was added, p50 of the full comparison in s). The last row is the app as shipped."""
+    default = pipeline.Request(prompt="")
+    pipeline.compare(pipeline.validate("a fist"))  # warm-up: weights, scorer, prompt encoder
+    old = _set_bf16(None)
+    rows = []
+    try:
+        _set_bf16(False)
+        rows.append(("baseline: one backend after another, fp32, 20 diffusion steps",
+                     _time(_sequential, runs, steps=20)))
+        _set_bf16(True)
+        rows.append(("+ bf16 autocast of the UNet (native bf16 on this CPU)", _time(_sequential, runs, steps=20)))
+        rows.append((f"+ {default.steps} DPM-Solver++ steps instead of 20", _time(_sequential, runs, steps=default.steps)))
+    finally:
+        for family, value in old.items():
+            registry.load(family, "full").bf16 = value
+    rows.append(("+ the three backends side by side (threads): the app as shipped",
+                 _time(pipeline.compare, runs, steps=default.steps)))
+    return [{"change": change, "compare_p50_s": round(p50, 3)} for change, p50 in rows]
