@@ -5,7 +5,8 @@ finger: the 90th percentile (the score starts to drop) and the 99th (`--quantile
 so a flag means "beyond what healthy hands show". The
 blur threshold sits between clean renders and the same renders Gaussian-blurred (sigma 1.2 px,
 the softness of a VAE sample). MediaPipe tolerances are chosen so that few clean hands cross the
-anatomy limits. Writes hands/weights/scorer_calibration.json, which hands.score loads.
+anatomy limits. The hand-likeness gate (the net's strongest wrist/knuckle/tip peak) sits at
+the clean 0.2nd percentile. Writes hands/weights/scorer_calibration.json, which hands.score loads.
 
     python -m bench.calibrate_scorer [--count 400]
 """
@@ -36,7 +37,7 @@ def calibrate(count: int, quantile: float, lo_q: float = 0.90) -> dict:
     saved_ref = score.CAL["sharpness_ref"]
     score.CAL["sharpness_ref"] = 1.0  # measure raw acutance
     measures: dict[str, list[float]] = {}
-    sharp, blurred, conf, area, world = [], [], [], [], []
+    sharp, blurred, conf, area, world, like = [], [], [], [], [], []
     for i in range(count):
         r = render_sample(SEED, i, 64)
         img = r.image
@@ -46,6 +47,7 @@ def calibrate(count: int, quantile: float, lo_q: float = 0.90) -> dict:
             raise RuntimeError("silhouette net unavailable")
         conf.append(sil.confidence)
         area.append(sil.area)
+        like.append(score.hand_likeness(sil))
         for key, values in score.finger_measures(sil, list(r.label["extended"])).items():
             # the scorer judges each hand by its worst finger; a hand without one counts as 0
             measures.setdefault(key, []).append(max((v for _, v in values), default=0.0))
@@ -70,6 +72,9 @@ def calibrate(count: int, quantile: float, lo_q: float = 0.90) -> dict:
         },
         "found_confidence": round(min(0.6, 0.8 * _q(conf, 0.005, 0.6)), 3),
         "found_area": round(min(0.02, 0.5 * _q(area, 0.005, 0.02)), 4),
+        # a clean hand fails the hand-likeness gate 1 time in 500, and loses points below the 5th percentile
+        "likeness_min": round(_q(like, 0.002, 0.27), 3),
+        "likeness_low": round(_q(like, 0.05, 0.5), 3),
     }
     # MediaPipe: the smallest tolerance per kind that leaves <= 5 % of clean hands flagged by it.
     tol = {}

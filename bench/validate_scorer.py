@@ -7,7 +7,8 @@ scores each one with and without the prompt's spec, and reports:
   case: the prompt says which fingers should be out) and without it (anatomy alone);
 - extended-finger count accuracy on clean renders (exact, vs the gesture's extended digits and
   vs the digits whose tips are visible in the render);
-- no-hand rejection: share of noise / blank images with hand_found false (and soft blobs);
+- no-hand rejection: share of noise / blank images with hand_found false (and of soft blobs and
+  skin-coloured blobs, the shape an undertrained generator draws);
 - flag rates per kind, latency p50/p90 of one full score of a 64 px image.
 
     python -m bench.validate_scorer            # 500 clean, 100 per kind, 100 noise + 100 blank
@@ -42,11 +43,37 @@ def auroc(pos: np.ndarray, neg: np.ndarray) -> float:
     return float(u / (len(pos) * len(neg)))
 
 
-def no_hand_images(kind: str, count: int, seed: int = SEED) -> list[np.ndarray]:
-    """Images with no hand: uniform/Gaussian noise, blank colours, or soft blobs."""
+NO_HAND_KINDS = ("noise", "blank", "blobs", "skin_blobs")
+
+
+def _skin_blob(rng: np.random.Generator) -> np.ndarray:
+    """A hand-sized, skin-coloured lump with a few bumps on a smooth background, blurred: what an
+    undertrained generator draws (the shape and colour of a hand, none of its parts)."""
     import cv2
 
-    rng = np.random.default_rng([seed, {"noise": 1, "blank": 2, "blobs": 3}[kind]])
+    from hands.render import MONK
+
+    t = np.linspace(0, 1, 64)[None, :, None] * np.ones((64, 1, 1))
+    img = rng.uniform(40, 220, 3) * (1 - t) + rng.uniform(40, 220, 3) * t
+    tone = MONK[int(rng.integers(len(MONK)))]
+    skin = np.array([int(tone[i : i + 2], 16) for i in (0, 2, 4)], float)
+    cx, cy = (int(v) for v in rng.integers(24, 40, 2))
+    ax = tuple(int(v) for v in rng.integers(9, 18, 2))
+    angle = float(rng.uniform(0, 180))
+    cv2.ellipse(img, (cx, cy), ax, angle, 0, 360, skin.tolist(), -1)
+    for _ in range(int(rng.integers(0, 5))):  # lumps on the rim, none finger-long
+        a = rng.uniform(0, 2 * np.pi)
+        centre = (int(cx + ax[0] * np.cos(a)), int(cy + ax[1] * np.sin(a)))
+        cv2.circle(img, centre, int(rng.integers(3, 7)), (skin * rng.uniform(0.8, 1.1)).tolist(), -1)
+    img = img + rng.normal(0, 6, img.shape)
+    return cv2.GaussianBlur(img, (0, 0), rng.uniform(0.8, 2.0))
+
+
+def no_hand_images(kind: str, count: int, seed: int = SEED) -> list[np.ndarray]:
+    """Images with no hand: uniform/Gaussian noise, blank colours, soft blobs, skin-coloured blobs."""
+    import cv2
+
+    rng = np.random.default_rng([seed, NO_HAND_KINDS.index(kind) + 1])
     out = []
     for i in range(count):
         if kind == "noise":
@@ -56,6 +83,8 @@ def no_hand_images(kind: str, count: int, seed: int = SEED) -> list[np.ndarray]:
                 img = np.clip(rng.uniform(0, 255, 3) + rng.normal(0, rng.uniform(10, 60), (64, 64, 3)), 0, 255)
         elif kind == "blank":
             img = np.broadcast_to(rng.uniform(0, 255, 3), (64, 64, 3)).copy()
+        elif kind == "skin_blobs":
+            img = _skin_blob(rng)
         else:
             img = np.broadcast_to(rng.uniform(0, 255, 3), (64, 64, 3)).copy()
             for _ in range(int(rng.integers(1, 4))):
@@ -63,7 +92,7 @@ def no_hand_images(kind: str, count: int, seed: int = SEED) -> list[np.ndarray]:
                 axes = tuple(int(v) for v in rng.integers(5, 20, 2))
                 cv2.ellipse(img, centre, axes, float(rng.uniform(0, 180)), 0, 360, rng.uniform(0, 255, 3).tolist(), -1)
             img = cv2.GaussianBlur(img, (0, 0), 0.8)
-        out.append(np.asarray(img).astype(np.uint8))
+        out.append(np.clip(img, 0, 255).astype(np.uint8))
     return out
 
 
@@ -152,7 +181,7 @@ def run(clean: int, per_kind: int, no_hand: int, latency_n: int) -> dict:
         flags = sorted({f for r in sel for f in r["flags_spec"]})
         out["flag_rates_spec"][kind] = {f: round(sum(f in r["flags_spec"] for r in sel) / len(sel), 3) for f in flags}
     rejection = {}
-    for kind in ("noise", "blank", "blobs"):
+    for kind in NO_HAND_KINDS:
         reports = [judge(gather(img)) for img in no_hand_images(kind, no_hand)]
         rejection[kind] = round(sum(not r.hand_found for r in reports) / len(reports), 4)
     out["no_hand_rejection"] = rejection

@@ -36,6 +36,10 @@ CAL: dict = {
     "found_confidence": 0.6,  # mean hand probability over the hand pixels
     "found_area": 0.02,  # hand pixels / frame
     "presence_weight": 3.0,  # points for a hand MediaPipe finds not hand-like at all
+    # Hand-likeness (see hand_likeness): below "likeness_min" nothing counts as a hand (soft
+    # blobs); up to "likeness_low" the score drops. Clean renders' 0.2nd and 5th percentiles.
+    "likeness_min": 0.27,
+    "likeness_low": 0.5,
     "edge_on_below": 0.30,  # palm half-width / P under which the palm is seen edge-on
     "side_view_above": 0.5,  # view head's P(side view) above which the palm is seen edge-on
     # MediaPipe's anatomy on 64 px drawn hands separated malformed from clean renders at chance
@@ -91,6 +95,7 @@ WEIGHTS = {
     "joint_past_limit": 25.0,
     "bone_ratio": 10.0,
     "blurry": 15.0,
+    "hand_likeness": 20.0,  # at the no-hand limit; nothing above clean renders' 5th percentile
 }
 
 
@@ -190,6 +195,20 @@ def sharpness(rgb64: np.ndarray, hand: np.ndarray) -> float | None:
     if step < 8:
         return None
     return float(np.percentile(grad[edge], 75)) / step / CAL["sharpness_ref"]
+
+
+def hand_likeness(sil: silhouette.Silhouette) -> float:
+    """How much of a hand's structure the silhouette net sees: its strongest wrist, knuckle or
+    fingertip peak.
+
+    Area and mask confidence alone let soft blobs through (an undertrained generator's
+    skin-coloured blob is confidently "hand pixels"), and so does MediaPipe, which gives plain
+    skin-coloured ellipses presence 0.8-0.9; a clean render, even a fist, shows a wrist or
+    knuckles the net was trained to find.
+    """
+    extra = sil.maps.extra
+    return max(float(extra["wrist"].max()), max(float(extra[f"mcp_{d}"].max()) for d in DIGITS),
+               0.8 * float(sil.maps.tips.max()))
 
 
 def _name_tips(sil: silhouette.Silhouette, lm: landmarks.Landmarks | None) -> list[str] | None:
@@ -363,13 +382,19 @@ def judge(ev: Evidence, spec: HandSpec | None = None) -> HandReport:
     if lm is not None:
         report.presence = lm.presence
         report.landmarks = [tuple(map(float, p)) for p in lm.points]
+    likeness = None
     if sil is not None:
         found = sil.area >= CAL["found_area"] and sil.confidence >= CAL["found_confidence"]
+        if found:
+            likeness = hand_likeness(sil)
+            found = likeness >= CAL["likeness_min"]
     else:
         found = lm is not None and lm.presence >= 0.5
     if not found:
+        why = "nothing hand-shaped separates from the background" if likeness is None else \
+            f"a shape, but no wrist, knuckle or fingertip in it (hand-likeness {likeness:.2f})"
         report.flags = ["no_hand"]
-        report.breakdown = {"no_hand": Penalty(100.0, "no hand found: nothing hand-shaped separates from the background")}
+        report.breakdown = {"no_hand": Penalty(100.0, f"no hand found: {why}")}
         report.gesture_match = False if expected is not None else None
         return report
     report.hand_found = True
@@ -404,10 +429,15 @@ def judge(ev: Evidence, spec: HandSpec | None = None) -> HandReport:
         if ev.sharpness is not None and ev.sharpness < CAL["blurry_below"]:
             sev = (CAL["blurry_below"] - ev.sharpness) / CAL["blurry_below"]
             add("blurry", WEIGHTS["blurry"] * min(1.0, 0.3 + 2 * sev), f"edges {ev.sharpness:.2f}x as sharp as a clean render")
+    if likeness is not None:
+        lo, hi = CAL["likeness_min"], CAL["likeness_low"]
+        if likeness < hi:
+            add("hand_likeness", WEIGHTS["hand_likeness"] * (hi - likeness) / (hi - lo),
+                f"few hand parts to see (hand-likeness {likeness:.2f}; clean renders > {hi:.2f}): a blob?", flag="")
     if lm is not None:
         points = CAL["presence_weight"] * max(0.0, 1 - 2 * lm.presence)  # only when under 0.5
         if points >= 0.5:
-            breakdown["hand_likeness"] = Penalty(points, f"MediaPipe hand presence {lm.presence:.2f} (1 = photo-like hand)")
+            add("hand_likeness", points, f"MediaPipe hand presence {lm.presence:.2f} (1 = photo-like hand)", flag="")
         if lm.presence >= 0.5:
             kinds = {"finger_ratio": "long_finger", "bone_length": "bone_ratio", "joint_angle": "joint_past_limit"}
             for v in ev.violations:

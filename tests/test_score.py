@@ -108,6 +108,29 @@ def test_no_hand(kind):
     assert report.gesture_match is False
 
 
+def test_soft_skin_blob_is_no_hand():
+    """A skin-coloured lump has a hand's colour and size but no wrist, knuckle or tip: MediaPipe
+    gives such blobs presence ~0.8, so the gate must come from the silhouette net's parts."""
+    import cv2
+
+    img = np.zeros((64, 64, 3), np.float32) + np.linspace(60, 180, 64)[None, :, None]
+    cv2.ellipse(img, (32, 34), (14, 11), 30.0, 0, 360, (160.0, 126.0, 86.0), -1)
+    cv2.circle(img, (44, 28), 5, (150.0, 118.0, 80.0), -1)
+    blob = cv2.GaussianBlur(img, (0, 0), 1.2).astype(np.uint8)
+    report = score(blob, HandSpec(gesture="fist"))
+    assert not report.hand_found and report.flags == ["no_hand"], report.to_dict()
+    fist = score(render(0, HandSpec(gesture="fist")).image, HandSpec(gesture="fist"))
+    assert fist.hand_found and "no_hand" not in fist.flags
+
+
+def test_side_view_count_sees_stacked_fingers():
+    """Edge-on, an open hand shows two tips; the count head still says five."""
+    r = render(8, HandSpec(gesture="open_palm", view="side"))
+    report = score(r.image, HandSpec(gesture="open_palm"))
+    assert len(report.fingertips) < 5
+    assert report.extended_count == 5 and report.gesture_match is True
+
+
 def _planted(world: np.ndarray, image: np.ndarray, tolerance: dict | None = None) -> Evidence:
     """Evidence whose landmarks are exactly `world` (a confident, photo-like hand)."""
     ev = gather(image, use_landmarks=False)
