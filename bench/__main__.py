@@ -15,10 +15,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from bench import claims, report, speed, speedups
-from bench.measure import measure, specs_for_prompts
+from bench.measure import duplicate_threshold, measure, near_duplicate_rates, pair_distances, specs_for_prompts
 from bench.stats import mean_ci
 from hands import score as scorer
 from hands.render import render_sample
@@ -33,11 +34,12 @@ def log(msg: str) -> None:
 
 def measure_renders(per_prompt: int, seed: int = 1000) -> dict:
     """The same prompts drawn by the renderer itself: the ceiling every family is compared with."""
-    images, specs = [], []
-    for k, spec in enumerate(specs_for_prompts().values()):
+    images, specs, groups = [], [], []
+    for k, (key, spec) in enumerate(specs_for_prompts().items()):
         for i in range(per_prompt):
             images.append(render_sample(seed + k, i, 64, spec).image)
             specs.append(spec)
+            groups.append(key)
     rep = scorer.score_set(images, specs)
     scores = [r.hand_score for r in rep.reports]
     return {
@@ -47,6 +49,7 @@ def measure_renders(per_prompt: int, seed: int = 1000) -> dict:
         "malformation_rate": rep.malformation_rate, "hand_found_rate": rep.hand_found_rate,
         "sharpness": mean_ci([r.sharpness for r in rep.reports if r.sharpness is not None]),
         "kid": rep.kid, "diversity": rep.diversity, "_scores": scores,
+        "_pairs": pair_distances(images, np.array(groups)),
     }
 
 
@@ -106,6 +109,11 @@ def main(argv=None) -> int:
     results["compare_p50_s"] = results["speed"].get("compare_p50_s")
     validation = REPO_ROOT / "results" / "scorer_validation.json"
     results["scorer_validation"] = json.loads(validation.read_text()) if validation.exists() else None
+    threshold = duplicate_threshold(results["renders"]["_pairs"])
+    for row in [results["renders"], *results["backends"]]:
+        row["_duplicates"] = near_duplicate_rates(row["_pairs"], threshold)
+        row["near_duplicates"] = mean_ci(row["_duplicates"])
+    results["duplicate_threshold"] = threshold
     results["claims"] = claims.evaluate(results)
     results["wall_s"] = round(time.perf_counter() - started, 1)
     report.write(results, args.out)

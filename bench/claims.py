@@ -96,6 +96,9 @@ def evaluate(results: dict) -> list[dict]:
                             "_correct", diff, [vae, gan], higher=True, scale=100))
         rows.append(_versus("GANs are the least diverse (mode collapse)", "diversity within a prompt, per prompt",
                             "_diversity", gan, [vae, diff], higher=False))
+        rows.append(_versus("GANs collapse: one prompt, the same hand whatever the seed",
+                            "near-duplicate pairs within a prompt (closer than 99% of clean-render pairs), per prompt",
+                            "_duplicates", gan, [vae, diff], higher=True, scale=100))
         rows.append(_versus("Diffusion is slow (sequential denoising)", "latency of one image, per call (s)",
                             "_latencies", diff, [vae, gan], higher=True))
         ratio = diff["latency_median_s"] / max(gan["latency_median_s"], 1e-9)

@@ -75,7 +75,8 @@ def measure(family: str, variant: str, per_prompt: int, latency_calls: int, seed
     correct = [float(bool(r.gesture_match)) for r in report.reports if r.expected_count is not None]
     groups = np.array(groups)
     per_prompt_scores = {key: float(scores[groups == key].mean()) for key in specs}
-    per_prompt_diversity = _diversity_per_prompt(images, groups, reference)
+    pairs = pair_distances(images, groups, reference)
+    per_prompt_diversity = [float(np.mean(d)) for d in pairs.values()]
     return {
         "family": family,
         "variant": variant,
@@ -104,6 +105,7 @@ def measure(family: str, variant: str, per_prompt: int, latency_calls: int, seed
         "_correct": correct,
         "diversity_per_prompt": mean_ci(per_prompt_diversity),
         "_diversity": per_prompt_diversity,
+        "_pairs": pairs,
         "_latencies": latencies,
         "_open_scores": scores[np.isin(groups, OPEN)].tolist(),
         "_occluded_scores": scores[np.isin(groups, OCCLUDED)].tolist(),
@@ -111,13 +113,35 @@ def measure(family: str, variant: str, per_prompt: int, latency_calls: int, seed
     }
 
 
-def _diversity_per_prompt(images, groups: np.ndarray, reference) -> list[float]:
-    """Mode collapse is one prompt giving the same hand whatever the seed: measure within prompts."""
+def pair_distances(images, groups: np.ndarray, reference=None) -> dict[str, list[float]]:
+    """Per prompt, the feature distance of every pair of its images (different seeds).
+
+    Mode collapse is one prompt giving the same hand whatever the seed, so it is measured within
+    prompts: the mean of these is the prompt's diversity; a pair closer than clean renders ever
+    come is a near-duplicate.
+    """
     from hands import features
 
     try:
         ref = features.reference_features() if reference is None else reference
-        feats = features.extract(images)
+        z = features.standardise(features.extract(images), ref).astype(np.float64)
     except RuntimeError:
-        return []
-    return [features.diversity(feats[groups == key], ref) for key in dict.fromkeys(groups) if (groups == key).sum() >= 2]
+        return {}
+    out = {}
+    for key in dict.fromkeys(groups.tolist()):
+        g = z[groups == key]
+        if len(g) >= 2:
+            d = np.sqrt(np.maximum(((g[:, None] - g[None]) ** 2).sum(-1), 0))
+            out[key] = d[np.triu_indices(len(g), 1)].tolist()
+    return out
+
+
+def near_duplicate_rates(pairs: dict[str, list[float]], threshold: float) -> list[float]:
+    """Per prompt, the share of image pairs closer than `threshold` (from clean renders)."""
+    return [float(np.mean(np.asarray(d) < threshold)) for d in pairs.values() if d]
+
+
+def duplicate_threshold(render_pairs: dict[str, list[float]], percentile: float = 1.0) -> float:
+    """Two different clean renders of one prompt are this close only 1% of the time."""
+    values = [x for d in render_pairs.values() for x in d]
+    return float(np.percentile(values, percentile)) if values else float("nan")

@@ -41,8 +41,8 @@ def _kid(kid) -> str:
 
 def backend_table(results: dict) -> str:
     lines = ["| backend | variant | Hand Score [95% CI] | fingers right | malformed | hand found | sharpness | KID×1000 | "
-             "diversity | latency p50 / p90 (s) | × GAN | images/s | peak MB |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "diversity | near-duplicates | latency p50 / p90 (s) | × GAN | images/s | peak MB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     gan = next((b for b in results["backends"] if b["family"] == "gan" and b["variant"] == "full"), None)
     rows = [results["renders"]] + results["backends"] if results.get("renders") else results["backends"]
     for b in rows:
@@ -52,7 +52,7 @@ def backend_table(results: dict) -> str:
         lines.append(
             f"| {b['family']} | {b['variant']} | {_ci(b['hand_score'])} | {_pct(b['finger_accuracy'])} | "
             f"{100 * b['malformation_rate']:.0f}% | {100 * b['hand_found_rate']:.0f}% | {_ci(b['sharpness'])} | "
-            f"{_kid(b.get('kid'))} | {'–' if div is None else f'{div:.2f}'} | {lat} | {ratio} | "
+            f"{_kid(b.get('kid'))} | {'–' if div is None else f'{div:.2f}'} | {_pct(b.get('near_duplicates'))} | {lat} | {ratio} | "
             f"{b.get('images_per_s', float('nan')):.1f} | {b.get('peak_rss_mb', '–')} |")
     return "\n".join(lines)
 
