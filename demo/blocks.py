@@ -9,6 +9,7 @@ import gradio as gr
 from demo.compare_tab import build_compare_tab
 from demo.inside_tab import build_inside_tab
 from demo.teach_tab import build_teach_tab
+from hands.settings import queue_size
 
 COMPUTE = "compute"  # one concurrency id for every event that runs a model: they share the CPU
 
@@ -34,6 +35,8 @@ def build_demo() -> gr.Blocks:
             build_inside_tab(COMPUTE)
         with gr.Tab("Why hands?"):
             build_teach_tab()
-    demo.queue(max_size=64, default_concurrency_limit=1)
+    # a full queue answers at once (HTTP 503; the page says "currently busy. Please try again", gradio_client
+    # raises QueueError "Queue is full! Please try again.") instead of letting callers time out
+    demo.queue(max_size=queue_size(), default_concurrency_limit=1)
     warm_up()
     return demo

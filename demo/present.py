@@ -62,7 +62,8 @@ def stats_markdown(run: pipeline.BackendRun) -> str:
     fingers = "—" if s.finger_count_accuracy is None else f"{s.finger_count_accuracy:.0%}"
     return (f"**Hand Score {s.mean_score:.0f}** (95% CI {lo:.0f}–{hi:.0f}) · fingers right {fingers} · "
             f"hands found {s.hand_found_rate:.0%}  \n{len(g.images)} images in **{g.latency_s:.2f} s** "
-            f"({g.images_per_s:.1f} images/s, {g.evaluations} network passes) · scoring {run.score_s:.2f} s")
+            f"({g.images_per_s:.1f} images/s, {g.evaluations} network passes) · scoring {run.score_s:.2f} s"
+            + "".join(f"  \n⚠️ {note}" for note in s.notes))  # what the scorer had to do without
 
 
 def summary_frame(runs: list[pipeline.BackendRun]) -> pd.DataFrame:

@@ -27,3 +27,14 @@ def threads() -> int | None:
     """Torch intra-op threads (HANDS_THREADS); None leaves torch's default."""
     value = os.environ.get("HANDS_THREADS")
     return int(value) if value else None
+
+
+def weights_root() -> Path:
+    """Where generator weights live: HANDS_WEIGHTS (tests point it at damaged copies), else models/weights."""
+    return Path(os.environ.get("HANDS_WEIGHTS", REPO_ROOT / "models" / "weights")).expanduser()
+
+
+def queue_size() -> int:
+    """Requests the app's queue holds before answering 'busy, try again' (HANDS_QUEUE_SIZE, default 64)."""
+    value = os.environ.get("HANDS_QUEUE_SIZE")
+    return max(1, int(value)) if value else 64

@@ -262,8 +262,8 @@ def _copy_as(module: ModelMixin, dtype: torch.dtype) -> ModelMixin:
 def load_pipeline(path: str | Path, device: str = "cpu") -> HandDiffusionPipeline:
     """Load fp16-stored weights as fp32 (CPUs have no fast fp16 math)."""
     path = Path(path)
-    unet = UNet2DModel.from_pretrained(path / "unet", torch_dtype=torch.float32)
-    conditioner = HandConditioner.from_pretrained(path / "conditioner", torch_dtype=torch.float32)
+    unet = UNet2DModel.from_pretrained(path / "unet", torch_dtype=torch.float32, use_safetensors=True)  # never a pickle
+    conditioner = HandConditioner.from_pretrained(path / "conditioner", torch_dtype=torch.float32, use_safetensors=True)
     scheduler = DDPMScheduler.from_pretrained(path / "scheduler")
     if list(conditioner.config.field_sizes) != condition_sizes():
         # weights trained on another vocabulary would read indices as the wrong words

@@ -220,7 +220,7 @@ class Trainer:
         save_fp16(self.ema, path)
 
     def warm_start(self, path: Path) -> None:
-        state = GANModel.from_pretrained(path, torch_dtype=torch.float32).state_dict()
+        state = GANModel.from_pretrained(path, torch_dtype=torch.float32, use_safetensors=True).state_dict()
         self.accelerator.unwrap_model(self.G).load_state_dict(state)
         self.ema.load_state_dict(state)
 
@@ -292,7 +292,7 @@ class GANGenerator:
     def at_snapshot(self, name: str) -> GANGenerator:
         if name not in self.snapshots():
             raise KeyError(f"no snapshot {name!r} in {self.variant}; have {self.snapshots()}")
-        model = GANModel.from_pretrained(self.path / "snapshots" / name, torch_dtype=torch.float32)
+        model = GANModel.from_pretrained(self.path / "snapshots" / name, torch_dtype=torch.float32, use_safetensors=True)
         return GANGenerator(model.to(self.device), f"{self.variant}@{name}", self.path)
 
     def save_pretrained(self, path: str | Path) -> None:
@@ -306,7 +306,7 @@ class GANGenerator:
 def load(path: str | Path, device: str | None = None) -> GANGenerator:
     """Load shipped weights (fp16 on disk) as fp32; the variant is the folder's name."""
     path = Path(path)
-    model = GANModel.from_pretrained(path, torch_dtype=torch.float32)
+    model = GANModel.from_pretrained(path, torch_dtype=torch.float32, use_safetensors=True)
     if model.config.condition_sizes is not None:
         check_sizes(model.config.condition_sizes)
     return GANGenerator(model.to(device or default_device()), path.name, path)

@@ -10,9 +10,10 @@ import importlib
 import threading
 from pathlib import Path
 
+from hands import settings
 from models.base import FAMILIES, Generator
 
-WEIGHTS_ROOT = Path(__file__).resolve().parent / "weights"
+WEIGHTS_ROOT = Path(__file__).resolve().parent / "weights"  # the shipped weights
 _cache: dict[tuple[str, str, str], Generator] = {}
 _lock = threading.Lock()
 
@@ -21,9 +22,14 @@ class BackendUnavailable(RuntimeError):
     """A family/variant cannot be served (missing or damaged weights); others still can."""
 
 
+def weights_root() -> Path:
+    """The folder served from: the shipped weights unless HANDS_WEIGHTS says otherwise (read per call)."""
+    return settings.weights_root()
+
+
 def variants(family: str, root: Path | None = None) -> list[str]:
     """Shipped variants of a family, 'full' first."""
-    folder = (root or WEIGHTS_ROOT) / family
+    folder = (root or weights_root()) / family
     if not folder.is_dir():
         return []
     names = sorted(p.name for p in folder.iterdir() if p.is_dir() and any(p.glob("**/*.safetensors")))
@@ -38,13 +44,13 @@ def load(family: str, variant: str = "full", root: Path | None = None) -> Genera
     """Load (once, thread-safely) and cache a generator; BackendUnavailable says why it can't."""
     if family not in FAMILIES:
         raise BackendUnavailable(f"unknown backend {family!r}; choose from {', '.join(FAMILIES)}")
-    path = (root or WEIGHTS_ROOT) / family / variant
+    path = (root or weights_root()) / family / variant
     key = (family, variant, str(path))
     with _lock:
         if key in _cache:
             return _cache[key]
         if not path.is_dir():
-            raise BackendUnavailable(f"{family}/{variant}: no shipped weights at models/weights/{family}/{variant}")
+            raise BackendUnavailable(f"{family}/{variant}: no weights in {path.parent.parent.name}/{family}/{variant}")
         try:
             generator = importlib.import_module(f"models.{family}").load(path)
         except Exception as err:  # a damaged file must take down only this backend

@@ -270,7 +270,7 @@ def as_tensor(images: ImageBatch, device: torch.device) -> torch.Tensor:
 def load(path: str | Path, device: str | None = None) -> VAEGenerator:
     """Load shipped weights (fp16 on disk) as fp32; the variant is the folder's name."""
     path = Path(path)
-    model = VAEModel.from_pretrained(path, torch_dtype=torch.float32)
+    model = VAEModel.from_pretrained(path, torch_dtype=torch.float32, use_safetensors=True)  # never a pickle
     if model.config.condition_sizes is not None:
         check_sizes(model.config.condition_sizes)
     return VAEGenerator(model.to(device or default_device()), path.name)

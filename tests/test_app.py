@@ -8,24 +8,10 @@ import pytest
 
 gradio_client = pytest.importorskip("gradio_client")
 
-from demo.blocks import build_demo  # noqa: E402
 from models import registry  # noqa: E402
 from models.base import FAMILIES  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not all(registry.variants(f) for f in FAMILIES), reason="shipped weights missing")
-
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    import os
-
-    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
-    demo = build_demo()
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
-    c = gradio_client.Client(url, verbose=False)
-    yield c
-    c.close()
-    demo.close()
 
 
 def _compare(client, prompt="a peace sign", seed=3, n=2, steps=8):

@@ -1,0 +1,22 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    """The demo launched in this process on loopback, with a gradio_client for it (one per test module)."""
+    gradio_client = pytest.importorskip("gradio_client")
+    from demo.blocks import build_demo
+
+    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))  # read while serving files: keep it set
+    demo = build_demo()
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    c = gradio_client.Client(url, verbose=False)
+    yield c
+    c.close()
+    demo.close()
