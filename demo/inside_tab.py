@@ -1,6 +1,7 @@
 """'Inside the models': denoising step by step, the VAE's latent space, the GAN across training,
 and the training curves. Family-specific views use optional capabilities of a Generator
-(`frames`, `interpolate`, `reconstruct`, `snapshots`) found by duck typing, never by import.
+(`frames`, `interpolate`, `encode`/`decode`, `snapshots`) found by duck typing, never by import.
+API events take raw JSON (`preprocess=False`) so that `pipeline.validate` words every bad value.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def build_inside_tab(concurrency_id: str) -> None:
             return frames, gr.Slider(0, len(frames) - 1, value=len(frames) - 1, step=1), frames[-1]
 
         d_run.click(denoise, [d_prompt, d_seed, d_steps, d_sampler], [d_frames, d_slider, d_image], api_name="denoise",
-                    concurrency_id=concurrency_id)
+                    concurrency_id=concurrency_id, preprocess=False)
         d_slider.change(lambda frames, k: frames[int(k)] if frames and 0 <= int(k) < len(frames) else gr.skip(),
                         [d_frames, d_slider], d_image, api_visibility="private")
 
@@ -77,9 +78,9 @@ def build_inside_tab(concurrency_id: str) -> None:
 
         def walk(a, b, seed_a, seed_b):
             """Interpolate the VAE's latent code between two prompts/seeds."""
-            gen = _load("vae", "full")
             ra, rb = _validated(a, seed=seed_a), _validated(b, seed=seed_b)
-            images = gen.interpolate(_spec(ra.prompt), _spec(rb.prompt), ra.seed, rb.seed, 8)
+            gen = _load("vae", "full")
+            images = gen.interpolate(_spec(ra.prompt), _spec(rb.prompt), ra.seed, rb.seed, 8).images
             return [(pipeline.upscale(im), f"{k}/7") for k, im in enumerate(images)]
 
         def reconstruct(seed):
@@ -93,13 +94,15 @@ def build_inside_tab(concurrency_id: str) -> None:
             renders = [render_sample(request.seed, i, 64) for i in range(4)]
             originals = [Image.fromarray(r.image) for r in renders]
             specs = [spec_of(r.label) for r in renders]
-            recon = gen.reconstruct(originals, specs)
+            recon = [gen.decode(gen.encode([im], sp)[0], sp)[0] for im, sp in zip(originals, specs)]  # z = posterior mean
             items = [(pipeline.upscale(im), "render") for im in originals]
             items += [(pipeline.upscale(im), f"decoded, sharpness {scorer.score(im).sharpness or 0:.2f}") for im in recon]
             return items
 
-        v_run.click(walk, [v_a, v_b, v_seed_a, v_seed_b], v_walk, api_name="vae_walk", concurrency_id=concurrency_id)
-        v_recon_run.click(reconstruct, [v_render_seed], v_recon, api_name="vae_reconstruct", concurrency_id=concurrency_id)
+        v_run.click(walk, [v_a, v_b, v_seed_a, v_seed_b], v_walk, api_name="vae_walk", concurrency_id=concurrency_id,
+                    preprocess=False)
+        v_recon_run.click(reconstruct, [v_render_seed], v_recon, api_name="vae_reconstruct", concurrency_id=concurrency_id,
+                          preprocess=False)
 
     with gr.Tab("GAN across training"):
         gr.Markdown("A GAN's generator learns by fooling a critic. If it finds one hand that fools it, it may draw only "
@@ -113,8 +116,8 @@ def build_inside_tab(concurrency_id: str) -> None:
 
         def snapshots(prompt):
             """Generate the same 8 seeds with every saved generator snapshot and measure diversity."""
-            gen = _load("gan", "full")
             spec = _spec(_validated(prompt).prompt)
+            gen = _load("gan", "full")
             items, rows = [], []
             for name in list(gen.snapshots()) + ["final"]:
                 g = gen if name == "final" else gen.at_snapshot(name)
@@ -125,7 +128,8 @@ def build_inside_tab(concurrency_id: str) -> None:
                 items += [(pipeline.upscale(im, 128), f"{name}" if k == 0 else "") for k, im in enumerate(result.images)]
             return items, pd.DataFrame(rows)
 
-        g_run.click(snapshots, [g_prompt], [g_gallery, g_plot], api_name="gan_snapshots", concurrency_id=concurrency_id)
+        g_run.click(snapshots, [g_prompt], [g_gallery, g_plot], api_name="gan_snapshots", concurrency_id=concurrency_id,
+                    preprocess=False)
 
     with gr.Tab("Training curves"):
         gr.Markdown("Losses logged while training (the CSVs shipped with the weights). Diffusion's loss falls smoothly; "
@@ -148,7 +152,7 @@ def training_curves(family: str) -> pd.DataFrame:
     """Long-format losses (images_seen, curve, value) for every shipped variant of a family."""
     rows = []
     for variant in registry.variants(family):
-        path = registry.WEIGHTS_ROOT / family / variant / "train_log.csv"
+        path = registry.weights_root() / family / variant / "train_log.csv"
         if not path.exists():
             continue
         with open(path) as f:

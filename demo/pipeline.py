@@ -40,8 +40,9 @@ class Request:
 
 def _shown(value) -> str:
     """A short, one-line, printable echo of what a caller sent (it may be 100k characters of anything)."""
-    if isinstance(value, str):
-        return repr(value[:40]) + ("..." if len(value) > 40 else "")
+    if isinstance(value, str):  # repr escapes control characters; an escape can be 10 characters long
+        shown = repr(value[:30])
+        return shown if len(shown) <= 60 and len(value) <= 30 else shown[:57] + "..."
     if isinstance(value, int) and value.bit_length() > 64:  # repr of a 5,000-digit int raises
         return f"a number of about {int(value.bit_length() * math.log10(2)) + 1} digits"
     if value is None or isinstance(value, (bool, int, float)):
