@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 
 import numpy as np
-import psutil
 
 from bench.prompts import PROMPTS
+from bench.server import launched_app
 from demo import pipeline
 from hands import score as scorer
-from hands.settings import REPO_ROOT
 from hands.spec import parse
 from models import registry
 
@@ -61,46 +55,20 @@ def gan_snapshots(n: int) -> list[dict]:
     return rows
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def app_start_and_memory(requests: int = 5, timeout_s: float = 120) -> dict:
     """Launch `python app.py`, time until the page answers, call /compare, read the RSS."""
     from gradio_client import Client
 
-    port = _free_port()
-    env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False")
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    cold = None
     try:
-        while time.perf_counter() - t0 < timeout_s:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as r:
-                    if r.status == 200:
-                        cold = time.perf_counter() - t0
-                        break
-            except OSError:
-                time.sleep(0.1)
-        if cold is None:
-            return {"app_cold_start_s": None, "note": "app did not answer"}
-        process = psutil.Process(proc.pid)
-        rss_idle = process.memory_info().rss / 2**20
-        client = Client(url, verbose=False)
-        for k in range(requests):
-            client.predict("a peace sign", k, 4, 20, 2.5, "dpm++", "full", False, api_name="/compare")
-        rss = process.memory_info().rss / 2**20
-        client.close()
-        return {"app_cold_start_s": round(cold, 2), "app_rss_idle_mb": round(rss_idle, 1),
-                "app_rss_after_requests_mb": round(rss, 1), "app_requests": requests}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        with launched_app(timeout_s=timeout_s) as app:
+            rss_idle = app.rss_mb()
+            client = Client(app.url, verbose=False)
+            d = pipeline.Request(prompt="")  # the app's defaults
+            for k in range(requests):
+                client.predict("a peace sign", k, d.n, d.steps, d.guidance, d.sampler, d.variant, False, api_name="/compare")
+            rss = app.rss_mb()
+            client.close()
+            return {"app_cold_start_s": round(app.cold_start_s, 2), "app_rss_idle_mb": round(rss_idle, 1),
+                    "app_rss_after_requests_mb": round(rss, 1), "app_requests": requests}
+    except RuntimeError as err:
+        return {"app_cold_start_s": None, "note": f"app did not answer: {err}"[:300]}
