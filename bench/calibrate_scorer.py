@@ -1,14 +1,15 @@
-"""Calibrate the scorer's thresholds on clean renders only (seed 7202), never on malformations.
+"""Calibrate the scorer on seed 7202 (never the validation seed 9303).
 
-Every silhouette measure gets two limits from the clean distribution of each hand's worst
-finger: the 90th percentile (the score starts to drop) and the 99th (`--quantile`, the flag),
-so a flag means "beyond what healthy hands show". The
-blur threshold sits between clean renders and the same renders Gaussian-blurred (sigma 1.2 px,
-the softness of a VAE sample). MediaPipe tolerances are chosen so that few clean hands cross the
-anatomy limits. The hand-likeness gate (the net's strongest wrist/knuckle/tip peak) sits at
-the clean 0.2nd percentile. Writes hands/weights/scorer_calibration.json, which hands.score loads.
+Thresholds come from clean renders only. Every silhouette measure gets two limits from the
+clean distribution of each hand's worst finger, separately for hands the view head sees
+face-on and edge-on: the 90th percentile (the score starts to drop) and the 99th
+(`--quantile`, the flag), so a flag means "beyond what healthy hands show". The blur threshold
+sits between clean renders and the same renders Gaussian-blurred (sigma 1.2 px, the softness of
+a VAE sample). MediaPipe tolerances are chosen so that few clean hands cross the anatomy limits.
+The hand-likeness gate (the net's strongest wrist/knuckle/tip peak) sits at the clean 0.2nd
+percentile. Writes hands/weights/scorer_calibration.json, which hands.score loads.
 
-    python -m bench.calibrate_scorer [--count 400]
+    python -m bench.calibrate_scorer --count 600            # ~2 min on one idle thread
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def calibrate(count: int, quantile: float, lo_q: float = 0.90) -> dict:
 
     saved_ref = score.CAL["sharpness_ref"]
     score.CAL["sharpness_ref"] = 1.0  # measure raw acutance
-    measures: dict[str, list[float]] = {}
+    measures: dict[str, dict[str, list[float]]] = {"limits": {}, "limits_side": {}}
     sharp, blurred, conf, area, world, like = [], [], [], [], [], []
     for i in range(count):
         r = render_sample(SEED, i, 64)
@@ -48,9 +49,10 @@ def calibrate(count: int, quantile: float, lo_q: float = 0.90) -> dict:
         conf.append(sil.confidence)
         area.append(sil.area)
         like.append(score.hand_likeness(sil))
+        view = "limits_side" if score.side_view(sil) else "limits"  # as the scorer will see it
         for key, values in score.finger_measures(sil, list(r.label["extended"])).items():
             # the scorer judges each hand by its worst finger; a hand without one counts as 0
-            measures.setdefault(key, []).append(max((v for _, v in values), default=0.0))
+            measures[view].setdefault(key, []).append(max((v for _, v in values), default=0.0))
         if ev.sharpness is not None:
             sharp.append(ev.sharpness)
             soft = cv2.GaussianBlur(to_input(img), (0, 0), 1.2)
@@ -66,10 +68,8 @@ def calibrate(count: int, quantile: float, lo_q: float = 0.90) -> dict:
     cal = {
         "sharpness_ref": round(ref, 4),
         "blurry_below": round(min(clean_lo, (clean_lo + blur_med) / 2), 3),
-        "limits": {
-            key: [round(_q(values, lo_q, 0.0), 3), round(_q(values, quantile, 0.0), 3)]
-            for key, values in measures.items()
-        },
+        **{view: {key: [round(_q(values, lo_q, 0.0), 3), round(_q(values, quantile, 0.0), 3)]
+                    for key, values in by_key.items()} for view, by_key in measures.items()},
         "found_confidence": round(min(0.6, 0.8 * _q(conf, 0.005, 0.6)), 3),
         "found_area": round(min(0.02, 0.5 * _q(area, 0.005, 0.02)), 4),
         # a clean hand fails the hand-likeness gate 1 time in 500, and loses points below the 5th percentile

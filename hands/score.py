@@ -58,6 +58,9 @@ CAL: dict = {
         "bend": [28.0, 40.0],
     },
 }
+# The same limits for hands the view head sees edge-on: stacked fingers look wide and long there,
+# so face-on hands (where malformations show) get limits of their own, from face-on clean renders.
+CAL["limits_side"] = dict(CAL["limits"])
 
 # What each silhouette measure is evidence of, and how to say it.
 MEASURES: dict[str, tuple[str, str]] = {
@@ -78,9 +81,9 @@ def _load_calibration() -> None:
     """Override the defaults above with bench/calibrate_scorer.py's output, when present."""
     if CAL_PATH.exists():
         data = json.loads(CAL_PATH.read_text())
-        limits = {**CAL["limits"], **data.get("cal", {}).get("limits", {})}
+        limits = {key: {**CAL[key], **data.get("cal", {}).get(key, {})} for key in ("limits", "limits_side")}
         CAL.update(data.get("cal", {}))
-        CAL["limits"] = limits
+        CAL.update(limits)
         anatomy_check.TOLERANCE.update(data.get("tolerance", {}))
 
 
@@ -97,7 +100,6 @@ WEIGHTS = {
     "blurry": 15.0,
     "hand_likeness": 20.0,  # at the no-hand limit; nothing above clean renders' 5th percentile
 }
-
 
 @dataclass
 class Penalty:
@@ -286,6 +288,15 @@ def finger_measures(sil: silhouette.Silhouette, expected: list[str] | None = Non
     return out
 
 
+def side_view(sil: silhouette.Silhouette) -> bool:
+    """Is the palm seen edge-on (the view head's call, as for the finger count)?"""
+    return sil.side_view is not None and sil.side_view > silhouette.SIDE_VIEW_ABOVE
+
+
+def limits_for(sil: silhouette.Silhouette) -> dict[str, list[float]]:
+    return CAL["limits_side" if side_view(sil) else "limits"]
+
+
 def _silhouette_findings(sil: silhouette.Silhouette, expected: list[str] | None, add, red_fingers: list[int]) -> None:
     """Fused, long, bent and doubled fingers from the silhouette measures.
 
@@ -297,7 +308,7 @@ def _silhouette_findings(sil: silhouette.Silhouette, expected: list[str] | None,
         if not values:
             continue
         i, v = max(values, key=lambda t: t[1])
-        lo, hi = CAL["limits"][key]
+        lo, hi = limits_for(sil)[key]
         name, text = MEASURES[key]
         if v <= lo:
             continue
@@ -337,7 +348,7 @@ def _count_findings(sil: silhouette.Silhouette, expected: list[str], add, red_fi
         return
     what = "extra_finger" if diff == 1 else "missing_finger" if diff == -1 else "wrong_gesture"
     widest, rel = _widest_rel(sil)
-    if diff == -1 and rel > CAL["limits"]["width_rel"][0]:
+    if diff == -1 and rel > limits_for(sil)["width_rel"][0]:
         what = "fused_fingers"  # one tip short and one finger wider than healthy: two grown together
         red_fingers.append(widest)
     add("finger_count", WEIGHTS["finger_count"] * min(abs(diff), 2) * (0.6 + 0.4 * sure),

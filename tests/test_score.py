@@ -57,7 +57,7 @@ def test_clean_hand_is_found_counted_and_unflagged(clean):
         ("missing_finger", "missing_finger", OPEN, 1),
         ("fused_fingers", "fused_fingers", OPEN, 2),
         ("long_finger", "long_finger", OPEN, 2),  # a long little finger
-        ("bent_joint", "joint_past_limit", HandSpec(gesture="point", view="palm"), 1),  # PIP bent sideways
+        ("bent_joint", "joint_past_limit", HandSpec(gesture="point", view="palm"), 3),  # PIP bent backwards
     ],
 )
 def test_malformation_is_flagged(anomaly, flag, spec, index, clean):
