@@ -81,6 +81,22 @@ def diversity(feats: np.ndarray, ref: np.ndarray) -> float:
     return float(np.sqrt(d2)[np.triu_indices(n, 1)].mean())
 
 
+_ref_diversity: dict[bytes, float] = {}
+
+
+def reference_diversity(ref: np.ndarray) -> float:
+    """`diversity(ref, ref)`, remembered per reference set (500 x 500 distances on every
+    `score_set` call otherwise)."""
+    import hashlib
+
+    key = hashlib.blake2b(np.ascontiguousarray(ref).tobytes(), digest_size=16).digest() + str(ref.shape).encode()
+    if key not in _ref_diversity:
+        if len(_ref_diversity) > 8:
+            _ref_diversity.clear()
+        _ref_diversity[key] = diversity(ref, ref)
+    return _ref_diversity[key]
+
+
 _reference: dict[tuple[int, int], np.ndarray] = {}
 _reference_lock = threading.Lock()
 

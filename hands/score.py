@@ -369,11 +369,12 @@ class Evidence:
     notes: list[str]
 
 
-def gather(image, use_landmarks: bool = True) -> Evidence:
-    """Run the silhouette net and MediaPipe once (the expensive part of scoring)."""
+def gather(image, use_landmarks: bool = True, maps: silhouette.Maps | None = None) -> Evidence:
+    """Run the silhouette net and MediaPipe once (the expensive part of scoring). `maps`: the
+    net's output for this image, when `score_set` computed it in one batch for the set."""
     rgb = _as_rgb(image)
     notes: list[str] = []
-    sil = silhouette.analyse(rgb)
+    sil = silhouette.analyse(rgb, maps)
     if sil is None:
         notes.append(f"{silhouette.net_error()}: no finger count")
     lm = landmarks.detect(rgb) if use_landmarks else None
@@ -509,10 +510,13 @@ def score_set(images, specs=None, reference: np.ndarray | None = None, kid_metri
 
     `reference`: clean-render features for KID/diversity (default: 500 clean renders).
     """
-    images = list(images)
+    rgbs = [_as_rgb(im) for im in images]
     if specs is None or isinstance(specs, HandSpec):
-        specs = [specs] * len(images)
-    reports = [score(im, sp, use_landmarks) for im, sp in zip(images, specs)]
+        specs = [specs] * len(rgbs)
+    # one PartNet forward for the whole set; its pooled features are also the KID space
+    maps = silhouette.predict_batch([silhouette.to_input(rgb) for rgb in rgbs]) if rgbs else None
+    reports = [judge(gather(rgb, use_landmarks, maps[k] if maps else None), sp)
+               for k, (rgb, sp) in enumerate(zip(rgbs, specs))]
     n = len(reports)
     scores = np.array([r.hand_score for r in reports], float)
     found = [r for r in reports if r.hand_found]
@@ -526,9 +530,9 @@ def score_set(images, specs=None, reference: np.ndarray | None = None, kid_metri
 
         try:
             ref = features.reference_features() if reference is None else reference
-            feats = features.extract(images)
+            feats = np.stack([m.features for m in maps]) if maps else features.extract(rgbs)
             kid_value = features.kid(feats, ref)
-            div, ref_div = features.diversity(feats, ref), features.diversity(ref, ref)
+            div, ref_div = features.diversity(feats, ref), features.reference_diversity(ref)
         except RuntimeError as err:
             notes.append(f"no KID/diversity: {err}")
     return SetReport(

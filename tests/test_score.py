@@ -205,6 +205,19 @@ def test_score_set():
     assert collapsed.diversity < 1e-3 < rep.diversity
 
 
+def test_score_set_reports_equal_single_scores():
+    """score_set runs the silhouette net once for the whole set; every report must still be
+    exactly what score() says about that image alone (malformed, clean, side view, no hand)."""
+    images = [render(0).image, render(1, OPEN, "missing_finger").image, render(2, OPEN, "fused_fingers").image,
+              render_sample(SEED, 5, 64, spec=HandSpec(gesture="open_palm", view="side")).image,
+              np.zeros((64, 64, 3), np.uint8), render_sample(SEED, 7, 96).image]
+    specs = [OPEN, OPEN, OPEN, None, OPEN, None]
+    rep = score_set(images, specs, kid_metrics=False)
+    for image, spec, got in zip(images, specs, rep.reports, strict=True):
+        assert got.to_dict() == score(image, spec).to_dict()
+        assert got.hand_score == score(image, spec).hand_score
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "hands.score", *args], cwd=REPO_ROOT, capture_output=True,
                           text=True, timeout=120)
