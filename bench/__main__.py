@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from bench import claims, report, speed, speedups
-from bench.measure import duplicate_threshold, measure, near_duplicate_rates, pair_distances, specs_for_prompts
+from bench.measure import duplicate_threshold, measure, near_duplicate_rates, pair_distances, specs_for_prompts, trained_steps
 from bench.stats import mean_ci
 from hands import score as scorer
 from hands.render import render_sample
@@ -51,6 +51,28 @@ def measure_renders(per_prompt: int, seed: int = 1000) -> dict:
         "kid": rep.kid, "diversity": rep.diversity, "_scores": scores,
         "_pairs": pair_distances(images, np.array(groups)),
     }
+
+
+def equal_training_pairs(backends: list[dict], per_prompt: int, latency_calls: int) -> list[dict]:
+    """Scarce vs full at the same number of training steps, where the full run kept a snapshot there.
+
+    Without this a scarce run that is shorter than the full one confounds "less data" with "less training".
+    """
+    rows = []
+    for b in backends:
+        if b["variant"] != "scarce":
+            continue
+        steps, full_steps = trained_steps(b["family"], "scarce"), trained_steps(b["family"], "full")
+        if steps is None or steps == full_steps:
+            continue
+        full = registry.load(b["family"], "full")
+        name = f"step-{steps:06d}"
+        if name not in getattr(full, "snapshots", list)():
+            continue
+        log(f"{b['family']}/full at {name}: the same training steps as the scarce run")
+        m = measure(b["family"], f"full@{name}", per_prompt, latency_calls, generator=full.at_snapshot(name))
+        rows.append({"family": b["family"], "steps": steps, "full": m})
+    return rows
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -90,6 +112,7 @@ def main(argv=None) -> int:
         for variant in names:
             log(f"{family}/{variant}: {per_prompt} images x {len(specs_for_prompts())} prompts")
             results["backends"].append(measure(family, variant, per_prompt, latency_calls))
+    results["equal_training"] = equal_training_pairs(results["backends"], per_prompt, latency_calls)
     if "diffusion" in args.families and registry.variants("diffusion"):
         for steps in sweep:
             log(f"diffusion sweep: {steps} steps")
@@ -110,7 +133,7 @@ def main(argv=None) -> int:
     validation = REPO_ROOT / "results" / "scorer_validation.json"
     results["scorer_validation"] = json.loads(validation.read_text()) if validation.exists() else None
     threshold = duplicate_threshold(results["renders"]["_pairs"])
-    for row in [results["renders"], *results["backends"]]:
+    for row in [results["renders"], *results["backends"], *(e["full"] for e in results["equal_training"])]:
         row["_duplicates"] = near_duplicate_rates(row["_pairs"], threshold)
         row["near_duplicates"] = mean_ci(row["_duplicates"])
     results["duplicate_threshold"] = threshold

@@ -4,10 +4,10 @@ and whether it holds — decided by a 95% bootstrap interval, not by eye."""
 from __future__ import annotations
 
 import csv
-import json
 
 import numpy as np
 
+from bench.measure import trained_steps
 from bench.stats import diff_ci, paired_diff_ci, verdict
 from models import registry
 
@@ -38,15 +38,6 @@ def _versus(claim: str, metric: str, key: str, best: dict, others: list[dict], h
         verdicts.append(verdict(lo, hi, expect_positive=higher))
         parts.append(f"{best['family']}−{other['family']} {_fmt(d * scale, 2)} [{_fmt(lo * scale, 2)}, {_fmt(hi * scale, 2)}]")
     return _row(claim, metric, "; ".join(parts), _combine(verdicts))
-
-
-def _trained_steps(family: str, variant: str) -> int | None:
-    """Optimisation steps a shipped variant was trained for (its training.json), None if unknown."""
-    path = registry.WEIGHTS_ROOT / family / variant / "training.json"
-    try:
-        return int(json.loads(path.read_text())["steps"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def _loss_cv(family: str, column_hint: str) -> float | None:
@@ -109,10 +100,16 @@ def evaluate(results: dict) -> list[dict]:
                              "variation (std/mean) of the logged loss over the 2nd half of training",
                              f"GAN generator loss {cv_gan:.2f} vs diffusion loss {cv_diff:.2f} (one run each, no CI)",
                              "holds" if cv_gan > cv_diff else "does not hold"))
+    equal = {row["family"]: row for row in results.get("equal_training") or []}
     for family, small in scarce.items():
-        if family in full:
+        if family in equal:  # the full run's snapshot at the scarce run's step: data is the only difference
+            d, lo, hi = diff_ci(equal[family]["full"]["_scores"], small["_scores"])
+            rows.append(_row(f"Scarce data hurts hands ({family})", "Hand Score: 20,000 vs 1,000 training images",
+                             f"full−scarce {_fmt(d)} [{_fmt(lo)}, {_fmt(hi)}]; both at {equal[family]['steps']} training steps "
+                             "(full: its snapshot there)", verdict(lo, hi)))
+        elif family in full:
             d, lo, hi = diff_ci(full[family]["_scores"], small["_scores"])
-            steps = {v: _trained_steps(family, v) for v in ("full", "scarce")}
+            steps = {v: trained_steps(family, v) for v in ("full", "scarce")}
             note = "same training steps" if steps["full"] == steps["scarce"] else (
                 f"NB unequal training: {steps['full']} vs {steps['scarce']} steps")
             rows.append(_row(f"Scarce data hurts hands ({family})", "Hand Score: 20,000 vs 1,000 training images",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -44,14 +45,25 @@ class PeakRSS:
         self.peak_mb = self._peak - self.start_mb
 
 
+def trained_steps(family: str, variant: str) -> int | None:
+    """Optimisation steps a shipped variant was trained for (its training.json), None if unknown."""
+    try:
+        return int(json.loads((registry.weights_root() / family / variant / "training.json").read_text())["steps"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def specs_for_prompts() -> dict[str, object]:
     return {key: parse(text) for key, text in PROMPTS.items()}
 
 
 def measure(family: str, variant: str, per_prompt: int, latency_calls: int, seed: int = 1000,
-            options: GenerateOptions | None = None, reference=None) -> dict:
-    """Generate per_prompt images for every benchmark prompt and score them all."""
-    generator = registry.load(family, variant)
+            options: GenerateOptions | None = None, reference=None, generator=None) -> dict:
+    """Generate per_prompt images for every benchmark prompt and score them all.
+
+    `generator` overrides the shipped variant (e.g. a training snapshot); `variant` then names it.
+    """
+    generator = generator or registry.load(family, variant)
     specs = specs_for_prompts()
     images, image_specs, groups = [], [], []
     batch_s = 0.0

@@ -44,7 +44,8 @@ def backend_table(results: dict) -> str:
              "diversity | near-duplicates | latency p50 / p90 (s) | × GAN | images/s | peak MB |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     gan = next((b for b in results["backends"] if b["family"] == "gan" and b["variant"] == "full"), None)
-    rows = [results["renders"]] + results["backends"] if results.get("renders") else results["backends"]
+    rows = ([results["renders"]] if results.get("renders") else []) + results["backends"]
+    rows += [e["full"] for e in results.get("equal_training") or []]  # full-data snapshots at the scarce runs' steps
     for b in rows:
         lat = f"{b['latency_median_s']:.3f} / {b['latency_p90_s']:.3f}" if "latency_median_s" in b else "–"
         ratio = f"{b['latency_median_s'] / gan['latency_median_s']:.0f}" if gan and "latency_median_s" in b else "–"
