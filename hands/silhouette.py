@@ -239,6 +239,7 @@ FAINT_TIP = 0.15  # a tip-heat peak this strong is a "maybe" fingertip (softens 
 KEYPOINT_THRESHOLD = 0.3  # knuckle / wrist heat peak that counts as found
 TTA_FLIP = True
 SIDE_VIEW_ABOVE = 0.3  # P(side view) above which the count head replaces the tip count (seed 7202)
+STUB_LENGTH, STUB_ASPECT = 0.6, 3.0  # see _stub (seed 7202)
 UP = 4  # geometry runs on maps upsampled 4x: fingers are only 3-5 px wide at 64 px
 
 
@@ -439,6 +440,21 @@ def trace_finger(tip: tuple[float, float], dist: np.ndarray, finger_p: np.ndarra
                   bend=bend, path=[tuple(map(float, q)) for q in pts[:: max(1, len(pts) // 12)]] + [tuple(pts[-1])])
 
 
+def _stub(fingers: list[Finger]) -> int | None:
+    """The one tip, if any, whose traced finger is a stub: shorter than STUB_LENGTH of the other
+    fingers' median and than STUB_ASPECT widths. Folded digits that touch (the "ok" ring of thumb
+    and index) and a missing finger's stump both raise a tip heat peak there; on clean renders
+    (seed 7202) dropping it took face-on counts 95.6 -> 97.6 % and found 12 more of 100 missing
+    fingers, at the cost of counting 9 of 100 short extra fingers as healthy. Only with 3-5 tips:
+    six are an extra finger whatever their length."""
+    if not 3 <= len(fingers) <= 5:
+        return None
+    lengths = np.array([f.length for f in fingers])
+    k = int(np.argmin(lengths))
+    short = lengths[k] < STUB_LENGTH * float(np.median(np.delete(lengths, k)))
+    return k if short and lengths[k] < STUB_ASPECT * fingers[k].width else None
+
+
 def analyse(image: np.ndarray, maps: Maps | None = None) -> Silhouette | None:
     """Hand mask, fingertips and traced fingers of one RGB image (any size); None if the net
     is unavailable. `maps`: the net's output for this image when already computed in a batch."""
@@ -464,6 +480,10 @@ def analyse(image: np.ndarray, maps: Maps | None = None) -> Silhouette | None:
     big_finger = cv2.resize(maps.finger, None, fx=UP, fy=UP, interpolation=cv2.INTER_LINEAR)
     dist = cv2.distanceTransform(big_hand.astype(np.uint8), cv2.DIST_L2, 5)
     fingers = [trace_finger(t, dist, big_finger) for t in tips]
+    seen = len(tips)  # the count head was fitted on the raw tip count
+    stub = _stub(fingers)
+    if stub is not None:
+        tips, tip_heat, fingers = ([v for k, v in enumerate(seq) if k != stub] for seq in (tips, tip_heat, fingers))
     body = cv2.distanceTransform((big_hand & (big_finger <= FINGER_THRESHOLD)).astype(np.uint8), cv2.DIST_L2, 5)
     cy, cx = np.unravel_index(int(np.argmax(body)), body.shape)
     sil = Silhouette(
@@ -475,7 +495,7 @@ def analyse(image: np.ndarray, maps: Maps | None = None) -> Silhouette | None:
     _palm_length(sil, dist)
     if maps.features is not None:
         sil.side_view = side_view_probability(maps.features)
-        probs = count_probabilities(maps, len(tips))
+        probs = count_probabilities(maps, seen)
         if probs is not None and sil.side_view is not None and sil.side_view > SIDE_VIEW_ABOVE:
             sil.estimated_count = int(np.argmax(probs))
             sil.estimated_p = float(probs.max())

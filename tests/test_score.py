@@ -139,6 +139,20 @@ def _planted(world: np.ndarray, image: np.ndarray, tolerance: dict | None = None
     return Evidence(ev.rgb, ev.sil, lm, anatomy_check.check(world, tolerance, "right"), ev.sharpness, ev.notes)
 
 
+def test_ok_ring_stub_is_not_a_finger():
+    """The "ok" ring (thumb and index tips touching) raises a fourth tip-heat peak on a stub of a
+    trace; the count drops it, but a stub among six tips, or a real short finger, stays."""
+    r = render(2, HandSpec(gesture="ok", view="palm"))
+    report = score(r.image, HandSpec(gesture="ok"))
+    assert report.extended_count == 3 and report.gesture_match is True
+    assert "extra_finger" not in report.flags
+    assert len(silhouette.find_tips(report._silhouette.maps.tips, report._silhouette.hand)) == 4
+    f = lambda length: silhouette.Finger((0.0, 0.0), (0.0, 0.0), length, 3.0, 0.0)  # noqa: E731
+    assert silhouette._stub([f(20), f(22), f(6), f(21)]) == 2
+    assert silhouette._stub([f(20), f(22), f(14), f(21)]) is None  # a thumb-length finger
+    assert silhouette._stub([f(20), f(22), f(6), f(21), f(19), f(18)]) is None
+
+
 def test_landmark_flags_bone_ratio_and_joint(clean):
     image, _ = clean
     world = np.asarray(render(0).label["joints3d"], float)
