@@ -1,7 +1,13 @@
 """What each speed-up of the /compare call bought: the same call timed with the speed-ups added one by one.
 
-Each row keeps the previous rows' speed-ups and adds one; all rows run the same prompts and seeds
-in the same process, so the differences are the speed-ups' (on a quiet machine).
+Tried and dropped (measured in the full benchmark of 2026-11-23): running the three backends side
+by side in threads made the call 0.2 s slower on 2 cores (torch runs ~25 % slower off the main
+thread here); ONNX Runtime ran the UNet at 189 ms/step (batch 8, 1 thread) against torch's 147 ms
+in bf16.
+
+Each row keeps the previous rows' speed-ups and adds one; all rows run pipeline.compare (the app's
+path, off the main thread) on the same prompts and seeds in one process, so the differences are the
+speed-ups' (on a quiet machine).
 """
 
 from __future__ import annotations
@@ -15,11 +21,6 @@ from bench.prompts import PROMPTS
 from demo import pipeline
 from models import registry
 from models.base import FAMILIES
-
-
-def _sequential(request: pipeline.Request) -> list[pipeline.BackendRun]:
-    spec = pipeline.understand(request.prompt)
-    return [pipeline.run_backend(family, request, spec) for family in FAMILIES]
 
 
 def _set_bf16(enabled: bool | None) -> dict[str, object]:
@@ -53,14 +54,12 @@ def ablation(runs: int = 3) -> list[dict]:
     rows = []
     try:
         _set_bf16(False)
-        rows.append(("baseline: one backend after another, fp32, 20 diffusion steps",
-                     _time(_sequential, runs, steps=20)))
+        rows.append(("baseline: fp32, 20 diffusion steps", _time(pipeline.compare, runs, steps=20)))
         _set_bf16(True)
-        rows.append(("+ bf16 autocast of the UNet (native bf16 on this CPU)", _time(_sequential, runs, steps=20)))
-        rows.append((f"+ {default.steps} DPM-Solver++ steps instead of 20", _time(_sequential, runs, steps=default.steps)))
+        rows.append(("+ bf16 autocast of the UNet (native bf16 on this CPU)", _time(pipeline.compare, runs, steps=20)))
     finally:
         for family, value in old.items():
             registry.load(family, "full").bf16 = value
-    rows.append(("+ the three backends side by side (threads): the app as shipped",
+    rows.append((f"+ {default.steps} DPM-Solver++ steps instead of 20: the app as shipped (pipeline.compare)",
                  _time(pipeline.compare, runs, steps=default.steps)))
     return [{"change": change, "compare_p50_s": round(p50, 3)} for change, p50 in rows]

@@ -70,7 +70,7 @@ from models.train import cpu_has_native_bf16
 
 FAMILY = "diffusion"
 SAMPLERS: tuple[str, ...] = ("dpm++", "ddim", "ddpm")
-DEFAULT_STEPS = 8  # DPM-Solver++ 2M: the benchmark's steps sweep shows what more steps buy
+DEFAULT_STEPS = 10  # DPM-Solver++ 2M: the benchmark's steps sweep shows what more steps buy
 DEFAULT_GUIDANCE = 2.5
 DEFAULT_SAMPLER = "dpm++"
 MAX_STEPS = 1000

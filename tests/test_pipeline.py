@@ -41,7 +41,7 @@ def test_events_stream_steps_then_one_done_per_backend():
     assert last_step < [i for i, (kind, family, _) in enumerate(events) if (kind, family) == ("done", "diffusion")][0]
 
 
-def test_backends_running_side_by_side_still_give_the_same_pixels():
+def test_compare_in_its_worker_thread_gives_the_same_pixels_as_direct_calls():
     request = pipeline.validate("a hand holding a cup", seed=11, n=2, steps=3)
     first = _bytes(pipeline.compare(request))
     alone = _bytes([pipeline.run_backend(f, request, pipeline.understand(request.prompt)) for f in FAMILIES])
