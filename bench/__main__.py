@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from bench import claims, report, speed, speedups
-from bench.measure import duplicate_threshold, measure, near_duplicate_rates, pair_distances, specs_for_prompts, trained_steps
+from bench.measure import duplicate_threshold, measure, near_duplicate_rates, pair_distances, specs_for_prompts
 from bench.stats import mean_ci
 from hands import score as scorer
 from hands.render import render_sample
@@ -62,7 +62,7 @@ def equal_training_pairs(backends: list[dict], per_prompt: int, latency_calls: i
     for b in backends:
         if b["variant"] != "scarce":
             continue
-        steps, full_steps = trained_steps(b["family"], "scarce"), trained_steps(b["family"], "full")
+        steps, full_steps = registry.trained_steps(b["family"], "scarce"), registry.trained_steps(b["family"], "full")
         if steps is None or steps == full_steps:
             continue
         full = registry.load(b["family"], "full")

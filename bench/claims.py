@@ -7,7 +7,6 @@ import csv
 
 import numpy as np
 
-from bench.measure import trained_steps
 from bench.stats import diff_ci, paired_diff_ci, verdict
 from models import registry
 
@@ -109,11 +108,18 @@ def evaluate(results: dict) -> list[dict]:
                              "(full: its snapshot there)", verdict(lo, hi)))
         elif family in full:
             d, lo, hi = diff_ci(full[family]["_scores"], small["_scores"])
-            steps = {v: trained_steps(family, v) for v in ("full", "scarce")}
+            steps = {v: registry.trained_steps(family, v) for v in ("full", "scarce")}
             note = "same training steps" if steps["full"] == steps["scarce"] else (
                 f"NB unequal training: {steps['full']} vs {steps['scarce']} steps")
             rows.append(_row(f"Scarce data hurts hands ({family})", "Hand Score: 20,000 vs 1,000 training images",
                              f"full−scarce {_fmt(d)} [{_fmt(lo)}, {_fmt(hi)}]; {note}", verdict(lo, hi)))
+    for family, small in scarce.items():  # the same comparison on repetition: memorising 1,000 hands
+        big = equal[family]["full"] if family in equal else full.get(family)
+        if big is not None and big.get("_duplicates") and small.get("_duplicates"):
+            d, lo, hi = diff_ci(small["_duplicates"], big["_duplicates"])
+            rows.append(_row(f"Scarce data makes a generator repeat itself ({family})",
+                             "near-duplicate pairs within a prompt, scarce − full (percentage points, per prompt)",
+                             f"{_fmt(100 * d)} [{_fmt(100 * lo)}, {_fmt(100 * hi)}]", verdict(lo, hi)))
     sweep = results.get("sweep") or []
     if len(sweep) >= 2:
         lo_s, hi_s = sweep[0], sweep[-1]

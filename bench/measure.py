@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -43,14 +42,6 @@ class PeakRSS:
         self._stop.set()
         self._thread.join()
         self.peak_mb = self._peak - self.start_mb
-
-
-def trained_steps(family: str, variant: str) -> int | None:
-    """Optimisation steps a shipped variant was trained for (its training.json), None if unknown."""
-    try:
-        return int(json.loads((registry.weights_root() / family / variant / "training.json").read_text())["steps"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def specs_for_prompts() -> dict[str, object]:

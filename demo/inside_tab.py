@@ -123,7 +123,7 @@ def build_inside_tab(concurrency_id: str) -> None:
                 g = gen if name == "final" else gen.at_snapshot(name)
                 result = g.generate(spec, 8, 0)
                 diversity = scorer.score_set(result.images, spec).diversity
-                step = present.step_of(name)
+                step = present.step_of(name) if name != "final" else registry.trained_steps("gan", "full")
                 rows.append({"step": step, "diversity": diversity})
                 items += [(pipeline.upscale(im, 128), f"{name}" if k == 0 else "") for k, im in enumerate(result.images)]
             return items, pd.DataFrame(rows)

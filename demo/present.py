@@ -100,6 +100,6 @@ def report_markdown(run: pipeline.BackendRun, index: int) -> str:
 
 
 def step_of(snapshot_name: str) -> int:
-    """'step-002500' -> 2500; 'final' -> a large number so it sorts last."""
+    """'step-002500' -> 2500; a name without a number (e.g. 'final') -> a large number so it sorts last."""
     match = re.search(r"(\d+)", snapshot_name)
     return int(match.group(1)) if match else 10**9

@@ -36,7 +36,7 @@ def load_results() -> dict | None:
 
 
 def claims_frame(results: dict | None) -> pd.DataFrame:
-    columns = ["claim", "measured by", "values", "verdict"]
+    columns = ["claim", "verdict", "values", "measured by"]  # the verdict next to the claim: visible without scrolling
     if not results:
         return pd.DataFrame(columns=columns)
     rows = [{"claim": c["claim"], "measured by": c["metric"], "values": c["values"], "verdict": c["verdict"]}

@@ -35,6 +35,10 @@ def _bench_row(family: str, variant: str) -> dict | None:
     return next((b for b in results.get("backends", []) if b["family"] == family and b["variant"] == variant), None)
 
 
+def _fmt_kid(kid) -> str:
+    return "–" if not kid else f"{1000 * kid[0]:.1f} ± {1000 * kid[1]:.1f}"
+
+
 def _fmt_ci(triple) -> str:
     if not triple or triple[0] is None:
         return "–"
@@ -72,7 +76,9 @@ def card(folder: Path) -> str:
             f"- Extended fingers match the prompt: {_fmt_ci([100 * x for x in row['finger_accuracy']])} %",
             f"- Hands found: {100 * row['hand_found_rate']:.0f}%; malformed: {100 * row['malformation_rate']:.0f}%",
             f"- Sharpness (1 = clean renders): {_fmt_ci(row['sharpness'])}",
-            f"- KID vs clean renders: {row['kid']}; diversity: {row['diversity']}",
+            f"- KID×1000 vs clean renders (silhouette-net features): {_fmt_kid(row['kid'])}; diversity: {row['diversity']:.2f}"
+            + (f"; near-duplicate pairs within a prompt: {_fmt_ci([100 * x for x in row['near_duplicates']])} %"
+               if row.get("near_duplicates") else ""),
             f"- Latency per image: {row['latency_median_s']:.3f} s (p50), {row['latency_p90_s']:.3f} s (p90) on the benchmark machine",
         ]
     return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ scorer and the benchmark depend on the `Generator` protocol alone.
 from __future__ import annotations
 
 import importlib
+import json
 import threading
 from pathlib import Path
 
@@ -57,6 +58,14 @@ def load(family: str, variant: str = "full", root: Path | None = None) -> Genera
             raise BackendUnavailable(f"{family}/{variant}: weights could not be loaded ({type(err).__name__}: {err})") from err
         _cache[key] = generator
         return generator
+
+
+def trained_steps(family: str, variant: str = "full", root: Path | None = None) -> int | None:
+    """Optimisation steps a shipped variant was trained for (its training.json), None if unknown."""
+    try:
+        return int(json.loads(((root or weights_root()) / family / variant / "training.json").read_text())["steps"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def clear_cache() -> None:
