@@ -41,7 +41,7 @@ def _versus(claim: str, metric: str, key: str, best: dict, others: list[dict], h
 
 def _loss_cv(family: str, column_hint: str) -> float | None:
     """Coefficient of variation of a logged loss over the second half of training."""
-    path = registry.WEIGHTS_ROOT / family / "full" / "train_log.csv"
+    path = registry.weights_root() / family / "full" / "train_log.csv"
     if not path.exists():
         return None
     with open(path) as f:

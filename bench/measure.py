@@ -127,16 +127,11 @@ def pair_distances(images, groups: np.ndarray, reference=None) -> dict[str, list
 
     try:
         ref = features.reference_features() if reference is None else reference
-        z = features.standardise(features.extract(images), ref).astype(np.float64)
+        feats = features.extract(images)
     except RuntimeError:
         return {}
-    out = {}
-    for key in dict.fromkeys(groups.tolist()):
-        g = z[groups == key]
-        if len(g) >= 2:
-            d = np.sqrt(np.maximum(((g[:, None] - g[None]) ** 2).sum(-1), 0))
-            out[key] = d[np.triu_indices(len(g), 1)].tolist()
-    return out
+    return {key: features.pair_distances(feats[groups == key], ref).tolist()
+            for key in dict.fromkeys(groups.tolist()) if (groups == key).sum() >= 2}
 
 
 def near_duplicate_rates(pairs: dict[str, list[float]], threshold: float) -> list[float]:

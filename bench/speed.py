@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from bench.prompts import PROMPTS
-from bench.server import launched_app
+from bench.server import compare_args, launched_app
 from demo import pipeline
 from hands import score as scorer
 from hands.spec import parse
@@ -64,8 +64,10 @@ def app_start_and_memory(requests: int = 5, timeout_s: float = 120) -> dict:
             rss_idle = app.rss_mb()
             client = Client(app.url, verbose=False)
             d = pipeline.Request(prompt="")  # the app's defaults
+            settings = {"n": d.n, "steps": d.steps, "guidance": d.guidance, "sampler": d.sampler, "variant": d.variant,
+                        "overlays": False}
             for k in range(requests):
-                client.predict("a peace sign", k, d.n, d.steps, d.guidance, d.sampler, d.variant, False, api_name="/compare")
+                client.predict(*compare_args("a peace sign", k, settings), api_name="/compare")
             rss = app.rss_mb()
             client.close()
             return {"app_cold_start_s": round(app.cold_start_s, 2), "app_rss_idle_mb": round(rss_idle, 1),

@@ -119,12 +119,12 @@ def build_inside_tab(concurrency_id: str) -> None:
             spec = _spec(_validated(prompt).prompt)
             gen = _load("gan", "full")
             items, rows = [], []
+            final_step = registry.trained_steps("gan", "full")
             for name in list(gen.snapshots()) + ["final"]:
                 g = gen if name == "final" else gen.at_snapshot(name)
                 result = g.generate(spec, 8, 0)
                 diversity = scorer.score_set(result.images, spec).diversity
-                step = present.step_of(name) if name != "final" else registry.trained_steps("gan", "full")
-                rows.append({"step": step, "diversity": diversity})
+                rows.append({"step": present.step_of(name, final_step), "diversity": diversity})
                 items += [(pipeline.upscale(im, 128), f"{name}" if k == 0 else "") for k, im in enumerate(result.images)]
             return items, pd.DataFrame(rows)
 

@@ -99,7 +99,7 @@ def report_markdown(run: pipeline.BackendRun, index: int) -> str:
     return "\n".join(lines)
 
 
-def step_of(snapshot_name: str) -> int:
-    """'step-002500' -> 2500; a name without a number (e.g. 'final') -> a large number so it sorts last."""
+def step_of(snapshot_name: str, final_step: int | None) -> int | None:
+    """'step-002500' -> 2500; a name without a number ('final': the shipped weights) -> final_step."""
     match = re.search(r"(\d+)", snapshot_name)
-    return int(match.group(1)) if match else 10**9
+    return int(match.group(1)) if match else final_step

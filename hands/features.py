@@ -72,13 +72,16 @@ def diversity(feats: np.ndarray, ref: np.ndarray) -> float:
     A collapsed generator repeating one hand scores near 0; clean renders score the value
     `diversity(ref, ref)` (report both).
     """
+    d = pair_distances(feats, ref)
+    return float(d.mean()) if len(d) else 0.0
+
+
+def pair_distances(feats: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Euclidean distance of every pair of images (upper triangle), in features standardised on `ref`."""
     z = standardise(feats, ref).astype(np.float64)
-    n = len(z)
-    if n < 2:
-        return 0.0
     sq = (z**2).sum(1)
     d2 = np.maximum(sq[:, None] + sq[None] - 2 * z @ z.T, 0)
-    return float(np.sqrt(d2)[np.triu_indices(n, 1)].mean())
+    return np.sqrt(d2)[np.triu_indices(len(z), 1)]
 
 
 _ref_diversity: dict[bytes, float] = {}
