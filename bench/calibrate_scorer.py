@@ -7,7 +7,9 @@ face-on and edge-on: the 90th percentile (the score starts to drop) and the 99th
 sits between clean renders and the same renders Gaussian-blurred (sigma 1.2 px, the softness of
 a VAE sample). MediaPipe tolerances are chosen so that few clean hands cross the anatomy limits.
 The hand-likeness gate (the net's strongest wrist/knuckle/tip peak) sits at the clean 0.2nd
-percentile. Writes hands/weights/scorer_calibration.json, which hands.score loads.
+percentile; so does the malformation detector's P(malformed) (90th / 99th percentiles, the flag
+never under 0.5), and the points it may take are those that best separate this seed's own
+malformed renders from its clean ones. Writes hands/weights/scorer_calibration.json, which hands.score loads.
 
     python -m bench.calibrate_scorer --count 600            # ~2 min on one idle thread
 """
@@ -38,7 +40,7 @@ def calibrate(count: int, quantile: float, lo_q: float = 0.90) -> dict:
     saved_ref = score.CAL["sharpness_ref"]
     score.CAL["sharpness_ref"] = 1.0  # measure raw acutance
     measures: dict[str, dict[str, list[float]]] = {"limits": {}, "limits_side": {}}
-    sharp, blurred, conf, area, world, like = [], [], [], [], [], []
+    sharp, blurred, conf, area, world, like, bad = [], [], [], [], [], [], []
     for i in range(count):
         r = render_sample(SEED, i, 64)
         img = r.image
@@ -47,6 +49,8 @@ def calibrate(count: int, quantile: float, lo_q: float = 0.90) -> dict:
         if sil is None:
             raise RuntimeError("silhouette net unavailable")
         conf.append(sil.confidence)
+        if ev.defect is not None:
+            bad.append(1.0 - ev.defect["clean"])
         area.append(sil.area)
         like.append(score.hand_likeness(sil))
         view = "limits_side" if score.side_view(sil) else "limits"  # as the scorer will see it
@@ -75,6 +79,8 @@ def calibrate(count: int, quantile: float, lo_q: float = 0.90) -> dict:
         # a clean hand fails the hand-likeness gate 1 time in 500, and loses points below the 5th percentile
         "likeness_min": round(_q(like, 0.002, 0.27), 3),
         "likeness_low": round(_q(like, 0.05, 0.5), 3),
+        # the malformation detector: points off above the clean 90th percentile, the flag above --quantile
+        "detector": [round(_q(bad, lo_q, 0.2), 4), round(max(_q(bad, quantile, 0.6), 0.5), 4)],
     }
     # MediaPipe: the smallest tolerance per kind that leaves <= 5 % of clean hands flagged by it.
     tol = {}
@@ -89,9 +95,39 @@ def calibrate(count: int, quantile: float, lo_q: float = 0.90) -> dict:
                 chosen = float(t)
                 break
         tol[kind] = round(chosen, 3)
+    cal["detector_points"] = detector_points(cal, count)
     return {"seed": SEED, "count": count, "quantile": quantile, "cal": cal, "tolerance": tol,
             "clean_sharpness_q01": round(clean_lo, 3), "blurred_sharpness_median": round(blur_med, 3),
             "n_landmark_hands": len(world)}
+
+
+DETECTOR_POINTS = (30.0, 45.0, 60.0, 75.0, 90.0, 120.0, 150.0)
+
+
+def detector_points(cal: dict, count: int) -> float:
+    """How many points the malformation detector may take: the grid value whose Hand Score best
+    separates malformed from clean renders of *this* seed (count clean, count/5 per kind), so
+    the validation seed 9303 stays unseen. Other thresholds are the ones just calibrated."""
+    from bench.validate_scorer import auroc
+    from hands.vocab import ANOMALIES, HandSpec
+
+    saved = {key: score.CAL.get(key) for key in cal}
+    score.CAL.update(cal)
+    try:
+        cases = [(kind, render_sample(SEED, i, 64, anomaly=kind)) for kind in (None, *ANOMALIES)
+                 for i in range(count if kind is None else max(1, count // 5))]
+        evidence = [(kind, score.gather(r.image), HandSpec(gesture=r.label["gesture"])) for kind, r in cases]
+        best, best_auc = DETECTOR_POINTS[0], -1.0
+        for points in DETECTOR_POINTS:
+            score.CAL["detector_points"] = points
+            scores = [(kind, score.judge(ev, spec).hand_score) for kind, ev, spec in evidence]
+            auc = auroc([-v for k, v in scores if k], [-v for k, v in scores if not k])
+            print(f"detector points {points:.0f}: AUROC {auc:.4f} (seed {SEED})", file=sys.stderr)
+            if auc > best_auc + 1e-4:
+                best, best_auc = points, auc
+        return best
+    finally:
+        score.CAL.update(saved)
 
 
 def main(argv: list[str] | None = None) -> int:

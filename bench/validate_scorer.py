@@ -4,7 +4,8 @@ Renders clean hands and labelled malformations at 64 px (validation seed 9303: n
 silhouette net's training seed 7101 nor the calibration seed 7202), plus images with no hand,
 scores each one with and without the prompt's spec, and reports:
 - AUROC of the Hand Score for "malformed" (all kinds, and per kind), with the spec (the app's
-  case: the prompt says which fingers should be out) and without it (anatomy alone);
+  case: the prompt says which fingers should be out) and without it (anatomy alone), and of the
+  learned malformation detector's P(malformed) alone (trained on seed 7301);
 - extended-finger count accuracy on clean renders (exact, vs the gesture's extended digits and
   vs the digits whose tips are visible in the render);
 - no-hand rejection: share of noise / blank images with hand_found false (and of soft blobs and
@@ -147,6 +148,7 @@ def run(clean: int, per_kind: int, no_hand: int, latency_n: int) -> dict:
             "flags_spec": with_spec.flags,
             "flags_blind": blind.flags,
             "found": blind.hand_found,
+            "p_malformed": None if ev.defect is None else 1.0 - ev.defect["clean"],
         })
     clean_rows = [r for r in rows if r["kind"] == "clean"]
     bad_rows = [r for r in rows if r["kind"] != "clean"]
@@ -161,6 +163,12 @@ def run(clean: int, per_kind: int, no_hand: int, latency_n: int) -> dict:
             out[f"auroc_{mode}{suffix}_per_kind"] = {
                 k: round(auroc(-np.array([r[key] for r in bad_rows if r["kind"] == k]), neg), 4) for k in ANOMALIES
             }
+    if all(r["p_malformed"] is not None for r in rows):  # the learned detector alone, for comparison
+        neg = np.array([r["p_malformed"] for r in clean_rows])
+        out["auroc_detector_alone"] = round(auroc(np.array([r["p_malformed"] for r in bad_rows]), neg), 4)
+        out["auroc_detector_alone_per_kind"] = {
+            k: round(auroc(np.array([r["p_malformed"] for r in bad_rows if r["kind"] == k]), neg), 4) for k in ANOMALIES
+        }
     out["count_exact_clean"] = round(float(np.mean([r["count"] == r["true_count"] for r in clean_rows])), 4)
     out["count_exact_clean_visible"] = round(float(np.mean([r["count"] == r["visible_count"] for r in clean_rows])), 4)
     out["count_exact_clean_separable"] = round(

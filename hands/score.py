@@ -1,12 +1,14 @@
 """The Hand Score: one image (and optionally the prompt's HandSpec) -> a `HandReport`.
 
-Three independent witnesses, each doing what it is good at:
+Four witnesses, each doing what it is good at:
 - the silhouette net (`hands.silhouette`, trained on clean renders only) separates the hand from
   the background and finds extended fingertips: the finger count, widths, lengths and bends
   come from there, because MediaPipe always answers five fingers;
 - MediaPipe's landmark model (`hands.landmarks`, trained on real photographs) gives
   hand-likeness and 21 landmarks; `hands.anatomy_check` holds them against the anatomy tables;
-- edge acutance at the hand's outline, relative to clean renders, measures blur.
+- edge acutance at the hand's outline, relative to clean renders, measures blur;
+- a learned malformation detector (`hands.defect`, trained on labelled twin renders of its own
+  seed) names what the geometry cannot write down: a joint bent back, a finger a bit too long.
 Every penalty names what it is for, so a low score explains itself. Thresholds were calibrated
 on clean renders (seed 7202; `bench/calibrate_scorer.py`), never on generator output.
 
@@ -24,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from hands import anatomy_check, landmarks, silhouette
+from hands import anatomy_check, defect, landmarks, silhouette
 from hands.anatomy import DIGIT_KEYPOINTS, FINGER_RADIUS
 from hands.vocab import DIGITS, HandSpec
 
@@ -45,6 +47,8 @@ CAL: dict = {
     # MediaPipe's anatomy on 64 px drawn hands separated malformed from clean renders at chance
     # (AUROC 0.4-0.6 for finger ratios and joint angles), so its findings count a quarter
     "landmark_weight": 0.25,
+    "detector": [0.2, 0.6],  # P(malformed) from the detector: [score starts to drop, flag]
+    "detector_points": 45.0,  # points it takes when sure (chosen on seed 7202's malformations)
     # Per silhouette measure (see finger_measures): [lo, hi] = clean renders' 90th and 99th
     # percentiles. Above lo the score starts to drop; above hi the flag is raised.
     "limits": {
@@ -100,6 +104,9 @@ WEIGHTS = {
     "blurry": 15.0,
     "hand_likeness": 20.0,  # at the no-hand limit; nothing above clean renders' 5th percentile
 }
+# The detector's classes -> the flag each one raises (the silhouette's measures raise the same ones).
+DETECTOR_FLAGS = {"extra_finger": "extra_finger", "missing_finger": "missing_finger", "fused_fingers": "fused_fingers",
+                  "long_finger": "long_finger", "bent_joint": "joint_past_limit"}
 
 @dataclass
 class Penalty:
@@ -357,6 +364,20 @@ def _count_findings(sil: silhouette.Silhouette, expected: list[str], add, red_fi
     add("finger_count", 0.0, "the hand does not make the asked-for gesture", flag="wrong_gesture")
 
 
+def _detector_findings(probs: dict[str, float], add) -> None:
+    """Penalise what the malformation detector sees: points grow from the clean renders' 90th
+    percentile of P(malformed) to 1; the flag needs the 99th (calibration seed 7202)."""
+    p_bad = 1.0 - probs["clean"]
+    lo, hi = CAL["detector"]
+    if p_bad <= lo:
+        return
+    kind = max(DETECTOR_FLAGS, key=lambda k: probs[k])
+    what = kind.replace("_", " ")
+    add(DETECTOR_FLAGS[kind], CAL["detector_points"] * (p_bad - lo) / (1 - lo),
+        f"the malformation detector sees a hand with a {what} (P = {probs[kind]:.2f}; malformed P = {p_bad:.2f})",
+        flag=DETECTOR_FLAGS[kind] if p_bad > hi else "")
+
+
 @dataclass
 class Evidence:
     """What the witnesses saw in one image, before any judgement (reusable for several specs)."""
@@ -367,22 +388,27 @@ class Evidence:
     violations: list[anatomy_check.Violation]
     sharpness: float | None
     notes: list[str]
+    defect: dict[str, float] | None = None  # the malformation detector's class probabilities
 
 
-def gather(image, use_landmarks: bool = True, maps: silhouette.Maps | None = None) -> Evidence:
-    """Run the silhouette net and MediaPipe once (the expensive part of scoring). `maps`: the
-    net's output for this image, when `score_set` computed it in one batch for the set."""
+def gather(image, use_landmarks: bool = True, maps: silhouette.Maps | None = None,
+           defect_p: dict[str, float] | None = None) -> Evidence:
+    """Run the silhouette net, the malformation detector and MediaPipe once (the expensive part
+    of scoring). `maps`, `defect_p`: this image's net outputs when `score_set` batched them."""
     rgb = _as_rgb(image)
     notes: list[str] = []
     sil = silhouette.analyse(rgb, maps)
     if sil is None:
         notes.append(f"{silhouette.net_error()}: no finger count")
+    elif defect_p is None:
+        found = defect.probabilities([defect.stack_input(silhouette.to_input(rgb), sil.maps)])
+        defect_p = found[0] if found else None
     lm = landmarks.detect(rgb) if use_landmarks else None
     if lm is None and use_landmarks:
         notes.append(f"mediapipe unavailable ({landmarks.unavailable_reason()}): silhouette-only score")
     violations = anatomy_check.check(lm.world, handedness=lm.handedness) if lm is not None and lm.world is not None else []
     sharp = sharpness(silhouette.to_input(rgb), sil.hand) if sil is not None else None
-    return Evidence(rgb, sil, lm, violations, sharp, notes)
+    return Evidence(rgb, sil, lm, violations, sharp, notes, defect_p)
 
 
 def judge(ev: Evidence, spec: HandSpec | None = None) -> HandReport:
@@ -441,6 +467,8 @@ def judge(ev: Evidence, spec: HandSpec | None = None) -> HandReport:
         if ev.sharpness is not None and ev.sharpness < CAL["blurry_below"]:
             sev = (CAL["blurry_below"] - ev.sharpness) / CAL["blurry_below"]
             add("blurry", WEIGHTS["blurry"] * min(1.0, 0.3 + 2 * sev), f"edges {ev.sharpness:.2f}x as sharp as a clean render")
+    if ev.defect is not None:
+        _detector_findings(ev.defect, add)
     if likeness is not None:
         lo, hi = CAL["likeness_min"], CAL["likeness_low"]
         if likeness < hi:
@@ -514,8 +542,10 @@ def score_set(images, specs=None, reference: np.ndarray | None = None, kid_metri
     if specs is None or isinstance(specs, HandSpec):
         specs = [specs] * len(rgbs)
     # one PartNet forward for the whole set; its pooled features are also the KID space
-    maps = silhouette.predict_batch([silhouette.to_input(rgb) for rgb in rgbs]) if rgbs else None
-    reports = [judge(gather(rgb, use_landmarks, maps[k] if maps else None), sp)
+    small = [silhouette.to_input(rgb) for rgb in rgbs]
+    maps = silhouette.predict_batch(small) if rgbs else None
+    probs = defect.probabilities([defect.stack_input(x, m) for x, m in zip(small, maps)]) if maps else None
+    reports = [judge(gather(rgb, use_landmarks, maps[k] if maps else None, probs[k] if probs else None), sp)
                for k, (rgb, sp) in enumerate(zip(rgbs, specs))]
     n = len(reports)
     scores = np.array([r.hand_score for r in reports], float)

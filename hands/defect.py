@@ -1,0 +1,102 @@
+"""A learned malformation detector: P(clean), P(extra finger), P(missing finger), ... per image.
+
+Why, on top of the silhouette geometry: counting tips and measuring widths finds a sixth finger
+or a fused pair, but it misses what is only a *shape*: a joint bent backwards, a finger a little
+too long, a gap where a finger should be. Those are easy to see and hard to write down. This
+small CNN looks at the image together with the silhouette net's maps (hand, fingers, tips,
+knuckles) and names the malformation. It is trained by `python -m hands.defect_train` on renders
+of its own seed: each malformed hand next to its clean twin (same pose, view and skin, one thing
+broken), so the only difference it can learn is the malformation. It never sees generator output
+nor the calibration (7202) or validation (9303) seeds.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from hands.vocab import ANOMALIES
+
+CLASSES: tuple[str, ...] = ("clean", *ANOMALIES)
+WEIGHTS = Path(__file__).resolve().parent / "weights" / "defect.safetensors"
+
+
+def _defectnet_class():
+    import torch
+    import torch.nn as nn
+
+    from hands.silhouette import CHANNELS, _block
+
+    class DefectNet(nn.Module):
+        """(RGB + silhouette maps) at 64 px -> class logits (CLASSES). ~0.2 M weights."""
+
+        def __init__(self, width: tuple[int, int, int] = (32, 64, 96)) -> None:
+            super().__init__()
+            a, b, c = width
+            self.body = nn.Sequential(
+                _block(3 + len(CHANNELS), a), _block(a, a, stride=2),
+                _block(a, b, stride=2), _block(b, b),
+                _block(b, c, stride=2), _block(c, c),
+            )
+            self.head = nn.Linear(2 * c, len(CLASSES))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h = self.body(x)
+            return self.head(torch.cat([h.mean((2, 3)), h.amax((2, 3))], 1))
+
+    return DefectNet
+
+
+def DefectNet(**kwargs):  # noqa: N802 - a factory so that importing this module does not import torch
+    return _defectnet_class()(**kwargs)
+
+
+def stack_input(rgb64: np.ndarray, maps) -> np.ndarray:
+    """One image's network input: 3 + len(CHANNELS) planes in [0, 1], float32."""
+    planes = [maps.hand, maps.finger, maps.tips, *(maps.extra[k] for k in sorted(maps.extra, key=_channel_index))]
+    return np.concatenate([rgb64.astype(np.float32).transpose(2, 0, 1) / 255.0, np.stack(planes).astype(np.float32)])
+
+
+def _channel_index(name: str) -> int:
+    from hands.silhouette import CHANNELS
+
+    return CHANNELS.index(name)
+
+
+_net = None
+_missing = False
+_lock = threading.Lock()
+
+
+def load_net():
+    """The trained detector (loaded once) or None when its weights are missing."""
+    global _net, _missing
+    with _lock:
+        if _net is None and not _missing:
+            if not WEIGHTS.exists():
+                _missing = True
+            else:
+                from safetensors.torch import load_file
+
+                net = DefectNet()
+                net.load_state_dict(load_file(str(WEIGHTS)))
+                _net = net.eval()
+        return _net
+
+
+def probabilities(inputs: list[np.ndarray], batch: int = 128) -> list[dict[str, float]] | None:
+    """Class probabilities for stacked inputs (`stack_input`), averaged with the mirror image."""
+    import torch
+
+    net = load_net()
+    if net is None:
+        return None
+    out: list[dict[str, float]] = []
+    for s in range(0, len(inputs), batch):
+        x = torch.from_numpy(np.stack(inputs[s : s + batch]))
+        with torch.inference_mode():
+            p = (torch.softmax(net(x), 1) + torch.softmax(net(x.flip(3)), 1)) / 2
+        out.extend({c: float(v) for c, v in zip(CLASSES, row)} for row in p.numpy())
+    return out
