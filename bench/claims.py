@@ -136,6 +136,13 @@ def evaluate(results: dict) -> list[dict]:
         rows.append(_row("More training compute helps (GAN snapshots)", "Hand Score, first vs last snapshot",
                          f"{first['snapshot']} {_fmt(first['hand_score'])} → {last['snapshot']} {_fmt(last['hand_score'])} "
                          "(one run, no CI)", "holds" if last["hand_score"] > first["hand_score"] else "does not hold"))
+    for family, row in equal.items():  # the same run earlier and now, same prompts and seeds: training compute
+        if family in full and registry.trained_steps(family, "full") != row["steps"]:
+            d, lo, hi = paired_diff_ci(full[family]["_scores"], row["full"]["_scores"])
+            rows.append(_row(f"More training compute helps ({family})",
+                             f"Hand Score at {registry.trained_steps(family, 'full'):,} vs {row['steps']:,} training steps "
+                             "(same run, same prompts and seeds, paired)",
+                             f"{_fmt(d)} [{_fmt(lo)}, {_fmt(hi)}]", verdict(lo, hi)))
     for name, b in full.items():
         d, lo, hi = diff_ci(b["_open_scores"], b["_occluded_scores"])
         rows.append(_row(f"Occlusion makes hands harder ({name})", "Hand Score: open-finger prompts − fists/held objects",

@@ -266,7 +266,7 @@ def finger_measures(sil: silhouette.Silhouette, expected: list[str] | None = Non
         _, nominal = silhouette.nominal_hand()
         table_aspect = max(nominal[d] / (2 * 0.9 * FINGER_RADIUS[d]) for d in expected)
     widths = np.array([f.width for f in fs])
-    real = [f.length >= 2 * f.width for f in fs]  # traced far enough to be a finger, not a stub
+    real = [f.length > 0 and f.length >= 2 * f.width for f in fs]  # traced far enough to be a finger, not a stub
     for i, f in enumerate(fs):
         if len(fs) >= 2:
             out["width_rel"].append((i, f.width / max(float(np.median(np.delete(widths, i))), 1e-3)))

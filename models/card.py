@@ -35,6 +35,21 @@ def _bench_row(family: str, variant: str) -> dict | None:
     return next((b for b in results.get("backends", []) if b["family"] == family and b["variant"] == variant), None)
 
 
+def _snapshots(folder: Path) -> list[str]:
+    snaps = folder / "snapshots"
+    return sorted(p.name for p in snaps.iterdir() if p.is_dir()) if snaps.is_dir() else []
+
+
+def _snapshot_rows(family: str, variant: str) -> list[tuple[str, dict]]:
+    """The benchmark's rows for this variant's snapshots (the equal-training comparison)."""
+    path = REPO_ROOT / "results" / "benchmark.json"
+    if not path.exists():
+        return []
+    rows = json.loads(path.read_text()).get("equal_training") or []
+    return [(r["full"]["variant"].split("@", 1)[1], r["full"]) for r in rows
+            if r["family"] == family and r["full"]["variant"].startswith(f"{variant}@")]
+
+
 def _fmt_kid(kid) -> str:
     return "–" if not kid else f"{1000 * kid[0]:.1f} ± {1000 * kid[1]:.1f}"
 
@@ -62,6 +77,8 @@ def card(folder: Path) -> str:
         f"- Hardware: {info['hardware']}; mixed precision: {info['mixed_precision']}; wall time {info['wall_s'] / 3600:.2f} h.",
         f"- Parameters (shipped generator): {info['num_parameters']:,}; weights on disk {size_mb:.1f} MB (safetensors).",
         f"- Finished: {'yes' if info.get('final') else 'no — a checkpoint of a run still in progress'}.",
+        *([f"- Snapshots kept (earlier states of this run, under `snapshots/`): {', '.join(_snapshots(folder))}."]
+          if _snapshots(folder) else []),
         f"- Config: `{json.dumps(info['config'])}`",
         "- Reproduce: `python -m models.train " + f"{family} --variant {variant} --data-size {info['data_size']} "
         f"--steps {info['steps']}` (resumes from a checkpoint or the shipped weights).", "",
@@ -81,6 +98,9 @@ def card(folder: Path) -> str:
                if row.get("near_duplicates") else ""),
             f"- Latency per image: {row['latency_median_s']:.3f} s (p50), {row['latency_p90_s']:.3f} s (p90) on the benchmark machine",
         ]
+        for name, earlier in _snapshot_rows(family, variant):
+            lines.append(f"- At {name} (the snapshot): Hand Score {_fmt_ci(earlier['hand_score'])}; hands found "
+                         f"{100 * earlier['hand_found_rate']:.0f}%")
     return "\n".join(lines) + "\n"
 
 

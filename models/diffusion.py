@@ -293,10 +293,27 @@ class DiffusionGenerator:
 
     family = FAMILY
 
-    def __init__(self, pipeline: HandDiffusionPipeline, variant: str = "full", bf16: bool | None = None):
+    def __init__(self, pipeline: HandDiffusionPipeline, variant: str = "full", bf16: bool | None = None,
+                 path: Path | None = None):
         self.pipeline = pipeline
         self.variant = variant
         self.bf16 = native_bf16(pipeline.unet.device) if bf16 is None else bf16
+        self.path = path
+
+    def snapshots(self) -> list[str]:
+        """Earlier states of this run kept under `snapshots/` (e.g. "step-003274"), oldest first: the
+        benchmark compares the scarce run with the full one at the same number of training steps."""
+        folder = self.path / "snapshots" if self.path is not None else None
+        if folder is None or not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if (p / "unet").is_dir() and (p / "conditioner").is_dir())
+
+    def at_snapshot(self, name: str) -> DiffusionGenerator:
+        """This run at an earlier step (a whole pipeline: the conditioner was trained alongside)."""
+        if name not in self.snapshots():
+            raise KeyError(f"no snapshot {name!r} in {self.variant}; have {self.snapshots()}")
+        pipe = load_pipeline(self.path / "snapshots" / name, str(self.pipeline.unet.device))
+        return DiffusionGenerator(pipe, f"{self.variant}@{name}", self.bf16, self.path)
 
     @property
     def num_parameters(self) -> int:
@@ -330,7 +347,7 @@ class DiffusionGenerator:
 
     @classmethod
     def from_pretrained(cls, path: str | Path) -> DiffusionGenerator:
-        return cls(load_pipeline(path, settings.device()), variant=Path(path).name)
+        return cls(load_pipeline(path, settings.device()), variant=Path(path).name, path=Path(path))
 
 
 def native_bf16(device: torch.device) -> bool:

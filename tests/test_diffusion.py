@@ -198,3 +198,19 @@ def test_shipped_weights_generate_deterministic_hands():
     assert [im.size for im in a.images] == [(64, 64), (64, 64)]
     assert np.array_equal(pixels(a), pixels(b))
     assert pixels(a).std() > 5  # not a flat image
+
+
+def test_shipped_snapshot_is_an_earlier_state_of_the_full_run():
+    """The full run keeps its pipeline at the scarce run's step count (the benchmark's equal-training pair)."""
+    full = registry.load("diffusion", "full")
+    names = full.snapshots()
+    assert names and all(n.startswith("step-") for n in names)
+    old = full.at_snapshot(names[0])
+    assert old.variant == f"full@{names[0]}" and old.num_parameters == full.num_parameters
+    spec, opts = HandSpec(gesture="peace"), GenerateOptions(steps=4)
+    a, b = old.generate(spec, 1, 3, opts).images[0], old.generate(spec, 1, 3, opts).images[0]
+    assert np.array_equal(np.asarray(a), np.asarray(b))  # deterministic
+    now = full.generate(spec, 1, 3, opts).images[0]
+    assert not np.array_equal(np.asarray(a), np.asarray(now))  # different weights, different hand
+    with pytest.raises(KeyError):
+        full.at_snapshot("step-999999")

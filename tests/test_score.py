@@ -253,3 +253,19 @@ def test_cli(tmp_path):
         out = _cli(*args)
         assert out.returncode == 2 and out.stdout == ""
         assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_zero_length_finger_is_not_measured():
+    """A tip whose trace never left it (length and width 0, seen on a diffusion sample) is a stub,
+    not a finger: no measure may divide by its length."""
+    import dataclasses
+
+    from hands.score import finger_measures
+
+    sil = silhouette.analyse(render(0).image)
+    assert sil is not None and sil.palm_length
+    stub = silhouette.Finger(tip=sil.fingers[0].tip, base=sil.fingers[0].tip, length=0.0, width=0.0, bend=0.0)
+    broken = dataclasses.replace(sil, fingers=[stub, *sil.fingers[1:]])
+    measures = finger_measures(broken, ["thumb", "index", "middle", "ring", "little"])
+    assert all(np.isfinite(v) for values in measures.values() for _, v in values)
+    assert all(i != 0 for i, _ in measures["short_p"])
