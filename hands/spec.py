@@ -331,7 +331,6 @@ ANCHORS: dict[str, list[str]] = {
          "something", "hello", "a hand gesture", "a signal with the hand", "two hands", "both hands"],
 }
 
-_load_lock = threading.Lock()
 _encode_lock = threading.Lock()  # HF fast tokenizers are not safe to share across threads
 _encoder: dict | None = None  # {"model", "labels", "emb"} or {"error": str}
 
@@ -341,7 +340,9 @@ def _load_encoder() -> dict:
     global _encoder
     if _encoder is not None:
         return _encoder
-    with _load_lock:
+    from hands.settings import MODEL_LOAD_LOCK
+
+    with MODEL_LOAD_LOCK:
         if _encoder is not None:
             return _encoder
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -312,7 +312,8 @@ class DiffusionGenerator:
         """This run at an earlier step (a whole pipeline: the conditioner was trained alongside)."""
         if name not in self.snapshots():
             raise KeyError(f"no snapshot {name!r} in {self.variant}; have {self.snapshots()}")
-        pipe = load_pipeline(self.path / "snapshots" / name, str(self.pipeline.unet.device))
+        with settings.MODEL_LOAD_LOCK:
+            pipe = load_pipeline(self.path / "snapshots" / name, str(self.pipeline.unet.device))
         return DiffusionGenerator(pipe, f"{self.variant}@{name}", self.bf16, self.path)
 
     @property

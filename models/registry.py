@@ -53,7 +53,8 @@ def load(family: str, variant: str = "full", root: Path | None = None) -> Genera
         if not path.is_dir():
             raise BackendUnavailable(f"{family}/{variant}: no weights in {path.parent.parent.name}/{family}/{variant}")
         try:
-            generator = importlib.import_module(f"models.{family}").load(path)
+            with settings.MODEL_LOAD_LOCK:  # never alongside another model load (see hands.settings)
+                generator = importlib.import_module(f"models.{family}").load(path)
         except Exception as err:  # a damaged file must take down only this backend
             raise BackendUnavailable(f"{family}/{variant}: weights could not be loaded ({type(err).__name__}: {err})") from err
         _cache[key] = generator
