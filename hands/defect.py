@@ -55,14 +55,8 @@ def DefectNet(**kwargs):  # noqa: N802 - a factory so that importing this module
 
 def stack_input(rgb64: np.ndarray, maps) -> np.ndarray:
     """One image's network input: 3 + len(CHANNELS) planes in [0, 1], float32."""
-    planes = [maps.hand, maps.finger, maps.tips, *(maps.extra[k] for k in sorted(maps.extra, key=_channel_index))]
+    planes = [maps.hand, maps.finger, maps.tips, *maps.extra.values()]  # `predict_batch` fills extra in CHANNELS order
     return np.concatenate([rgb64.astype(np.float32).transpose(2, 0, 1) / 255.0, np.stack(planes).astype(np.float32)])
-
-
-def _channel_index(name: str) -> int:
-    from hands.silhouette import CHANNELS
-
-    return CHANNELS.index(name)
 
 
 _net = None

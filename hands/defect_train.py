@@ -7,7 +7,7 @@ object and view teach it that a fist, a cup or a side view is not a malformation
 
     python -m hands.defect_train                  # 6,000 twins + 3,000 clean: 9 min to render, 14 epochs
     python -m hands.defect_train --init hands/weights/defect.safetensors --epochs 4 --lr 1e-3   # then
-    python -m hands.defect_train --pairs 200 --generic 100 --epochs 1 --out /tmp/d.safetensors  # smoke
+    python -m hands.defect_train --pairs 200 --generic 100 --epochs 1 --out runs/defect-smoke.safetensors  # smoke
 """
 
 from __future__ import annotations

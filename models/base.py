@@ -131,3 +131,12 @@ def save_atomically(saveable, path: str | Path) -> None:
 def save_fp16(model, path: str | Path) -> None:
     """save_pretrained in half precision (half the repo size); loaders cast back to fp32."""
     save_atomically(copy.deepcopy(model).to(torch.float16), path)
+
+
+def snapshot_names(path: Path | None, *parts: str) -> list[str]:
+    """Names under `path/snapshots` (e.g. "step-003274"), oldest first, of the folders that hold every
+    entry in `parts` (a weights file pattern or sub-folder): one lister for every family's snapshots."""
+    folder = path / "snapshots" if path is not None else None
+    if folder is None or not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and all(any(p.glob(part)) for part in parts))

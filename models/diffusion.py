@@ -59,6 +59,7 @@ from models.base import (
     GenerateOptions,
     Generation,
     StepCallback,
+    snapshot_names,
     check_request,
     condition_tensor,
     image_generators,
@@ -303,10 +304,7 @@ class DiffusionGenerator:
     def snapshots(self) -> list[str]:
         """Earlier states of this run kept under `snapshots/` (e.g. "step-003274"), oldest first: the
         benchmark compares the scarce run with the full one at the same number of training steps."""
-        folder = self.path / "snapshots" if self.path is not None else None
-        if folder is None or not folder.is_dir():
-            return []
-        return sorted(p.name for p in folder.iterdir() if (p / "unet").is_dir() and (p / "conditioner").is_dir())
+        return snapshot_names(self.path, "unet/*.safetensors", "conditioner/*.safetensors")
 
     def at_snapshot(self, name: str) -> DiffusionGenerator:
         """This run at an earlier step (a whole pipeline: the conditioner was trained alongside)."""

@@ -35,6 +35,7 @@ from models.base import (
     GenerateOptions,
     Generation,
     StepCallback,
+    snapshot_names,
     check_request,
     condition_tensor,
     image_generators,
@@ -284,10 +285,7 @@ class GANGenerator:
                           latency_s=latency, evaluations=1)
 
     def snapshots(self) -> list[str]:
-        folder = self.path / "snapshots" if self.path is not None else None
-        if folder is None or not folder.is_dir():
-            return []
-        return sorted(p.name for p in folder.iterdir() if p.is_dir() and any(p.glob("*.safetensors")))
+        return snapshot_names(self.path, "*.safetensors")
 
     def at_snapshot(self, name: str) -> GANGenerator:
         if name not in self.snapshots():
