@@ -8,10 +8,10 @@ sits between clean renders and the same renders Gaussian-blurred (sigma 1.2 px, 
 a VAE sample). MediaPipe tolerances are chosen so that few clean hands cross the anatomy limits.
 The hand-likeness gate (the net's strongest wrist/knuckle/tip peak) sits at the clean 0.2nd
 percentile; so does the malformation detector's P(malformed) (90th / 99th percentiles, the flag
-never under 0.5), and the points it may take are those that best separate this seed's own
-malformed renders from its clean ones. Writes hands/weights/scorer_calibration.json, which hands.score loads.
+never under 0.5). The points the detector may take, and the weight of the silhouette geometry
+next to it, are those that best separate this seed's own malformed renders from its clean ones. Writes hands/weights/scorer_calibration.json, which hands.score loads.
 
-    python -m bench.calibrate_scorer --count 600            # ~2 min on one idle thread
+    python -m bench.calibrate_scorer --count 600            # ~5 min on one idle thread
 """
 
 from __future__ import annotations
@@ -95,36 +95,40 @@ def calibrate(count: int, quantile: float, lo_q: float = 0.90) -> dict:
                 chosen = float(t)
                 break
         tol[kind] = round(chosen, 3)
-    cal["detector_points"] = detector_points(cal, count)
+    cal.update(penalty_weights(cal, count))
     return {"seed": SEED, "count": count, "quantile": quantile, "cal": cal, "tolerance": tol,
             "clean_sharpness_q01": round(clean_lo, 3), "blurred_sharpness_median": round(blur_med, 3),
             "n_landmark_hands": len(world)}
 
 
 DETECTOR_POINTS = (30.0, 45.0, 60.0, 75.0, 90.0, 120.0, 150.0)
+GEOMETRY_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
-def detector_points(cal: dict, count: int) -> float:
-    """How many points the malformation detector may take: the grid value whose Hand Score best
-    separates malformed from clean renders of *this* seed (count clean, count/5 per kind), so
-    the validation seed 9303 stays unseen. Other thresholds are the ones just calibrated."""
-    from bench.validate_scorer import auroc
+def penalty_weights(cal: dict, count: int) -> dict[str, float]:
+    """How many points the malformation detector may take, and how much the silhouette geometry
+    counts next to it: the grid pair whose Hand Score best separates malformed from clean renders
+    of *this* seed (count clean, count/5 per kind), so the validation seed 9303 stays unseen.
+    Other thresholds are the ones just calibrated."""
+    from hands.features import auroc
     from hands.vocab import ANOMALIES, HandSpec
 
-    saved = {key: score.CAL.get(key) for key in cal}
+    saved = {key: score.CAL.get(key) for key in (*cal, "detector_points", "geometry_weight")}
     score.CAL.update(cal)
     try:
         cases = [(kind, render_sample(SEED, i, 64, anomaly=kind)) for kind in (None, *ANOMALIES)
                  for i in range(count if kind is None else max(1, count // 5))]
         evidence = [(kind, score.gather(r.image), HandSpec(gesture=r.label["gesture"])) for kind, r in cases]
-        best, best_auc = DETECTOR_POINTS[0], -1.0
-        for points in DETECTOR_POINTS:
-            score.CAL["detector_points"] = points
-            scores = [(kind, score.judge(ev, spec).hand_score) for kind, ev, spec in evidence]
-            auc = auroc([-v for k, v in scores if k], [-v for k, v in scores if not k])
-            print(f"detector points {points:.0f}: AUROC {auc:.4f} (seed {SEED})", file=sys.stderr)
-            if auc > best_auc + 1e-4:
-                best, best_auc = points, auc
+        best, best_auc = {}, -1.0
+        for geometry in GEOMETRY_WEIGHTS:
+            for points in DETECTOR_POINTS:
+                score.CAL.update(detector_points=points, geometry_weight=geometry)
+                scores = [(kind, score.judge(ev, spec).hand_score) for kind, ev, spec in evidence]
+                auc = auroc([-v for k, v in scores if k], [-v for k, v in scores if not k])
+                print(f"geometry {geometry:.2f}, detector points {points:.0f}: AUROC {auc:.4f} (seed {SEED})",
+                      file=sys.stderr)
+                if auc > best_auc + 1e-4:
+                    best, best_auc = {"detector_points": points, "geometry_weight": geometry}, auc
         return best
     finally:
         score.CAL.update(saved)

@@ -26,22 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
+from hands.features import auroc
 from hands.render import render_sample
 from hands.score import Evidence, gather, judge
 from hands.settings import REPO_ROOT
 from hands.vocab import ANOMALIES, HandSpec
 
 SEED = 9303
-
-
-def auroc(pos: np.ndarray, neg: np.ndarray) -> float:
-    """P(score of a positive > score of a negative), ties count half (Mann-Whitney U)."""
-    from scipy.stats import rankdata
-
-    pos, neg = np.asarray(pos, float), np.asarray(neg, float)
-    ranks = rankdata(np.concatenate([pos, neg]))
-    u = ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2
-    return float(u / (len(pos) * len(neg)))
 
 
 NO_HAND_KINDS = ("noise", "blank", "blobs", "skin_blobs")

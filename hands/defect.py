@@ -6,8 +6,9 @@ too long, a gap where a finger should be. Those are easy to see and hard to writ
 small CNN looks at the image together with the silhouette net's maps (hand, fingers, tips,
 knuckles) and names the malformation. It is trained by `python -m hands.defect_train` on renders
 of its own seed: each malformed hand next to its clean twin (same pose, view and skin, one thing
-broken), so the only difference it can learn is the malformation. It never sees generator output
-nor the calibration (7202) or validation (9303) seeds.
+broken), so the only difference it can learn is the malformation; extra twins of bent joints (seed
+7321), the kind hardest to see at 64 px, come on top. It never sees generator output nor the
+calibration (7202) or validation (9303) seeds.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ object and view teach it that a fist, a cup or a side view is not a malformation
 
     python -m hands.defect_train                  # 6,000 twins + 3,000 clean: 9 min to render, 14 epochs
     python -m hands.defect_train --init hands/weights/defect.safetensors --epochs 4 --lr 1e-3   # then
+    python -m hands.defect_train --init hands/weights/defect.safetensors --epochs 4 --lr 1e-3 \
+        --focus bent_joint --focus-pairs 3000        # then: more twins of the hardest kind to see
     python -m hands.defect_train --pairs 200 --generic 100 --epochs 1 --out runs/defect-smoke.safetensors  # smoke
 """
 
@@ -26,6 +28,7 @@ from hands.settings import cache_dir
 from hands.vocab import ANOMALIES, SKIN_TONES, HandSpec
 
 TRAIN_SEED = 7301  # calibration uses 7202, validation 9303 (bench.validate_scorer)
+FOCUS_SEED = 7321  # extra twins of the malformations that are hardest to see (--focus)
 
 
 def twin_spec(rng: np.random.Generator, anomaly: str) -> HandSpec:
@@ -35,17 +38,20 @@ def twin_spec(rng: np.random.Generator, anomaly: str) -> HandSpec:
                     skin_tone=str(rng.choice(SKIN_TONES)))
 
 
-def build(pairs: int, generic: int, seed: int = TRAIN_SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(inputs N x C x 64 x 64 as uint8, labels N, group N: twins share a group), cached."""
+def build(pairs: int, generic: int, seed: int = TRAIN_SEED,
+          kinds: tuple[str, ...] = ANOMALIES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(inputs N x C x 64 x 64 as uint8, labels N, group N: twins share a group), cached.
+    The twins' malformations cycle through `kinds`."""
     from hands import silhouette
 
-    path = cache_dir() / f"defect-v1-p{pairs}-g{generic}-s{seed}.npz"
+    which = "" if kinds == ANOMALIES else "-" + "+".join(kinds)
+    path = cache_dir() / f"defect-v1-p{pairs}-g{generic}-s{seed}{which}.npz"
     if path.exists():
         data = np.load(path)
         return data["inputs"], data["labels"], data["group"]
     images, labels, group = [], [], []
     for i in range(pairs):
-        anomaly = ANOMALIES[i % len(ANOMALIES)]
+        anomaly = kinds[i % len(kinds)]
         spec = twin_spec(np.random.default_rng([seed, i, 99]), anomaly)
         images += [render_sample(seed, i, 64, spec=spec).image, render_sample(seed, i, 64, spec=spec, anomaly=anomaly).image]
         labels += [0, 1 + ANOMALIES.index(anomaly)]
@@ -65,7 +71,7 @@ def build(pairs: int, generic: int, seed: int = TRAIN_SEED) -> tuple[np.ndarray,
 
 
 def train(pairs: int, generic: int, epochs: int, batch: int, lr: float, out: Path, threads: int,
-          init: Path | None = None) -> dict:
+          init: Path | None = None, focus: tuple[str, ...] = (), focus_pairs: int = 0) -> dict:
     import torch
     import torch.nn.functional as F
 
@@ -75,6 +81,10 @@ def train(pairs: int, generic: int, epochs: int, batch: int, lr: float, out: Pat
     torch.manual_seed(0)
     t0 = time.time()
     inputs, labels, group = build(pairs, generic)
+    if focus and focus_pairs:  # more twins of the hard kinds, in groups of their own
+        more = build(focus_pairs, 0, FOCUS_SEED, focus)
+        inputs, labels = np.concatenate([inputs, more[0]]), np.concatenate([labels, more[1]])
+        group = np.concatenate([group, more[2] + group.max() + 1])
     print(f"data {inputs.shape} in {time.time() - t0:.0f} s", file=sys.stderr)
     held = group % 10 == 9  # a tenth of the twins (both halves) to watch for overfitting
     x_all = torch.from_numpy(inputs)
@@ -97,7 +107,7 @@ def train(pairs: int, generic: int, epochs: int, batch: int, lr: float, out: Pat
         net.train()
         p_clean = torch.softmax(logits, 1)[:, 0].numpy()
         y = labels[val_idx]
-        from bench.validate_scorer import auroc
+        from hands.features import auroc
 
         return {"val_acc": round(float((logits.argmax(1).numpy() == y).mean()), 4),
                 "val_auroc": round(auroc(-p_clean[y > 0], -p_clean[y == 0]), 4)}
@@ -135,11 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=WEIGHTS)
     parser.add_argument("--init", type=Path, default=None, help="start from these weights")
+    parser.add_argument("--focus", nargs="*", default=[], choices=ANOMALIES, help="malformations to add more twins of")
+    parser.add_argument("--focus-pairs", type=int, default=0, help="how many extra twins (seed 7321)")
     args = parser.parse_args(argv)
-    if min(args.pairs, args.epochs, args.batch) < 1 or args.generic < 0:
-        parser.error("--pairs, --epochs and --batch must be positive, --generic non-negative")
+    if min(args.pairs, args.epochs, args.batch) < 1 or min(args.generic, args.focus_pairs) < 0:
+        parser.error("--pairs, --epochs and --batch must be positive, --generic and --focus-pairs non-negative")
     print(json.dumps({"classes": CLASSES, **train(args.pairs, args.generic, args.epochs, args.batch, args.lr, args.out,
-                                                   args.threads, args.init)}))
+                                                   args.threads, args.init, tuple(args.focus), args.focus_pairs)}))
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Set-level metrics in a feature space we own: KID against clean renders, and diversity.
+"""Set-level metrics in a feature space we own: KID against clean renders, and diversity; and the
+AUROC by which the scorer and its detector are judged.
 
 Feature space: the encoder of our silhouette net (`hands.silhouette.PartNet`, trained on clean
 renders only), average-pooled at its three scales plus max-pooled at the coarsest: 116 numbers
@@ -115,3 +116,14 @@ def reference_features(count: int = 500, seed: int = 7303) -> np.ndarray:
 
             _reference[key] = extract([render_sample(seed, i, SIZE).image for i in range(count)])
         return _reference[key]
+
+
+def auroc(pos, neg) -> float:
+    """P(score of a positive > score of a negative), ties count half (torchmetrics' binary AUROC)."""
+    import torch
+    from torchmetrics.functional.classification import binary_auroc
+
+    pos, neg = np.asarray(pos, float), np.asarray(neg, float)
+    preds = torch.from_numpy(np.concatenate([pos, neg]))
+    target = torch.cat([torch.ones(len(pos), dtype=torch.long), torch.zeros(len(neg), dtype=torch.long)])
+    return float(binary_auroc(preds, target, thresholds=None))

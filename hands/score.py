@@ -49,6 +49,9 @@ CAL: dict = {
     "landmark_weight": 0.25,
     "detector": [0.2, 0.6],  # P(malformed) from the detector: [score starts to drop, flag]
     "detector_points": 45.0,  # points it takes when sure (chosen on seed 7202's malformations)
+    # How much the silhouette measures (widths, lengths, bends) count next to the detector: they
+    # explain what is wrong, but also take points from healthy hands (chosen with detector_points)
+    "geometry_weight": 1.0,
     # Per silhouette measure (see finger_measures): [lo, hi] = clean renders' 90th and 99th
     # percentiles. Above lo the score starts to drop; above hi the flag is raised.
     "limits": {
@@ -309,8 +312,9 @@ def _silhouette_findings(sil: silhouette.Silhouette, expected: list[str] | None,
 
     Per measure, the worst finger counts: between the clean renders' 90th percentile (lo) and
     their 99th (hi) the score drops gently (up to 40 % of the weight) without a flag; past
-    hi the flag is raised and the penalty is 50-100 % of the weight.
+    hi the flag is raised and the penalty is 50-100 % of the weight; both times geometry_weight.
     """
+    scale = CAL["geometry_weight"]
     for key, values in finger_measures(sil, expected).items():
         if not values:
             continue
@@ -320,10 +324,10 @@ def _silhouette_findings(sil: silhouette.Silhouette, expected: list[str] | None,
         if v <= lo:
             continue
         if v <= hi:
-            add(name, WEIGHTS[name] * 0.4 * (v - lo) / max(hi - lo, 1e-6), text.format(v=v) + " (within the flag limit)",
+            add(name, scale * WEIGHTS[name] * 0.4 * (v - lo) / max(hi - lo, 1e-6), text.format(v=v) + " (within the flag limit)",
                 flag="")
             continue
-        add(name, WEIGHTS[name] * min(1.0, 0.5 + (v - hi) / max(hi - lo, 1e-6)), text.format(v=v))
+        add(name, scale * WEIGHTS[name] * min(1.0, 0.5 + (v - hi) / max(hi - lo, 1e-6)), text.format(v=v))
         red_fingers.append(i)
 
 

@@ -269,3 +269,19 @@ def test_zero_length_finger_is_not_measured():
     measures = finger_measures(broken, ["thumb", "index", "middle", "ring", "little"])
     assert all(np.isfinite(v) for values in measures.values() for _, v in values)
     assert all(i != 0 for i, _ in measures["short_p"])
+
+
+def test_geometry_weight_scales_points_but_keeps_the_flags(monkeypatch):
+    """The silhouette measures always explain (flags, red fingers); geometry_weight only sets how
+    many points they take next to the detector."""
+    from hands import score as scorer
+
+    r = render(2, OPEN, "long_finger")
+    ev, spec = gather(r.image), HandSpec(gesture="open_palm")
+    ev.defect = None  # the geometry alone: the detector would take all 100 points here
+    monkeypatch.setitem(scorer.CAL, "geometry_weight", 1.0)
+    full = judge(ev, spec)
+    monkeypatch.setitem(scorer.CAL, "geometry_weight", 0.0)
+    none = judge(ev, spec)
+    assert "long_finger" in none.flags and set(none.flags) == set(full.flags)
+    assert none.hand_score > full.hand_score
