@@ -82,6 +82,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--per-prompt", type=int, default=None, help="images per prompt per backend (14 prompts)")
     p.add_argument("--latency-calls", type=int, default=None)
     p.add_argument("--sweep", type=int, nargs="*", default=None, help="diffusion step counts to sweep")
+    p.add_argument("--guidance", type=float, nargs="*", default=None,
+                   help="diffusion guidance scales to sweep (0 = the prompt ignored)")
     p.add_argument("--compare-runs", type=int, default=None, help="timed /compare calls (p50)")
     p.add_argument("--no-app", action="store_true", help="skip the app cold-start and memory measurement")
     p.add_argument("--families", nargs="*", default=list(FAMILIES), choices=FAMILIES)
@@ -94,13 +96,14 @@ def main(argv=None) -> int:
     per_prompt = args.per_prompt or (2 if quick else 15)
     latency_calls = args.latency_calls or (3 if quick else 20)
     sweep = args.sweep if args.sweep is not None else ([4, 8, 20] if quick else [4, 8, 10, 20, 50, 250])
+    guidance = args.guidance if args.guidance is not None else ([0.0, 2.5] if quick else [0.0, 1.0, 2.5, 5.0])
     compare_runs = args.compare_runs or (2 if quick else 7)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     results: dict = {
         "date": dt.date.today().isoformat(), "quick": quick, "per_prompt": per_prompt,
         "hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
-        "backends": [], "sweep": [], "snapshots": [], "notes": [],
+        "backends": [], "sweep": [], "guidance": [], "snapshots": [], "notes": [],
     }
     log("clean renders (the reference)")
     results["renders"] = measure_renders(per_prompt)
@@ -119,6 +122,10 @@ def main(argv=None) -> int:
             m = measure("diffusion", "full", max(1, per_prompt // 3), max(1, latency_calls // 4),
                         options=GenerateOptions(steps=steps))
             results["sweep"].append(m)
+        for scale in guidance:
+            log(f"diffusion guidance sweep: {scale}")
+            results["guidance"].append(measure("diffusion", "full", max(1, per_prompt // 3), 1,
+                                               options=GenerateOptions(guidance=scale)))
     if "gan" in args.families and registry.variants("gan"):
         results["snapshots"] = speed.gan_snapshots(max(2, per_prompt // 2))
     log("speed of the full /compare call")

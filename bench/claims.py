@@ -71,6 +71,19 @@ def _few_steps_row(sweep: list[dict], app_steps: int | None, margin: float = 3.0
                 f"{_fmt(d)} [{_fmt(lo)}, {_fmt(hi)}]; {speedup:.0f}x faster per image", holds)
 
 
+def _guidance_row(scales: list[dict], app_guidance: float | None) -> dict | None:
+    """Fingers right at the app's guidance vs guidance 0 (the prompt ignored), same seeds: does
+    the prompt steer the hand? None unless both were measured."""
+    by = {m["guidance"]: m for m in scales}
+    if 0.0 not in by or len(by) < 2:
+        return None
+    default = by.get(app_guidance) or by[max(by)]
+    d, lo, hi = paired_diff_ci(default["_correct"], by[0.0]["_correct"])
+    return _row("Diffusion is text-guided", f"fingers right at guidance {default['guidance']:g} vs 0 (prompt ignored), "
+                "same prompts and seeds (paired, percentage points)",
+                f"{_fmt(100 * d)} [{_fmt(100 * lo)}, {_fmt(100 * hi)}]", verdict(lo, hi))
+
+
 def evaluate(results: dict) -> list[dict]:
     full = {b["family"]: b for b in results["backends"] if b["variant"] == "full"}
     scarce = {b["family"]: b for b in results["backends"] if b["variant"] == "scarce"}
@@ -127,6 +140,9 @@ def evaluate(results: dict) -> list[dict]:
         rows.append(_row("More compute at sampling helps (diffusion steps)",
                          f"Hand Score at {hi_s['steps']} vs {lo_s['steps']} steps, same prompts and seeds (paired)",
                          f"{_fmt(d)} [{_fmt(lo)}, {_fmt(hi)}]", verdict(lo, hi)))
+    guided = _guidance_row(results.get("guidance") or [], results.get("speed", {}).get("guidance"))
+    if guided:
+        rows.append(guided)
     fast = _few_steps_row(sweep, results.get("speed", {}).get("diffusion_steps"))
     if fast:
         rows.append(fast)

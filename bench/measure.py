@@ -85,6 +85,7 @@ def measure(family: str, variant: str, per_prompt: int, latency_calls: int, seed
         "variant": variant,
         "n_images": len(images),
         "steps": getattr(options, "steps", None),
+        "guidance": getattr(options, "guidance", None),
         "latency_median_s": float(np.median(latencies)),
         "latency_p90_s": float(np.percentile(latencies, 90)),
         "images_per_s": len(images) / batch_s,

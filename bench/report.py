@@ -72,6 +72,15 @@ def sweep_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def guidance_table(results: dict) -> str:
+    lines = ["| guidance | Hand Score [95% CI] | fingers right | KID×1000 | diversity |", "|---|---|---|---|---|"]
+    for m in results.get("guidance", []):
+        div = m.get("diversity")
+        lines.append(f"| {m['guidance']:g} | {_ci(m['hand_score'])} | {_pct(m['finger_accuracy'])} | {_kid(m.get('kid'))} | "
+                     f"{'–' if div is None else f'{div:.2f}'} |")
+    return "\n".join(lines)
+
+
 def speed_lines(results: dict) -> str:
     s = results.get("speed", {})
     out = [f"- `/compare` (3 backends × {s.get('n_per_backend')} images + scoring, diffusion {s.get('diffusion_steps')} steps "
@@ -104,7 +113,8 @@ def write(results: dict, out: Path) -> None:
     md = [f"# Benchmark ({results['date']}, {'quick' if results['quick'] else 'full'} run, {results['hardware']})", "",
           f"{results['per_prompt']} images per prompt × 14 prompts per backend; `python -m bench` ({results['wall_s']:.0f} s).", "",
           "## The claims", "", claims_table(results), "", "## Backends", "", backend_table(results), "",
-          "## Diffusion steps", "", sweep_table(results), "", "## Speed", "", speed_lines(results), "",
+          "## Diffusion steps", "", sweep_table(results), "",
+          "## Diffusion guidance (0: the prompt is ignored)", "", guidance_table(results), "", "## Speed", "", speed_lines(results), "",
           "### What each speed-up bought", "", speedups_table(results), ""]
     if results.get("snapshots"):
         md += ["## GAN across training", "", "| snapshot | Hand Score | diversity |", "|---|---|---|"]

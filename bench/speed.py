@@ -33,7 +33,7 @@ def compare_speed(runs: int) -> dict:
                                 "score_p50_s": float(np.median([p[backend]["score_s"] for p in parts]))}
     defaults = pipeline.Request(prompt="")
     return {"compare_p50_s": float(np.median(times)), "compare_p90_s": float(np.percentile(times, 90)),
-            "compare_runs": runs, "n_per_backend": defaults.n, "diffusion_steps": defaults.steps,
+            "compare_runs": runs, "n_per_backend": defaults.n, "diffusion_steps": defaults.steps, "guidance": defaults.guidance,
             "sampler": defaults.sampler, "per_backend": per_backend}
 
 

@@ -47,3 +47,14 @@ def test_few_steps_claim_compares_the_same_seeds_in_pairs():
     far = _few_steps_row([_sweep_entry(8, [s - 10 for s in base], 0.1), _sweep_entry(250, base, 3.0)], app_steps=8)
     assert far["verdict"] == "does not hold"
     assert _few_steps_row([_sweep_entry(8, base, 0.1), _sweep_entry(10, base, 0.2)], app_steps=8) is None
+
+
+def test_text_guidance_claim_needs_the_prompt_to_change_the_fingers():
+    from bench.claims import _guidance_row
+
+    right = [1.0, 0.0, 1.0, 1.0, 0.0, 1.0] * 10
+    guided = _guidance_row([{"guidance": 0.0, "_correct": [0.0] * 60}, {"guidance": 2.5, "_correct": right}], 2.5)
+    assert guided["verdict"] == "holds" and "guidance 2.5 vs 0" in guided["metric"]
+    same = _guidance_row([{"guidance": 0.0, "_correct": right}, {"guidance": 2.5, "_correct": right}], 2.5)
+    assert same["verdict"] != "holds"
+    assert _guidance_row([{"guidance": 2.5, "_correct": right}], 2.5) is None
