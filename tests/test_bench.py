@@ -58,3 +58,12 @@ def test_text_guidance_claim_needs_the_prompt_to_change_the_fingers():
     same = _guidance_row([{"guidance": 0.0, "_correct": right}, {"guidance": 2.5, "_correct": right}], 2.5)
     assert same["verdict"] != "holds"
     assert _guidance_row([{"guidance": 2.5, "_correct": right}], 2.5) is None
+
+
+@pytest.mark.parametrize("argv", [["--per-prompt", "0"], ["--scales", "-1"]])
+def test_guidance_choice_rejects_bad_arguments(argv):
+    from bench import guidance
+
+    with pytest.raises(SystemExit) as exit_:
+        guidance.main(argv)
+    assert exit_.value.code == 2
