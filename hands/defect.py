@@ -13,7 +13,6 @@ calibration (7202) or validation (9303) seeds.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -62,13 +61,17 @@ def stack_input(rgb64: np.ndarray, maps) -> np.ndarray:
 
 _net = None
 _missing = False
-_lock = threading.Lock()
 
 
 def load_net():
-    """The trained detector (loaded once) or None when its weights are missing."""
+    """The trained detector (loaded once) or None when its weights are missing. Loads under the
+    one model-load lock (`hands.settings.MODEL_LOAD_LOCK`), like every other network here."""
     global _net, _missing
-    with _lock:
+    if _net is not None:
+        return _net
+    from hands.settings import MODEL_LOAD_LOCK
+
+    with MODEL_LOAD_LOCK:
         if _net is None and not _missing:
             if not WEIGHTS.exists():
                 _missing = True

@@ -400,18 +400,19 @@ def gather(image, use_landmarks: bool = True, maps: silhouette.Maps | None = Non
     """Run the silhouette net, the malformation detector and MediaPipe once (the expensive part
     of scoring). `maps`, `defect_p`: this image's net outputs when `score_set` batched them."""
     rgb = _as_rgb(image)
+    small = silhouette.to_input(rgb)
     notes: list[str] = []
     sil = silhouette.analyse(rgb, maps)
     if sil is None:
         notes.append(f"{silhouette.net_error()}: no finger count")
     elif defect_p is None:
-        found = defect.probabilities([defect.stack_input(silhouette.to_input(rgb), sil.maps)])
+        found = defect.probabilities([defect.stack_input(small, sil.maps)])
         defect_p = found[0] if found else None
     lm = landmarks.detect(rgb) if use_landmarks else None
     if lm is None and use_landmarks:
         notes.append(f"mediapipe unavailable ({landmarks.unavailable_reason()}): silhouette-only score")
     violations = anatomy_check.check(lm.world, handedness=lm.handedness) if lm is not None and lm.world is not None else []
-    sharp = sharpness(silhouette.to_input(rgb), sil.hand) if sil is not None else None
+    sharp = sharpness(small, sil.hand) if sil is not None else None
     return Evidence(rgb, sil, lm, violations, sharp, notes, defect_p)
 
 

@@ -13,7 +13,6 @@ seen in training) show up as one more tip, a wide finger or a long one.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,13 +99,17 @@ def save_weights(net, path: Path) -> None:
 
 _net = None
 _net_error: str | None = None
-_lock = threading.Lock()
 
 
 def load_net():
-    """The trained PartNet in eval mode (loaded once), or None with `net_error()` saying why."""
+    """The trained PartNet in eval mode (loaded once), or None with `net_error()` saying why. Loads
+    under the one model-load lock (`hands.settings.MODEL_LOAD_LOCK`), like every other network here."""
     global _net, _net_error
-    with _lock:
+    if _net is not None:
+        return _net
+    from hands.settings import MODEL_LOAD_LOCK
+
+    with MODEL_LOAD_LOCK:
         if _net is None and _net_error is None:
             try:
                 from safetensors.torch import load_file

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from hands.settings import REPO_ROOT
 from models import registry
-from models.base import FAMILIES
+from models.base import FAMILIES, snapshot_names
 
 DESCRIPTIONS = {
     "vae": "A conditional convolutional VAE: the encoder squeezes a hand into a latent code, the decoder draws it back; "
@@ -27,25 +27,18 @@ DESCRIPTIONS = {
 }
 
 
-def _bench_row(family: str, variant: str) -> dict | None:
+def _benchmark() -> dict:
     path = REPO_ROOT / "results" / "benchmark.json"
-    if not path.exists():
-        return None
-    results = json.loads(path.read_text())
-    return next((b for b in results.get("backends", []) if b["family"] == family and b["variant"] == variant), None)
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
-def _snapshots(folder: Path) -> list[str]:
-    snaps = folder / "snapshots"
-    return sorted(p.name for p in snaps.iterdir() if p.is_dir()) if snaps.is_dir() else []
+def _bench_row(family: str, variant: str) -> dict | None:
+    return next((b for b in _benchmark().get("backends", []) if b["family"] == family and b["variant"] == variant), None)
 
 
 def _snapshot_rows(family: str, variant: str) -> list[tuple[str, dict]]:
     """The benchmark's rows for this variant's snapshots (the equal-training comparison)."""
-    path = REPO_ROOT / "results" / "benchmark.json"
-    if not path.exists():
-        return []
-    rows = json.loads(path.read_text()).get("equal_training") or []
+    rows = _benchmark().get("equal_training") or []
     return [(r["full"]["variant"].split("@", 1)[1], r["full"]) for r in rows
             if r["family"] == family and r["full"]["variant"].startswith(f"{variant}@")]
 
@@ -66,6 +59,7 @@ def card(folder: Path) -> str:
     family, variant = info["family"], info["variant"]
     size_mb = sum(p.stat().st_size for p in folder.rglob("*.safetensors")) / 2**20
     architecture = importlib.import_module(f"models.{family}").describe(info["config"], info["num_parameters"])
+    snapshots = snapshot_names(folder)
     lines = [
         f"# {family} / {variant}", "", DESCRIPTIONS[family], "", "## Architecture", "", architecture.strip(), "",
         "## Training", "",
@@ -77,8 +71,8 @@ def card(folder: Path) -> str:
         f"- Hardware: {info['hardware']}; mixed precision: {info['mixed_precision']}; wall time {info['wall_s'] / 3600:.2f} h.",
         f"- Parameters (shipped generator): {info['num_parameters']:,}; weights on disk {size_mb:.1f} MB (safetensors).",
         f"- Finished: {'yes' if info.get('final') else 'no — a checkpoint of a run still in progress'}.",
-        *([f"- Snapshots kept (earlier states of this run, under `snapshots/`): {', '.join(_snapshots(folder))}."]
-          if _snapshots(folder) else []),
+        *([f"- Snapshots kept (earlier states of this run, under `snapshots/`): {', '.join(snapshots)}."]
+          if snapshots else []),
         f"- Config: `{json.dumps(info['config'])}`",
         "- Reproduce: `python -m models.train " + f"{family} --variant {variant} --data-size {info['data_size']} "
         f"--steps {info['steps']}` (resumes from a checkpoint or the shipped weights).", "",
