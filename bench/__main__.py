@@ -114,7 +114,9 @@ def main(argv=None) -> int:
             continue
         for variant in names:
             log(f"{family}/{variant}: {per_prompt} images x {len(specs_for_prompts())} prompts")
-            results["backends"].append(measure(family, variant, per_prompt, latency_calls))
+            row = measure(family, variant, per_prompt, latency_calls)
+            row["trained_steps"] = registry.trained_steps(family, variant)  # model cards flag scores of older weights
+            results["backends"].append(row)
     results["equal_training"] = equal_training_pairs(results["backends"], per_prompt, latency_calls)
     if "diffusion" in args.families and registry.variants("diffusion"):
         for steps in sweep:

@@ -9,7 +9,8 @@ a VAE sample). MediaPipe tolerances are chosen so that few clean hands cross the
 The hand-likeness gate (the net's strongest wrist/knuckle/tip peak) sits at the clean 0.2nd
 percentile; so does the malformation detector's P(malformed) (90th / 99th percentiles, the flag
 never under 0.5). The points the detector may take, and the weight of the silhouette geometry
-next to it, are those that best separate this seed's own malformed renders from its clean ones. Writes hands/weights/scorer_calibration.json, which hands.score loads.
+next to it, are those that best separate this seed's own malformed renders from its clean ones.
+Writes hands/weights/scorer_calibration.json, which hands.score loads.
 
     python -m bench.calibrate_scorer --count 600            # ~5 min on one idle thread
 """

@@ -82,6 +82,10 @@ def card(folder: Path) -> str:
     if row is None:
         lines.append("Not measured yet: run `python -m bench`.")
     else:
+        measured_at = row.get("trained_steps")
+        if measured_at is not None and measured_at != info["steps"]:
+            lines += [f"**Measured at {measured_at:,} training steps; these weights have {info['steps']:,}. "
+                      "Rerun `python -m bench` for their scores.**", ""]
         lines += [
             f"- Hand Score: {_fmt_ci(row['hand_score'])} over {row['n_images']} images (14 prompts)",
             f"- Extended fingers match the prompt: {_fmt_ci([100 * x for x in row['finger_accuracy']])} %",

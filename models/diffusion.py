@@ -59,12 +59,12 @@ from models.base import (
     GenerateOptions,
     Generation,
     StepCallback,
-    snapshot_names,
     check_request,
     condition_tensor,
     image_generators,
     randn,
     save_atomically,
+    snapshot_names,
     to_pil,
 )
 from models.train import cpu_has_native_bf16
@@ -397,6 +397,7 @@ class Trainer:
         self.modules = {"unet": self.unet, "conditioner": self.conditioner}
         self.optimizers = {"opt": self.optimizer}
         self.snr = self._snr_table()
+        self.warm_from = 0  # the step a warm start began at: the lr warms up again from there
 
     @property
     def num_parameters(self) -> int:
@@ -426,7 +427,7 @@ class Trainer:
 
     def step(self, x: torch.Tensor, cond: torch.Tensor, step: int) -> dict[str, float]:
         for group in self.optimizer.param_groups:
-            group["lr"] = self.config["lr"] * min(1.0, (step + 1) / self.config["warmup_steps"])
+            group["lr"] = self.config["lr"] * min(1.0, (step + 1 - self.warm_from) / self.config["warmup_steps"])
         loss = self.loss(x, cond)
         self.optimizer.zero_grad(set_to_none=True)
         self.accelerator.backward(loss)
@@ -459,14 +460,18 @@ class Trainer:
     def export(self, path: str | Path) -> None:
         save_fp16(self.ema_pipeline(), path)
 
-    def warm_start(self, path: str | Path) -> None:
-        """Continue from shipped (EMA) weights: they seed both the online and the EMA model."""
+    def warm_start(self, path: str | Path, step: int) -> None:
+        """Continue from shipped (EMA) weights at `step`: they seed both the online and the EMA model.
+
+        The EMA keeps the decay it had reached at `step`; the reset optimiser gets a fresh lr warm-up.
+        """
         shipped = load_pipeline(path)
         self.accelerator.unwrap_model(self.unet).load_state_dict(shipped.unet.state_dict())
         self.accelerator.unwrap_model(self.conditioner).load_state_dict(shipped.conditioner.state_dict())
         for shadow, p in zip(self.ema.shadow_params, self._params(), strict=True):
             shadow.copy_(p.detach())
-
+        self.ema.optimization_step = step
+        self.warm_from = step
 
 
 def describe(config: dict, num_parameters: int) -> str:

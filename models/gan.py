@@ -35,12 +35,12 @@ from models.base import (
     GenerateOptions,
     Generation,
     StepCallback,
-    snapshot_names,
     check_request,
     condition_tensor,
     image_generators,
     randn,
     save_fp16,
+    snapshot_names,
     to_pil,
 )
 from models.conditioning import ConditionEmbedding, ConvDecoder, check_size, check_sizes
@@ -220,7 +220,7 @@ class Trainer:
         """The EMA generator as of now, for the app's diversity-over-training view."""
         save_fp16(self.ema, path)
 
-    def warm_start(self, path: Path) -> None:
+    def warm_start(self, path: Path, step: int) -> None:
         state = GANModel.from_pretrained(path, torch_dtype=torch.float32, use_safetensors=True).state_dict()
         self.accelerator.unwrap_model(self.G).load_state_dict(state)
         self.ema.load_state_dict(state)

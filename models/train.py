@@ -119,8 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     elif (export_dir / "training.json").exists() and not args.no_export:
         # no local checkpoint (a fresh clone): continue from the shipped weights, optimiser reset
         info = json.loads((export_dir / "training.json").read_text())
-        trainer.warm_start(export_dir)
         step, wall_before = int(info["steps"]), float(info["wall_s"])
+        trainer.warm_start(export_dir, step)
+        if (export_dir / "train_log.csv").exists():  # keep the shipped loss history: exports rewrite it from here
+            (run_dir / "train_log.csv").write_text((export_dir / "train_log.csv").read_text())
         accelerator.print(f"warm start of {args.family}/{args.variant} from shipped weights at step {step}", file=sys.stderr)
     drop_gen = torch.Generator().manual_seed(args.seed * 1000003 + step)
 

@@ -145,7 +145,7 @@ class Trainer:
     def export(self, path: Path) -> None:
         save_fp16(self.vae, path)
 
-    def warm_start(self, path: Path) -> None:
+    def warm_start(self, path: Path, step: int) -> None:
         """No EMA here: the shipped weights are the online weights."""
         self.vae.load_state_dict(VAEModel.from_pretrained(path, torch_dtype=torch.float32).state_dict())
 

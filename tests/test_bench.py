@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from hands.settings import REPO_ROOT
 from models import registry
 from models.base import FAMILIES
 
@@ -67,3 +68,19 @@ def test_guidance_choice_rejects_bad_arguments(argv):
     with pytest.raises(SystemExit) as exit_:
         guidance.main(argv)
     assert exit_.value.code == 2
+
+
+def test_model_card_flags_scores_measured_on_older_weights(tmp_path, monkeypatch):
+    """A card quotes the benchmark's row, and says so when the weights have trained on since it was measured."""
+    from models import card
+
+    shipped = registry.weights_root() / "diffusion" / "full" / "training.json"
+    info = json.loads(shipped.read_text())
+    (tmp_path / "training.json").write_text(json.dumps(info))
+    row = json.loads((REPO_ROOT / "results" / "benchmark.json").read_text())["backends"][0]
+    row = dict(row, family="diffusion", variant="full")
+    for measured_at, flagged in ((info["steps"], False), (info["steps"] - 1000, True), (None, False)):
+        monkeypatch.setattr(card, "_benchmark", lambda r=dict(row, trained_steps=measured_at): {"backends": [r]})
+        text = card.card(tmp_path)
+        assert "Hand Score:" in text
+        assert ("Rerun `python -m bench`" in text) is flagged

@@ -49,7 +49,7 @@ def tiny() -> diffusion.DiffusionGenerator:
 
 
 def test_train_resume_and_export(tmp_path, monkeypatch):
-    """models.train drives the Trainer, resumes from its checkpoint and exports diffusers' layout."""
+    """models.train drives the Trainer, resumes from its checkpoint or the export, and exports diffusers' layout."""
     monkeypatch.setenv("HANDS_CACHE", str(tmp_path / "cache"))
     for key, value in TINY.items():
         monkeypatch.setitem(diffusion.TRAIN_DEFAULTS, key, value)
@@ -69,6 +69,14 @@ def test_train_resume_and_export(tmp_path, monkeypatch):
         with safe_open(str(out / part / "diffusion_pytorch_model.safetensors"), "pt") as f:
             assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}
     assert json.loads((out / "training.json").read_text())["steps"] == 3
+
+    # a fresh clone has no run dir: it continues from the shipped weights and keeps their loss history
+    fresh = ["diffusion", "--data-size", "8", "--batch", "4", "--run-dir", str(tmp_path / "clone"), "--export", str(out),
+             "--log-every", "1", "--threads", "1"]
+    assert train_main(fresh + ["--steps", "4"]) == 0
+    shipped_log = (out / "train_log.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in shipped_log[1:]] == ["1", "2", "3", "4"]
+    assert json.loads((out / "training.json").read_text())["steps"] == 4
 
     gen = diffusion.load(out)
     assert isinstance(gen, Generator) and gen.variant == "smoke" and gen.family == "diffusion"
