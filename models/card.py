@@ -53,6 +53,14 @@ def _fmt_ci(triple) -> str:
     return f"{triple[0]:.1f} (95% CI {triple[1]:.1f}–{triple[2]:.1f})"
 
 
+def _of_clean(hand_score: float | None) -> str:
+    """The Hand Score as a share of clean renders' mean: the scale the generator issue's 70 % bar is on."""
+    clean = (_benchmark().get("renders") or {}).get("hand_score") or [None]
+    if hand_score is None or not clean[0]:
+        return ""
+    return f" = {100 * hand_score / clean[0]:.1f} % of clean renders' {clean[0]:.1f}"
+
+
 def card(folder: Path) -> str:
     """The whole card of the variant in `folder` (needs its training.json)."""
     info = json.loads((folder / "training.json").read_text())
@@ -87,7 +95,8 @@ def card(folder: Path) -> str:
             lines += [f"**Measured at {measured_at:,} training steps; these weights have {info['steps']:,}. "
                       "Rerun `python -m bench` for their scores.**", ""]
         lines += [
-            f"- Hand Score: {_fmt_ci(row['hand_score'])} over {row['n_images']} images (14 prompts)",
+            f"- Hand Score: {_fmt_ci(row['hand_score'])} over {row['n_images']} images (14 prompts)"
+            + _of_clean(row['hand_score'][0]),
             f"- Extended fingers match the prompt: {_fmt_ci([100 * x for x in row['finger_accuracy']])} %",
             f"- Hands found: {100 * row['hand_found_rate']:.0f}%; malformed: {100 * row['malformation_rate']:.0f}%",
             f"- Sharpness (1 = clean renders): {_fmt_ci(row['sharpness'])}",
