@@ -133,6 +133,10 @@ def save_fp16(model, path: str | Path) -> None:
     save_atomically(copy.deepcopy(model).to(torch.float16), path)
 
 
+def count_parameters(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
 def snapshot_names(path: Path | None, *parts: str) -> list[str]:
     """Names under `path/snapshots` (e.g. "step-003274"), oldest first, of the folders that hold every
     entry in `parts` (a weights file pattern or sub-folder): one lister for every family's snapshots."""

@@ -61,6 +61,26 @@ def _of_clean(hand_score: float | None) -> str:
     return f" = {100 * hand_score / clean[0]:.1f} % of clean renders' {clean[0]:.1f}"
 
 
+def parameter_budget_lines(variant: str) -> list[str]:
+    """Trained and sampling-time parameters of every family's `variant`, and how far apart they are."""
+    budgets = {}
+    for family in FAMILIES:
+        info_path = registry.WEIGHTS_ROOT / family / variant / "training.json"
+        if info_path.exists():
+            config = json.loads(info_path.read_text())["config"]
+            budgets[family] = importlib.import_module(f"models.{family}").parameter_budget(config)
+    if len(budgets) < 2:
+        return []
+    lines = ["| family | trained | run to draw a hand |", "|---|---|---|"]
+    lines += [f"| {f} | {b['trained']:,} | {b['sampling']:,} |" for f, b in budgets.items()] + [""]
+    for kind in ("trained", "sampling"):
+        counts = [b[kind] for b in budgets.values()]
+        ratio = max(counts) / min(counts)
+        lines.append(f"- {'Trained' if kind == 'trained' else 'Run to draw a hand'}: largest / smallest = "
+                     f"{ratio:.2f}x ({'within' if ratio <= 3 else 'outside'} the 3x the comparison allows).")
+    return lines
+
+
 def card(folder: Path) -> str:
     """The whole card of the variant in `folder` (needs its training.json)."""
     info = json.loads((folder / "training.json").read_text())
@@ -83,9 +103,13 @@ def card(folder: Path) -> str:
           if snapshots else []),
         f"- Config: `{json.dumps(info['config'])}`",
         "- Reproduce: `python -m models.train " + f"{family} --variant {variant} --data-size {info['data_size']} "
-        f"--steps {info['steps']}` (resumes from a checkpoint or the shipped weights).", "",
-        "## Scores (from `python -m bench`)", "",
+        f"--steps {info['steps']}` (resumes from a checkpoint or the shipped weights).",
+        "",
     ]
+    budget = parameter_budget_lines(variant)
+    if budget:
+        lines += [f"## Parameter budget ({variant} variants of the three families)", "", *budget, ""]
+    lines += ["## Scores (from `python -m bench`)", ""]
     row = _bench_row(family, variant)
     if row is None:
         lines.append("Not measured yet: run `python -m bench`.")

@@ -37,6 +37,7 @@ from models.base import (
     StepCallback,
     check_request,
     condition_tensor,
+    count_parameters,
     image_generators,
     randn,
     save_fp16,
@@ -177,7 +178,7 @@ class Trainer:
         self.ema.to(accelerator.device)
         self.modules = {"generator": self.generator, "generator_ema": self.ema, "discriminator": self.discriminator}
         self.optimizers = {"generator": self.opt_g, "discriminator": self.opt_d}
-        self.num_parameters = sum(p.numel() for p in self.generator.parameters())
+        self.num_parameters = count_parameters(self.generator)
         self.steps_done = 0
 
     def step(self, x: torch.Tensor, cond: torch.Tensor, step: int) -> dict[str, float]:
@@ -226,6 +227,14 @@ class Trainer:
         self.ema.load_state_dict(state)
 
 
+def parameter_budget(config: dict) -> dict[str, int]:
+    """Parameters trained (G and D) and parameters run to draw a hand (G): the cards compare the families on both."""
+    generator = GANModel(size=config["size"], z_dim=config["z_dim"], widths=tuple(config["widths"]),
+                         embed_dim=config["embed_dim"], style_dim=config["style_dim"], condition_sizes=condition_sizes())
+    sampling = count_parameters(generator)
+    return {"trained": sampling + count_parameters(Discriminator(config["d_widths"])), "sampling": sampling}
+
+
 def describe(config: dict, num_parameters: int) -> str:
     """The architecture section of this family's model card (models.card writes the rest)."""
     return f"""### Conditional GAN for rendered 64x64 hands
@@ -266,7 +275,7 @@ class GANGenerator:
 
     @property
     def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.model.parameters())
+        return count_parameters(self.model)
 
     @property
     def device(self) -> torch.device:

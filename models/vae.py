@@ -34,6 +34,7 @@ from models.base import (
     StepCallback,
     check_request,
     condition_tensor,
+    count_parameters,
     image_generators,
     randn,
     save_fp16,
@@ -117,7 +118,7 @@ class Trainer:
         self.model, self.opt = accelerator.prepare(self.vae, opt)
         self.modules = {"vae": self.vae}
         self.optimizers = {"vae": self.opt}
-        self.num_parameters = sum(p.numel() for p in self.vae.parameters())
+        self.num_parameters = count_parameters(self.vae)
         self.steps_done = 0
 
     def beta_at(self, step: int) -> float:
@@ -148,6 +149,15 @@ class Trainer:
     def warm_start(self, path: Path, step: int) -> None:
         """No EMA here: the shipped weights are the online weights."""
         self.vae.load_state_dict(VAEModel.from_pretrained(path, torch_dtype=torch.float32).state_dict())
+
+
+def parameter_budget(config: dict) -> dict[str, int]:
+    """Parameters trained (encoder and decoder) and parameters run to draw a hand (the decoder)."""
+    vae = VAEModel(size=config["size"], z_dim=config["z_dim"], widths=tuple(config["widths"]),
+                   encoder_widths=tuple(config["encoder_widths"]), embed_dim=config["embed_dim"],
+                   style_dim=config["style_dim"], beta=config["beta"], kl_anneal_steps=config["kl_anneal_steps"],
+                   condition_sizes=condition_sizes())
+    return {"trained": count_parameters(vae), "sampling": count_parameters(vae.decoder)}
 
 
 def describe(config: dict, num_parameters: int) -> str:
@@ -186,7 +196,7 @@ class VAEGenerator:
 
     @property
     def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.model.parameters())
+        return count_parameters(self.model)
 
     @property
     def device(self) -> torch.device:
