@@ -8,6 +8,7 @@ the training run; scores come from results/benchmark.json (run `python -m bench`
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import sys
@@ -61,7 +62,8 @@ def _of_clean(hand_score: float | None) -> str:
     return f" = {100 * hand_score / clean[0]:.1f} % of clean renders' {clean[0]:.1f}"
 
 
-def parameter_budget_lines(variant: str) -> list[str]:
+@functools.cache
+def parameter_budget_lines(variant: str) -> tuple[str, ...]:
     """Trained and sampling-time parameters of every family's `variant`, and how far apart they are."""
     budgets = {}
     for family in FAMILIES:
@@ -70,7 +72,7 @@ def parameter_budget_lines(variant: str) -> list[str]:
             config = json.loads(info_path.read_text())["config"]
             budgets[family] = importlib.import_module(f"models.{family}").parameter_budget(config)
     if len(budgets) < 2:
-        return []
+        return ()
     lines = ["| family | trained | run to draw a hand |", "|---|---|---|"]
     lines += [f"| {f} | {b['trained']:,} | {b['sampling']:,} |" for f, b in budgets.items()] + [""]
     for kind in ("trained", "sampling"):
@@ -78,7 +80,7 @@ def parameter_budget_lines(variant: str) -> list[str]:
         ratio = max(counts) / min(counts)
         lines.append(f"- {'Trained' if kind == 'trained' else 'Run to draw a hand'}: largest / smallest = "
                      f"{ratio:.2f}x ({'within' if ratio <= 3 else 'outside'} the 3x the comparison allows).")
-    return lines
+    return tuple(lines)
 
 
 def card(folder: Path) -> str:

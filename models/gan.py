@@ -161,14 +161,18 @@ def ema_update(ema: nn.Module, online: nn.Module, decay: float) -> None:
     torch._foreach_lerp_(list(ema.parameters()), list(online.parameters()), 1.0 - decay)
 
 
+def build_generator(config: dict) -> GANModel:
+    """A fresh generator from a training config: the trainer's network and the one the cards count."""
+    return GANModel(size=config["size"], z_dim=config["z_dim"], widths=tuple(config["widths"]),
+                    embed_dim=config["embed_dim"], style_dim=config["style_dim"], condition_sizes=condition_sizes())
+
+
 class Trainer:
     """One D step and one G step per call (hinge loss, DiffAugment on both), then the EMA update."""
 
     def __init__(self, config: dict, accelerator) -> None:
         self.config, self.accelerator = config, accelerator
-        self.generator = GANModel(size=config["size"], z_dim=config["z_dim"], widths=tuple(config["widths"]),
-                                  embed_dim=config["embed_dim"], style_dim=config["style_dim"],
-                                  condition_sizes=condition_sizes())
+        self.generator = build_generator(config)
         self.ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
         self.discriminator = Discriminator(config["d_widths"])
         betas = tuple(config["betas"])
@@ -229,9 +233,7 @@ class Trainer:
 
 def parameter_budget(config: dict) -> dict[str, int]:
     """Parameters trained (G and D) and parameters run to draw a hand (G): the cards compare the families on both."""
-    generator = GANModel(size=config["size"], z_dim=config["z_dim"], widths=tuple(config["widths"]),
-                         embed_dim=config["embed_dim"], style_dim=config["style_dim"], condition_sizes=condition_sizes())
-    sampling = count_parameters(generator)
+    sampling = count_parameters(build_generator(config))
     return {"trained": sampling + count_parameters(Discriminator(config["d_widths"])), "sampling": sampling}
 
 

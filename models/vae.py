@@ -105,15 +105,20 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(dim=1)
 
 
+def build_model(config: dict) -> VAEModel:
+    """A fresh VAE from a training config: the trainer's network and the one the cards count."""
+    return VAEModel(size=config["size"], z_dim=config["z_dim"], widths=tuple(config["widths"]),
+                    encoder_widths=tuple(config["encoder_widths"]), embed_dim=config["embed_dim"],
+                    style_dim=config["style_dim"], beta=config["beta"],
+                    kl_anneal_steps=config["kl_anneal_steps"], condition_sizes=condition_sizes())
+
+
 class Trainer:
     """Negative ELBO (per pixel, for readable numbers) with the annealed beta; Adam."""
 
     def __init__(self, config: dict, accelerator) -> None:
         self.config, self.accelerator = config, accelerator
-        self.vae = VAEModel(size=config["size"], z_dim=config["z_dim"], widths=tuple(config["widths"]),
-                            encoder_widths=tuple(config["encoder_widths"]), embed_dim=config["embed_dim"],
-                            style_dim=config["style_dim"], beta=config["beta"],
-                            kl_anneal_steps=config["kl_anneal_steps"], condition_sizes=condition_sizes())
+        self.vae = build_model(config)
         opt = torch.optim.Adam(self.vae.parameters(), lr=config["lr"])
         self.model, self.opt = accelerator.prepare(self.vae, opt)
         self.modules = {"vae": self.vae}
@@ -153,10 +158,7 @@ class Trainer:
 
 def parameter_budget(config: dict) -> dict[str, int]:
     """Parameters trained (encoder and decoder) and parameters run to draw a hand (the decoder)."""
-    vae = VAEModel(size=config["size"], z_dim=config["z_dim"], widths=tuple(config["widths"]),
-                   encoder_widths=tuple(config["encoder_widths"]), embed_dim=config["embed_dim"],
-                   style_dim=config["style_dim"], beta=config["beta"], kl_anneal_steps=config["kl_anneal_steps"],
-                   condition_sizes=condition_sizes())
+    vae = build_model(config)
     return {"trained": count_parameters(vae), "sampling": count_parameters(vae.decoder)}
 
 

@@ -20,3 +20,14 @@ def client(tmp_path_factory):
     yield c
     c.close()
     demo.close()
+
+
+@pytest.fixture(autouse=True)
+def keep_torch_threads():
+    """A CLI's main() run in-process sets torch's thread count for good (hands.score sets 1); give it back,
+    so no later test runs at another count (the VAE's bytes, for one, differ between 1 and 2 threads)."""
+    import torch
+
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from bench.digests import digests
 from hands.settings import REPO_ROOT
@@ -38,16 +37,7 @@ def test_same_inputs_same_bytes_in_process():
 
 
 def test_same_inputs_same_bytes_across_processes():
-    # bytes may depend on torch's thread count, and CLIs run in-process earlier (hands.score) set it to 1:
-    # compare at the count a fresh process starts with
-    fresh = subprocess.run([sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
-                           capture_output=True, text=True, timeout=120)
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(fresh.stdout))
-    try:
-        here = digests(PROMPT, SEED)
-    finally:
-        torch.set_num_threads(before)
+    here = digests(PROMPT, SEED)
     assert digests_in_fresh_process("1") == here
     assert digests_in_fresh_process("2") == here
 
