@@ -21,11 +21,11 @@ import torch
 from bench import claims, report, speed, speedups
 from bench.measure import duplicate_threshold, measure, near_duplicate_rates, pair_distances, specs_for_prompts
 from bench.stats import mean_ci
-from hands import score as scorer
-from hands.render import render_sample
-from hands.settings import REPO_ROOT
+from core.settings import REPO_ROOT
+from judge import score as scorer
 from models import registry
 from models.base import FAMILIES, GenerateOptions
+from world.render import render_sample
 
 
 def log(msg: str) -> None:

@@ -14,9 +14,9 @@ import io
 import json
 import sys
 
-from hands.spec import parse
 from models import registry
 from models.base import GenerateOptions
+from prompt.spec import parse
 
 CASES = (("vae", None), ("gan", None), ("diffusion", "dpm++"), ("diffusion", "ddpm"))  # ddpm draws noise every step
 

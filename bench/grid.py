@@ -17,11 +17,11 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from bench.prompts import PROMPTS
-from hands import score as scorer
-from hands.settings import REPO_ROOT
-from hands.spec import parse
+from core.settings import REPO_ROOT
+from judge import score as scorer
 from models import registry
 from models.base import FAMILIES
+from prompt.spec import parse
 
 ROW_PROMPTS = ("open_palm", "fist", "point", "peace", "thumbs_up", "four", "banana", "cup")
 CELL, LABEL_W, HEAD_H, TEXT_H = 96, 150, 24, 14

@@ -24,7 +24,7 @@ import numpy as np
 
 from bench.prompts import PROMPTS
 from bench.server import CHEAP, compare_args, launched_app
-from hands.settings import REPO_ROOT, queue_size
+from core.settings import REPO_ROOT, queue_size
 from models.base import FAMILIES
 
 SLOW = {**CHEAP, "n": 2, "steps": 25}  # holds the one compute slot (seconds) while the queue fills (~0.1 s)

@@ -11,10 +11,10 @@ import psutil
 
 from bench.prompts import OCCLUDED, OPEN, PROMPTS
 from bench.stats import mean_ci
-from hands import score as scorer
-from hands.spec import parse
+from judge import score as scorer
 from models import registry
 from models.base import GenerateOptions
+from prompt.spec import parse
 
 
 class PeakRSS:
@@ -124,7 +124,7 @@ def pair_distances(images, groups: np.ndarray, reference=None) -> dict[str, list
     prompts: the mean of these is the prompt's diversity; a pair closer than clean renders ever
     come is a near-duplicate.
     """
-    from hands import features
+    from judge import features
 
     try:
         ref = features.reference_features() if reference is None else reference

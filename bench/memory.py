@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.load import log, run_clients
 from bench.server import CHEAP, launched_app
-from hands.settings import REPO_ROOT
+from core.settings import REPO_ROOT
 
 
 def verdict(samples: list[dict], bound_mb: float) -> dict:

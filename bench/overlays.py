@@ -13,10 +13,10 @@ import sys
 
 from PIL import Image, ImageDraw
 
-from hands.render import render_sample
-from hands.score import score
-from hands.settings import REPO_ROOT
-from hands.vocab import HandSpec
+from core.settings import REPO_ROOT
+from core.vocab import HandSpec
+from judge.score import score
+from world.render import render_sample
 
 SEED = 4242
 CASES = (  # (name, anomaly, gesture, index), as in tests/test_score.py

@@ -12,7 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from hands.settings import REPO_ROOT
+from core.settings import REPO_ROOT
 
 ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]

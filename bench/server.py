@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from hands.settings import REPO_ROOT
+from core.settings import REPO_ROOT
 
 # The cheap /compare the load and memory benches send: 1 image per backend, 2 DPM++ steps.
 CHEAP = {"n": 1, "steps": 2, "guidance": 2.5, "sampler": "dpm++", "variant": "full", "overlays": False}

@@ -9,9 +9,9 @@ import numpy as np
 from bench.prompts import PROMPTS
 from bench.server import compare_args, launched_app
 from demo import pipeline
-from hands import score as scorer
-from hands.spec import parse
+from judge import score as scorer
 from models import registry
+from prompt.spec import parse
 
 
 def compare_speed(runs: int) -> dict:

@@ -6,10 +6,10 @@ import threading
 
 import gradio as gr
 
+from core.settings import queue_size
 from demo.compare_tab import build_compare_tab
 from demo.inside_tab import build_inside_tab
 from demo.teach_tab import build_teach_tab
-from hands.settings import queue_size
 
 COMPUTE = "compute"  # one concurrency id for every event that runs a model: they share the CPU
 
@@ -20,7 +20,8 @@ and a judge that counts the fingers of every hand they draw."""
 
 def warm_up() -> None:
     """Load the prompt encoder and the scorer's reference set off the request path (background)."""
-    from hands import features, spec
+    from judge import features
+    from prompt import spec
 
     spec.preload(background=True)
     threading.Thread(target=features.reference_features, daemon=True).start()

@@ -12,10 +12,10 @@ import gradio as gr
 import pandas as pd
 
 from demo import pipeline, present
-from hands import score as scorer
-from hands.dataset import spec_of
+from judge import score as scorer
 from models import registry
 from models.base import FAMILIES, GenerateOptions
+from world.dataset import spec_of
 
 
 def _load(family: str, variant: str):
@@ -87,7 +87,7 @@ def build_inside_tab(concurrency_id: str) -> None:
             """Encode renders with the VAE's encoder and decode them back."""
             from PIL import Image
 
-            from hands.render import render_sample
+            from world.render import render_sample
 
             request = _validated("hand", seed=seed)
             gen = _load("vae", "full")

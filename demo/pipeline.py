@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
+from core.vocab import HandSpec
 from demo.gpu import on_gpu
-from hands import score as scorer
-from hands.spec import parse
-from hands.vocab import HandSpec
+from judge import score as scorer
 from models import registry
 from models.base import FAMILIES, GenerateOptions, Generation, StepCallback
+from prompt.spec import parse
 
 SAMPLERS = ("dpm++", "ddim", "ddpm")
 VARIANTS = ("full", "scarce")

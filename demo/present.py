@@ -6,8 +6,8 @@ import re
 
 import pandas as pd
 
+from core.vocab import HandSpec
 from demo import pipeline
-from hands.vocab import HandSpec
 
 FLAG_WORDS = {
     "no_hand": "no hand found",

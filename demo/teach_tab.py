@@ -7,7 +7,7 @@ import json
 import gradio as gr
 import pandas as pd
 
-from hands.settings import REPO_ROOT
+from core.settings import REPO_ROOT
 
 RESULTS = REPO_ROOT / "results" / "benchmark.json"
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from hands.vocab import HandSpec, condition_indices
+from core.vocab import HandSpec, condition_indices
 
 FAMILIES: tuple[str, ...] = ("vae", "gan", "diffusion")
 

@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from hands.settings import REPO_ROOT
+from core.settings import REPO_ROOT
 from models import registry
 from models.base import FAMILIES, snapshot_names
 
@@ -93,7 +93,7 @@ def card(folder: Path) -> str:
     lines = [
         f"# {family} / {variant}", "", DESCRIPTIONS[family], "", "## Architecture", "", architecture.strip(), "",
         "## Training", "",
-        f"- Data: {info['data_size']:,} procedurally rendered hands (`hands.dataset`, seed {info['data_seed']}), "
+        f"- Data: {info['data_size']:,} procedurally rendered hands (`world.dataset`, seed {info['data_seed']}), "
         f"{info['image_size']}x{info['image_size']} px, conditioned on the structured hand spec (gesture, handedness, object, "
         "skin tone, view) with field dropout.",
         f"- Steps: {info['steps']:,} at batch {info['batch']} = {info['images_seen']:,} images seen "

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from hands.vocab import condition_sizes
+from core.vocab import condition_sizes
 
 
 class ConditionEmbedding(nn.Module):

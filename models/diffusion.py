@@ -54,8 +54,8 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.training_utils import EMAModel
 from torch import nn
 
-from hands import settings
-from hands.vocab import HandSpec, condition_sizes
+from core import settings
+from core.vocab import HandSpec, condition_sizes
 from models.base import (
     GenerateOptions,
     Generation,

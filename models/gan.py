@@ -29,8 +29,8 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
-from hands.settings import device as default_device
-from hands.vocab import HandSpec, condition_sizes
+from core.settings import device as default_device
+from core.vocab import HandSpec, condition_sizes
 from models.base import (
     GenerateOptions,
     Generation,

@@ -30,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sampler", choices=("dpm++", "ddim", "ddpm"), default=None)
     args = p.parse_args(argv)
 
-    from hands.spec import parse
     from models import registry
+    from prompt.spec import parse
 
     try:
         spec = parse(args.prompt)

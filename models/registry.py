@@ -11,7 +11,7 @@ import json
 import threading
 from pathlib import Path
 
-from hands import settings
+from core import settings
 from models.base import FAMILIES, Generator
 
 WEIGHTS_ROOT = Path(__file__).resolve().parent / "weights"  # the shipped weights
@@ -53,7 +53,7 @@ def load(family: str, variant: str = "full", root: Path | None = None) -> Genera
         if not path.is_dir():
             raise BackendUnavailable(f"{family}/{variant}: no weights in {path.parent.parent.name}/{family}/{variant}")
         try:
-            with settings.MODEL_LOAD_LOCK:  # never alongside another model load (see hands.settings)
+            with settings.MODEL_LOAD_LOCK:  # never alongside another model load (see core.settings)
                 generator = importlib.import_module(f"models.{family}").load(path)
         except Exception as err:  # a damaged file must take down only this backend
             raise BackendUnavailable(f"{family}/{variant}: weights could not be loaded ({type(err).__name__}: {err})") from err

@@ -24,12 +24,12 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
 
-from hands import dataset
-from hands.settings import REPO_ROOT
-from hands.vocab import condition_sizes
+from core.settings import REPO_ROOT
+from core.vocab import condition_sizes
 from models import checkpoint
 from models.base import FAMILIES
 from models.card import card
+from world import dataset
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

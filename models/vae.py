@@ -26,8 +26,8 @@ from PIL import Image
 from torch import nn
 from torch.nn import functional as F
 
-from hands.settings import device as default_device
-from hands.vocab import HandSpec, condition_sizes
+from core.settings import device as default_device
+from core.vocab import HandSpec, condition_sizes
 from models.base import (
     GenerateOptions,
     Generation,

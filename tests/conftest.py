@@ -24,7 +24,7 @@ def client(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def keep_torch_threads():
-    """A CLI's main() run in-process sets torch's thread count for good (hands.score sets 1); give it back,
+    """A CLI's main() run in-process sets torch's thread count for good (judge.score sets 1); give it back,
     so no later test runs at another count (the VAE's bytes, for one, differ between 1 and 2 threads)."""
     import torch
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from hands.settings import REPO_ROOT
+from core.settings import REPO_ROOT
 from models import registry
 from models.base import FAMILIES
 

@@ -3,7 +3,7 @@ the clean twin; its trainer runs end to end on a tiny set.
 
 Cases are twins of seed 4242 (not the detector's training seed 7301, nor calibration 7202 or
 validation 9303): the same fully fixed spec rendered clean and with one thing broken. They are
-regression cases; how often the detector is right is bench/validate_scorer.py's job.
+regression cases; how often the detector is right is judge/fit/validate.py's job.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hands import defect, silhouette
-from hands.render import render_sample
-from hands.score import CAL, DETECTOR_FLAGS, score
-from hands.vocab import ANOMALIES, HandSpec
+from core.vocab import ANOMALIES, HandSpec
+from judge import defect, silhouette
+from judge.score import CAL, DETECTOR_FLAGS, score
+from world.render import render_sample
 
 pytestmark = pytest.mark.skipif(defect.load_net() is None or silhouette.load_net() is None,
                                 reason="detector or silhouette weights missing")
@@ -61,7 +61,7 @@ def test_training_smoke(tmp_path, monkeypatch):
     """A few steps on 30 renders: the trainer renders, caches, trains and writes loadable weights."""
     from safetensors.torch import load_file
 
-    from hands import defect_train
+    from judge.fit import train_defect as defect_train
 
     monkeypatch.setenv("HANDS_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "defect.safetensors"

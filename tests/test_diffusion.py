@@ -13,7 +13,7 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from hands.vocab import HandSpec
+from core.vocab import HandSpec
 from models import diffusion, registry
 from models.base import GenerateOptions, Generator
 from models.train import main as train_main

@@ -10,8 +10,8 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from hands.settings import REPO_ROOT
-from hands.vocab import HandSpec
+from core.settings import REPO_ROOT
+from core.vocab import HandSpec
 from models import gan, registry
 from models.base import Generator
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hands import landmarks
+from judge import landmarks
 
 # A right hand, palm towards the viewer, fingers up (so the thumb is on the image's right), in
 # MediaPipe keypoint order; unit: roughly the hand's length, y down.
@@ -128,8 +128,8 @@ def test_concurrent_calls_agree() -> None:
 
 @needs_model
 def test_open_palm_renders() -> None:
-    render = pytest.importorskip("hands.render")
-    from hands.vocab import HandSpec
+    render = pytest.importorskip("world.render")
+    from core.vocab import HandSpec
 
     scores, presence = [], []
     for i in range(8):

@@ -16,12 +16,12 @@ import torch
 
 gradio_client = pytest.importorskip("gradio_client")
 
-from hands import landmarks  # noqa: E402
-from hands.render import render_sample  # noqa: E402
-from hands.score import score  # noqa: E402
-from hands.settings import REPO_ROOT  # noqa: E402
+from core.settings import REPO_ROOT  # noqa: E402
+from judge import landmarks  # noqa: E402
+from judge.score import score  # noqa: E402
 from models import registry  # noqa: E402
 from models.base import FAMILIES  # noqa: E402
+from world.render import render_sample  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not all(registry.variants(f) for f in FAMILIES), reason="shipped weights missing")
 

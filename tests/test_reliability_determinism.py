@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from bench.digests import digests
-from hands.settings import REPO_ROOT
+from core.settings import REPO_ROOT
 from models import registry
 from models.base import FAMILIES
 

@@ -7,10 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-from hands.anatomy import BONE_RANGE, DIGIT_KEYPOINTS, RATIO_FLAGS, digit_length
-from hands.pose import pose_within_limits, sample_pose, sample_proportions
-from hands.render import render_sample
-from hands.vocab import ANOMALIES, GESTURE_DIGITS, GESTURES, OBJECTS, HandSpec
+from core.anatomy import BONE_RANGE, DIGIT_KEYPOINTS, RATIO_FLAGS, digit_length
+from core.vocab import ANOMALIES, GESTURE_DIGITS, GESTURES, OBJECTS, HandSpec
+from world.pose import pose_within_limits, sample_pose, sample_proportions
+from world.render import render_sample
 
 CLEAN = [render_sample(7, i, 64) for i in range(120)]
 
@@ -146,12 +146,12 @@ def test_malformed_twin_differs_from_clean_hand(kind, sign):
 
 def test_cli_writes_pngs_labels_and_sheet(tmp_path):
     out = tmp_path / "r"
-    run = subprocess.run([sys.executable, "-m", "hands.render", "--count", "3", "--seed", "1", "--size", "32", "--out", str(out)],
+    run = subprocess.run([sys.executable, "-m", "world.render", "--count", "3", "--seed", "1", "--size", "32", "--out", str(out)],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     lines = [json.loads(x) for x in (out / "labels.jsonl").read_text().splitlines()]
     assert len(lines) == 3 and (out / "sheet.png").exists() and (out / lines[0]["file"]).exists()
     for key in ("file", "gesture", "handedness", "object", "extended", "extended_count", "keypoints", "captions", "anomaly"):
         assert key in lines[0]
-    bad = subprocess.run([sys.executable, "-m", "hands.render", "--count", "0", "--out", str(out)], capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, "-m", "world.render", "--count", "0", "--out", str(out)], capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr

@@ -2,7 +2,7 @@
 
 Cases are fixed renders (seed 4242, not a training, calibration or validation seed) at 64 px,
 picked among the first few renders of each kind as ones the scorer gets right today: these are
-regression tests; how often it gets them right is bench/validate_scorer.py's job. The
+regression tests; how often it gets them right is judge/fit/validate.py's job. The
 MediaPipe-driven flags are checked through `judge` with planted landmarks, so they test our
 anatomy logic rather than the landmark model's mood.
 """
@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hands import anatomy_check, landmarks, silhouette
-from hands.render import render_sample
-from hands.score import Evidence, HandReport, gather, judge, score, score_set
-from hands.settings import REPO_ROOT
-from hands.vocab import HandSpec
+from core.settings import REPO_ROOT
+from core.vocab import HandSpec
+from judge import anatomy_check, landmarks, silhouette
+from judge.score import Evidence, HandReport, gather, judge, score, score_set
+from world.render import render_sample
 
 pytestmark = pytest.mark.skipif(silhouette.load_net() is None, reason=str(silhouette.net_error()))
 
@@ -46,7 +46,7 @@ def test_clean_hand_is_found_counted_and_unflagged(clean):
     assert report.extended_count == 5
     assert report.gesture_match is True
     assert not set(report.flags) & (MALFORMED | {"blurry", "wrong_gesture", "no_hand"}), report.flags
-    assert report.hand_score >= 85  # clean renders average ~87 (bench.validate_scorer)
+    assert report.hand_score >= 85  # clean renders average ~87 (judge.fit.validate)
     assert len(report.landmarks or []) == 21 or not landmarks.available()
 
 
@@ -206,7 +206,7 @@ def test_breakdown_adds_up():
 
 def test_score_set():
     images = [render_sample(SEED, i, 64).image for i in range(6)] + [np.zeros((64, 64, 3), np.uint8)]
-    from hands import features
+    from judge import features
 
     ref = features.extract([render_sample(SEED + 1, i, 64).image for i in range(20)])
     rep = score_set(images, reference=ref)
@@ -233,7 +233,7 @@ def test_score_set_reports_equal_single_scores():
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hands.score", *args], cwd=REPO_ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "judge.score", *args], cwd=REPO_ROOT, capture_output=True,
                           text=True, timeout=120)
 
 
@@ -260,7 +260,7 @@ def test_zero_length_finger_is_not_measured():
     not a finger: no measure may divide by its length."""
     import dataclasses
 
-    from hands.score import finger_measures
+    from judge.score import finger_measures
 
     sil = silhouette.analyse(render(0).image)
     assert sil is not None and sil.palm_length
@@ -274,7 +274,7 @@ def test_zero_length_finger_is_not_measured():
 def test_geometry_weight_scales_points_but_keeps_the_flags(monkeypatch):
     """The silhouette measures always explain (flags, red fingers); geometry_weight only sets how
     many points they take next to the detector."""
-    from hands import score as scorer
+    from judge import score as scorer
 
     r = render(2, OPEN, "long_finger")
     ev, spec = gather(r.image), HandSpec(gesture="open_palm")

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-import hands.spec as spec_mod
-from hands.spec import MAX_CHARS, parse, parse_with_method
-from hands.vocab import GESTURES, OBJECTS, SPEC_FIELDS, HandSpec
+import prompt.spec as spec_mod
+from core.vocab import GESTURES, OBJECTS, SPEC_FIELDS, HandSpec
+from prompt.spec import MAX_CHARS, parse, parse_with_method
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = [json.loads(line) for line in (ROOT / "tests/data/spec_paraphrases.jsonl").read_text().splitlines()]
@@ -244,7 +244,7 @@ def test_parse_is_thread_safe(encoder_preds):
 
 # ---------------------------------------------------------------- CLI
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hands.spec", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "prompt.spec", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
 
 

@@ -3,7 +3,7 @@
 `render_sample(seed, index, size, spec, anomaly)` is the one entry point; it returns the image,
 the hand mask and the ground truth. Same (seed, index, size, spec, anomaly) -> same bytes.
 
-CLI: python -m hands.render --count N --seed S --size PX --out DIR [--anomaly KIND]
+CLI: python -m world.render --count N --seed S --size PX --out DIR [--anomaly KIND]
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from hands.anatomy import DIGIT_KEYPOINTS, FINGER_RADIUS, FINGERS, PALM_HALF_THICKNESS, Skeleton
-from hands.captions import captions_for
-from hands.pose import sample_pose, sample_proportions
-from hands.raster import ZBuffer
-from hands.vocab import ANOMALIES, DIGITS, GESTURE_DIGITS, GESTURES, OBJECTS, SKIN_TONES, VIEWS, HandSpec
+from core.anatomy import DIGIT_KEYPOINTS, FINGER_RADIUS, FINGERS, PALM_HALF_THICKNESS, Skeleton
+from core.vocab import ANOMALIES, DIGITS, GESTURE_DIGITS, GESTURES, OBJECTS, SKIN_TONES, VIEWS, HandSpec
+from world.captions import captions_for
+from world.pose import sample_pose, sample_proportions
+from world.raster import ZBuffer
 
 # Monk Skin Tone scale hex values, grouped in pairs into SKIN_TONES.
 MONK = ["f6ede4", "f3e7db", "f7ead0", "eadaba", "d7bd96", "a07e56", "825c43", "604134", "3a312a", "292420"]
@@ -135,7 +135,7 @@ def apply_anomaly(rng, skeleton: Skeleton, gesture: str, anomaly: str) -> tuple[
 
 
 def build_scene(rng, skeleton: Skeleton, fields: dict, anomaly_info: dict | None, extra: dict) -> Scene:
-    from hands.anatomy import finger_chain
+    from core.anatomy import finger_chain
 
     joints = skeleton.joints()
     fingers = []
@@ -449,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--anomaly", choices=ANOMALIES, default=None)
-    parser.add_argument("--prompt", default=None, help="render hands for this prompt (parsed by hands.spec)")
+    parser.add_argument("--prompt", default=None, help="render hands for this prompt (parsed by prompt.spec)")
     parser.add_argument("--sheet-only", action="store_true", help="write only DIR/sheet.png (for the README)")
     args = parser.parse_args(argv)
     if not 1 <= args.count <= 1_000_000 or not 16 <= args.size <= 512:
@@ -457,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     spec = None
     if args.prompt is not None:
-        from hands.spec import parse
+        from prompt.spec import parse
 
         try:
             spec = parse(args.prompt)

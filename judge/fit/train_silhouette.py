@@ -7,15 +7,15 @@ at the wrist. Negatives (noise, blank, gradients, soft blobs) teach "no hand her
 Malformed hands are held out on purpose: the validation asks whether a net that only ever saw
 healthy hands still finds a sixth finger, a fused pair or a long little finger.
 
-The shipped weights (hands/weights/silhouette.safetensors) came from this schedule on 2 shared
+The shipped weights (judge/weights/silhouette.safetensors) came from this schedule on 2 shared
 CPU cores (~75 min in all); each step starts from the previous one's weights:
 
-    python -m hands.silhouette_train --count 6000 --epochs 5            # first 3 maps only, then:
-    python -m hands.silhouette_train --count 6000 --shards 2 --epochs 3 --init W --lr 2e-3  # stopped after 1
-    python -m hands.silhouette_train --count 6000 --shards 2 --epochs 3 --init W --lr 1.5e-3
-    python -m hands.silhouette_train --count 6000 --shards 3 --epochs 2 --init W --lr 1e-3
-    python -m hands.silhouette_train --view-head                         # side-view head, 1 min
-    python -m hands.silhouette_train --count-head --threads 1            # finger-count head, 4 min
+    python -m judge.fit.train_silhouette --count 6000 --epochs 5            # first 3 maps only, then:
+    python -m judge.fit.train_silhouette --count 6000 --shards 2 --epochs 3 --init W --lr 2e-3  # stopped after 1
+    python -m judge.fit.train_silhouette --count 6000 --shards 2 --epochs 3 --init W --lr 1.5e-3
+    python -m judge.fit.train_silhouette --count 6000 --shards 3 --epochs 2 --init W --lr 1e-3
+    python -m judge.fit.train_silhouette --view-head                         # side-view head, 1 min
+    python -m judge.fit.train_silhouette --count-head --threads 1            # finger-count head, 4 min
 
 (The second run weighted the per-digit maps 1/11 as much as now; it was stopped and resumed.)
 """
@@ -31,10 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hands.anatomy import BONES, DIGIT_KEYPOINTS, FINGER_RADIUS
-from hands.render import render_sample
-from hands.settings import cache_dir
-from hands.silhouette import CHANNELS, SIZE, WEIGHTS, PartNet, save_weights
+from core.anatomy import BONES, DIGIT_KEYPOINTS, FINGER_RADIUS
+from core.settings import cache_dir
+from judge.silhouette import CHANNELS, SIZE, WEIGHTS, PartNet, save_weights
+from world.render import render_sample
 
 TRAIN_SEED = 7101  # shards 7101-7103, view head 7151; calibration uses 7202, validation 9303
 TIP_SIGMA = 1.0  # px at 64 px
@@ -251,7 +251,7 @@ def train(count: int, epochs: int, batch: int, out: Path, threads: int, shards: 
 
 def _clean_maps(count: int, seed: int) -> list[tuple]:
     """(the frozen net's maps, visible tips it finds, label) for `count` clean renders."""
-    from hands.silhouette import HAND_THRESHOLD, _largest, find_tips, predict, to_input
+    from judge.silhouette import HAND_THRESHOLD, _largest, find_tips, predict, to_input
 
     out = []
     for i in range(count):
@@ -300,7 +300,7 @@ def train_view_head(count: int = 3000, seed: int = TRAIN_SEED + 50) -> dict:
     """Logistic regression P(side view) on the frozen net's pooled features of clean renders."""
     from safetensors.numpy import save_file
 
-    from hands.silhouette import VIEW_HEAD
+    from judge.silhouette import VIEW_HEAD
 
     rows = _clean_maps(count, seed)
     z, norm = _standardise(np.stack([m.features for m, _, _ in rows]))
@@ -314,7 +314,7 @@ def train_count_head(count: int = 4000, seed: int = TRAIN_SEED + 60) -> dict:
     """P(0..5 extended digits) from `silhouette.count_features` of clean renders (32 hidden units)."""
     from safetensors.numpy import save_file
 
-    from hands.silhouette import COUNT_HEAD, count_features
+    from judge.silhouette import COUNT_HEAD, count_features
 
     rows = _clean_maps(count, seed)
     z, norm = _standardise(np.stack([count_features(m, seen) for m, seen, _ in rows]))

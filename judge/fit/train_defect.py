@@ -1,15 +1,15 @@
-"""Train the malformation detector (`hands.defect`) on labelled renders of its own seed.
+"""Train the malformation detector (`judge.defect`) on labelled renders of its own seed.
 
 Twins: for each index the renderer draws one fully fixed spec (a gesture the malformation
 applies to, palm or back view, handedness, skin tone) and renders the hand clean and with one
 malformation: same pose, same camera, one thing broken. Extra clean renders of every gesture,
 object and view teach it that a fist, a cup or a side view is not a malformation.
 
-    python -m hands.defect_train                  # 6,000 twins + 3,000 clean: 9 min to render, 14 epochs
-    python -m hands.defect_train --init hands/weights/defect.safetensors --epochs 4 --lr 1e-3   # then
-    python -m hands.defect_train --init hands/weights/defect.safetensors --epochs 4 --lr 1e-3 \
+    python -m judge.fit.train_defect                  # 6,000 twins + 3,000 clean: 9 min to render, 14 epochs
+    python -m judge.fit.train_defect --init judge/weights/defect.safetensors --epochs 4 --lr 1e-3   # then
+    python -m judge.fit.train_defect --init judge/weights/defect.safetensors --epochs 4 --lr 1e-3 \
         --focus bent_joint --focus-pairs 3000        # then: more twins of the hardest kind to see
-    python -m hands.defect_train --pairs 200 --generic 100 --epochs 1 --out runs/defect-smoke.safetensors  # smoke
+    python -m judge.fit.train_defect --pairs 200 --generic 100 --epochs 1 --out runs/defect-smoke.safetensors  # smoke
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from hands.defect import CLASSES, WEIGHTS, DefectNet, stack_input
-from hands.render import _ANOMALY_GESTURES, render_sample
-from hands.settings import cache_dir
-from hands.vocab import ANOMALIES, SKIN_TONES, HandSpec
+from core.settings import cache_dir
+from core.vocab import ANOMALIES, SKIN_TONES, HandSpec
+from judge.defect import CLASSES, WEIGHTS, DefectNet, stack_input
+from world.render import _ANOMALY_GESTURES, render_sample
 
-TRAIN_SEED = 7301  # calibration uses 7202, validation 9303 (bench.validate_scorer)
+TRAIN_SEED = 7301  # calibration uses 7202, validation 9303 (judge.fit.validate)
 FOCUS_SEED = 7321  # extra twins of the malformations that are hardest to see (--focus)
 
 
@@ -42,7 +42,7 @@ def build(pairs: int, generic: int, seed: int = TRAIN_SEED,
           kinds: tuple[str, ...] = ANOMALIES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(inputs N x C x 64 x 64 as uint8, labels N, group N: twins share a group), cached.
     The twins' malformations cycle through `kinds`."""
-    from hands import silhouette
+    from judge import silhouette
 
     which = "" if kinds == ANOMALIES else "-" + "+".join(kinds)
     path = cache_dir() / f"defect-v1-p{pairs}-g{generic}-s{seed}{which}.npz"
@@ -75,7 +75,7 @@ def train(pairs: int, generic: int, epochs: int, batch: int, lr: float, out: Pat
     import torch
     import torch.nn.functional as F
 
-    from hands.silhouette import save_weights
+    from judge.silhouette import save_weights
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -107,7 +107,7 @@ def train(pairs: int, generic: int, epochs: int, batch: int, lr: float, out: Pat
         net.train()
         p_clean = torch.softmax(logits, 1)[:, 0].numpy()
         y = labels[val_idx]
-        from hands.features import auroc
+        from judge.features import auroc
 
         return {"val_acc": round(float((logits.argmax(1).numpy() == y).mean()), 4),
                 "val_auroc": round(auroc(-p_clean[y > 0], -p_clean[y == 0]), 4)}

@@ -10,9 +10,9 @@ The hand-likeness gate (the net's strongest wrist/knuckle/tip peak) sits at the 
 percentile; so does the malformation detector's P(malformed) (90th / 99th percentiles, the flag
 never under 0.5). The points the detector may take, and the weight of the silhouette geometry
 next to it, are those that best separate this seed's own malformed renders from its clean ones.
-Writes hands/weights/scorer_calibration.json, which hands.score loads.
+Writes judge/weights/scorer_calibration.json, which judge.score loads.
 
-    python -m bench.calibrate_scorer --count 600            # ~5 min on one idle thread
+    python -m judge.fit.calibrate --count 600            # ~5 min on one idle thread
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ import sys
 
 import numpy as np
 
-from hands import anatomy_check, score
-from hands.render import render_sample
-from hands.silhouette import to_input
+from judge import anatomy_check, score
+from judge.silhouette import to_input
+from world.render import render_sample
 
 SEED = 7202
 CAL_PATH = score.CAL_PATH
@@ -111,8 +111,8 @@ def penalty_weights(cal: dict, count: int) -> dict[str, float]:
     counts next to it: the grid pair whose Hand Score best separates malformed from clean renders
     of *this* seed (count clean, count/5 per kind), so the validation seed 9303 stays unseen.
     Other thresholds are the ones just calibrated."""
-    from hands.features import auroc
-    from hands.vocab import ANOMALIES, HandSpec
+    from core.vocab import ANOMALIES, HandSpec
+    from judge.features import auroc
 
     saved = {key: score.CAL.get(key) for key in (*cal, "detector_points", "geometry_weight")}
     score.CAL.update(cal)

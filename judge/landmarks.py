@@ -7,7 +7,7 @@ image, letterboxed to a square and resized to 224x224, with `ai-edge-litert`.
 Why not MediaPipe's own HandLandmarker (palm detector first, then landmarks on its crop)?
 Measured here (64 px unless said):
 - its palm detector misses our hands: 51 of 60 simple drawn hands, none of them at 128-256 px,
-  56 of 100 `hands.render` renders;
+  56 of 100 `world.render` renders;
 - where it does find the hand, its landmarks are worse: PCK@0.1 0.83 vs 0.98 (drawn hands),
   0.34 vs 0.46 (renders) for the landmark model on the whole image;
 - it costs ~20 ms per image against ~8 ms for one landmark pass.
@@ -29,7 +29,7 @@ what mediapipe 1.2.2's HandLandmarker reports as "Right" (it labelled drawn righ
 0.85-0.96); the old "assumes a mirrored selfie image" note predates the label swap in
 tasks-vision 0.10.15 (google-ai-edge/mediapipe-samples#450). Checked on drawn palms with palm
 creases at 96-256 px: right palm 0.77-0.98, left palm 0.09-0.45; open right palms from
-`hands.render` (128 px): > 0.5 for 28 of 30. A bare silhouette cannot tell palm from back,
+`world.render` (128 px): > 0.5 for 28 of 30. A bare silhouette cannot tell palm from back,
 and the model reads it as a palm (thumb on the image's right -> "right").
 """
 

@@ -7,7 +7,7 @@ paraphrases no rule list anticipates ("hand curled up tight, ready to punch"). A
 otherwise the nearest gesture anchor wins if it beats the runner-up by a margin. Without the
 encoder the module still works, on keywords alone.
 
-CLI: `python -m hands.spec "TEXT" [--no-encoder]` prints spec.to_dict() plus "method" as JSON.
+CLI: `python -m prompt.spec "TEXT" [--no-encoder]` prints spec.to_dict() plus "method" as JSON.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 
-from hands.vocab import DIGITS, GESTURE_DIGITS, HandSpec
+from core.vocab import DIGITS, GESTURE_DIGITS, HandSpec
 
 MAX_CHARS = 1000
 EMPTY_MESSAGE = "Prompt is empty: describe a hand, e.g. 'a peace sign'"
@@ -340,7 +340,7 @@ def _load_encoder() -> dict:
     global _encoder
     if _encoder is not None:
         return _encoder
-    from hands.settings import MODEL_LOAD_LOCK
+    from core.settings import MODEL_LOAD_LOCK
 
     with MODEL_LOAD_LOCK:
         if _encoder is not None:
@@ -474,7 +474,7 @@ def parse(text: str, use_encoder: bool = True) -> HandSpec:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m hands.spec", description="Parse a hand prompt to JSON.")
+    ap = argparse.ArgumentParser(prog="python -m prompt.spec", description="Parse a hand prompt to JSON.")
     ap.add_argument("text")
     ap.add_argument("--no-encoder", action="store_true", help="keywords only (fast, no model load)")
     args = ap.parse_args(argv)

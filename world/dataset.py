@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hands.render import RENDER_VERSION, render_sample
-from hands.settings import cache_dir
-from hands.vocab import HandSpec, condition_indices
+from core.settings import cache_dir
+from core.vocab import HandSpec, condition_indices
+from world.render import RENDER_VERSION, render_sample
 
 LABEL_KEYS = ("gesture", "handedness", "object", "skin_tone", "view", "extended", "extended_count", "keypoints", "captions")
 

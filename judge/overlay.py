@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageDraw
 
-from hands.anatomy import BONES
+from core.anatomy import BONES
 
 if TYPE_CHECKING:
-    from hands.score import HandReport
+    from judge.score import HandReport
 
 RED, GREEN, YELLOW, WHITE = (235, 40, 40), (60, 220, 90), (255, 220, 40), (255, 255, 255)
 

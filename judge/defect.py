@@ -4,7 +4,7 @@ Why, on top of the silhouette geometry: counting tips and measuring widths finds
 or a fused pair, but it misses what is only a *shape*: a joint bent backwards, a finger a little
 too long, a gap where a finger should be. Those are easy to see and hard to write down. This
 small CNN looks at the image together with the silhouette net's maps (hand, fingers, tips,
-knuckles) and names the malformation. It is trained by `python -m hands.defect_train` on renders
+knuckles) and names the malformation. It is trained by `python -m judge.fit.train_defect` on renders
 of its own seed: each malformed hand next to its clean twin (same pose, view and skin, one thing
 broken), so the only difference it can learn is the malformation; extra twins of bent joints (seed
 7321), the kind hardest to see at 64 px, come on top. It never sees generator output nor the
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hands.vocab import ANOMALIES
+from core.vocab import ANOMALIES
 
 CLASSES: tuple[str, ...] = ("clean", *ANOMALIES)
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "defect.safetensors"
@@ -27,7 +27,7 @@ def _defectnet_class():
     import torch
     import torch.nn as nn
 
-    from hands.silhouette import CHANNELS, _block
+    from judge.silhouette import CHANNELS, _block
 
     class DefectNet(nn.Module):
         """(RGB + silhouette maps) at 64 px -> class logits (CLASSES). ~0.2 M weights."""
@@ -65,11 +65,11 @@ _missing = False
 
 def load_net():
     """The trained detector (loaded once) or None when its weights are missing. Loads under the
-    one model-load lock (`hands.settings.MODEL_LOAD_LOCK`), like every other network here."""
+    one model-load lock (`core.settings.MODEL_LOAD_LOCK`), like every other network here."""
     global _net, _missing
     if _net is not None:
         return _net
-    from hands.settings import MODEL_LOAD_LOCK
+    from core.settings import MODEL_LOAD_LOCK
 
     with MODEL_LOAD_LOCK:
         if _net is None and not _missing:

@@ -1,6 +1,6 @@
 """Anatomy from MediaPipe's 3D world landmarks: finger-length ratios, bone ratios, joint angles.
 
-All limits come from `hands.anatomy` (the notes' tables); nothing is copied here. Angles and
+All limits come from `core.anatomy` (the notes' tables); nothing is copied here. Angles and
 lengths are measured in 3D because a 2D projection distorts both. The landmark model is an
 independent judge, but on small drawn hands its points are only roughly right (PCK@0.3P ~0.6
 on 64 px renders), so every limit gets a measurement tolerance, calibrated on clean renders so
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hands.anatomy import BONE_RANGE, DIGIT_KEYPOINTS, FINGERS, JOINT_LIMITS, RATIO_FLAGS, digit_length
+from core.anatomy import BONE_RANGE, DIGIT_KEYPOINTS, FINGERS, JOINT_LIMITS, RATIO_FLAGS, digit_length
 
 # Extra room past each published limit before a flag, for landmark noise: ratios (fraction of
 # the limit), bones (fraction of P), angles (degrees). Calibrated on clean renders (seed 7202).

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hands.anatomy import (
+from core.anatomy import (
     BONE_NOMINAL,
     BONE_RANGE,
     FINGERS,
@@ -19,7 +19,7 @@ from hands.anatomy import (
     Skeleton,
     joint_angle_limits,
 )
-from hands.vocab import DIGITS, GESTURE_DIGITS
+from core.vocab import DIGITS, GESTURE_DIGITS
 
 
 def sample_proportions(rng: np.random.Generator) -> Skeleton:

@@ -1,7 +1,7 @@
 """Set-level metrics in a feature space we own: KID against clean renders, and diversity; and the
 AUROC by which the scorer and its detector are judged.
 
-Feature space: the encoder of our silhouette net (`hands.silhouette.PartNet`, trained on clean
+Feature space: the encoder of our silhouette net (`judge.silhouette.PartNet`, trained on clean
 renders only), average-pooled at its three scales plus max-pooled at the coarsest: 116 numbers
 per image. Why this and not Inception: Inception weights cannot be had offline here, and an
 ImageNet embedding would mostly measure backgrounds and colours. Our encoder was trained to find
@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from hands.silhouette import SIZE, load_net, to_input
+from judge.silhouette import SIZE, load_net, to_input
 
 
 def extract(images, batch: int = 256) -> np.ndarray:
@@ -32,7 +32,7 @@ def extract(images, batch: int = 256) -> np.ndarray:
     if net is None:
         raise RuntimeError("silhouette weights unavailable: no feature space for KID")
     out = []
-    from hands.score import _as_rgb
+    from judge.score import _as_rgb
 
     arr = [to_input(_as_rgb(im)) for im in images]
     for s in range(0, len(arr), batch):
@@ -112,7 +112,7 @@ def reference_features(count: int = 500, seed: int = 7303) -> np.ndarray:
     key = (count, seed)
     with _reference_lock:
         if key not in _reference:
-            from hands.render import render_sample
+            from world.render import render_sample
 
             _reference[key] = extract([render_sample(seed, i, SIZE).image for i in range(count)])
         return _reference[key]

@@ -12,8 +12,8 @@ scores each one with and without the prompt's spec, and reports:
   skin-coloured blobs, the shape an undertrained generator draws);
 - flag rates per kind, latency p50/p90 of one full score of a 64 px image.
 
-    python -m bench.validate_scorer            # 500 clean, 100 per kind, 100 noise + 100 blank
-    python -m bench.validate_scorer --quick    # a small version in < 1 minute
+    python -m judge.fit.validate            # 500 clean, 100 per kind, 100 noise + 100 blank
+    python -m judge.fit.validate --quick    # a small version in < 1 minute
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from hands.features import auroc
-from hands.render import render_sample
-from hands.score import Evidence, gather, judge
-from hands.settings import REPO_ROOT
-from hands.vocab import ANOMALIES, HandSpec
+from core.settings import REPO_ROOT
+from core.vocab import ANOMALIES, HandSpec
+from judge.features import auroc
+from judge.score import Evidence, gather, judge
+from world.render import render_sample
 
 SEED = 9303
 
@@ -43,7 +43,7 @@ def _skin_blob(rng: np.random.Generator) -> np.ndarray:
     undertrained generator draws (the shape and colour of a hand, none of its parts)."""
     import cv2
 
-    from hands.render import MONK
+    from world.render import MONK
 
     t = np.linspace(0, 1, 64)[None, :, None] * np.ones((64, 1, 1))
     img = rng.uniform(40, 220, 3) * (1 - t) + rng.uniform(40, 220, 3) * t
@@ -94,7 +94,7 @@ def separable_count(label: dict, min_px: float = 2.5) -> int:
     The renderer's `visible_extended` says a tip is not hidden, but in side views two fingers
     stacked one behind the other show their tips a pixel apart: one fingertip to any eye.
     """
-    from hands.anatomy import DIGIT_KEYPOINTS
+    from core.anatomy import DIGIT_KEYPOINTS
 
     kp = np.asarray(label["keypoints"], float)
     groups: list[list[np.ndarray]] = []

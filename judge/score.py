@@ -1,18 +1,18 @@
 """The Hand Score: one image (and optionally the prompt's HandSpec) -> a `HandReport`.
 
 Four witnesses, each doing what it is good at:
-- the silhouette net (`hands.silhouette`, trained on clean renders only) separates the hand from
+- the silhouette net (`judge.silhouette`, trained on clean renders only) separates the hand from
   the background and finds extended fingertips: the finger count, widths, lengths and bends
   come from there, because MediaPipe always answers five fingers;
-- MediaPipe's landmark model (`hands.landmarks`, trained on real photographs) gives
-  hand-likeness and 21 landmarks; `hands.anatomy_check` holds them against the anatomy tables;
+- MediaPipe's landmark model (`judge.landmarks`, trained on real photographs) gives
+  hand-likeness and 21 landmarks; `judge.anatomy_check` holds them against the anatomy tables;
 - edge acutance at the hand's outline, relative to clean renders, measures blur;
-- a learned malformation detector (`hands.defect`, trained on labelled twin renders of its own
+- a learned malformation detector (`judge.defect`, trained on labelled twin renders of its own
   seed) names what the geometry cannot write down: a joint bent back, a finger a bit too long.
 Every penalty names what it is for, so a low score explains itself. Thresholds were calibrated
-on clean renders (seed 7202; `bench/calibrate_scorer.py`), never on generator output.
+on clean renders (seed 7202; `judge/fit/calibrate.py`), never on generator output.
 
-CLI: python -m hands.score IMG... [--prompt TEXT] [--overlay DIR]   (one JSON line per image)
+CLI: python -m judge.score IMG... [--prompt TEXT] [--overlay DIR]   (one JSON line per image)
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from hands import anatomy_check, defect, landmarks, silhouette
-from hands.anatomy import DIGIT_KEYPOINTS, FINGER_RADIUS
-from hands.vocab import DIGITS, HandSpec
+from core.anatomy import DIGIT_KEYPOINTS, FINGER_RADIUS
+from core.vocab import DIGITS, HandSpec
+from judge import anatomy_check, defect, landmarks, silhouette
 
-# Calibrated on clean renders (seed 7202) by bench/calibrate_scorer.py, which overwrites these
-# defaults through hands/weights/scorer_calibration.json.
+# Calibrated on clean renders (seed 7202) by judge/fit/calibrate.py, which overwrites these
+# defaults through judge/weights/scorer_calibration.json.
 CAL: dict = {
     "sharpness_ref": 0.35,  # median edge acutance of clean 64 px renders
     "blurry_below": 0.6,  # relative sharpness under which an image is flagged blurry
@@ -85,7 +85,7 @@ CAL_PATH = Path(__file__).resolve().parent / "weights" / "scorer_calibration.jso
 
 
 def _load_calibration() -> None:
-    """Override the defaults above with bench/calibrate_scorer.py's output, when present."""
+    """Override the defaults above with judge/fit/calibrate.py's output, when present."""
     if CAL_PATH.exists():
         data = json.loads(CAL_PATH.read_text())
         limits = {key: {**CAL[key], **data.get("cal", {}).get(key, {})} for key in ("limits", "limits_side")}
@@ -162,7 +162,7 @@ class HandReport:
 
     def overlay(self, size: int = 256) -> Image.Image:
         """The image upscaled, with landmarks, counted fingertips and flagged parts in red."""
-        from hands.overlay import draw
+        from judge.overlay import draw
 
         return draw(self, size)
 
@@ -516,7 +516,7 @@ class SetReport:
     score_ci: tuple[float, float]
     finger_count_accuracy: float | None  # extended count == the prompt's, over all images
     malformation_rate: float  # images with a malformation flag, over images with a hand
-    kid: tuple[float, float] | None  # (mean, std) against clean renders, see hands.features
+    kid: tuple[float, float] | None  # (mean, std) against clean renders, see judge.features
     diversity: float | None
     reference_diversity: float | None  # the same meter on clean renders
     sharpness_mean: float | None
@@ -561,7 +561,7 @@ def score_set(images, specs=None, reference: np.ndarray | None = None, kid_metri
     notes = sorted({note for r in reports for note in r.notes})
     kid_value = div = ref_div = None
     if kid_metrics and n >= 2:
-        from hands import features
+        from judge import features
 
         try:
             ref = features.reference_features() if reference is None else reference
@@ -590,7 +590,7 @@ def score_set(images, specs=None, reference: np.ndarray | None = None, kid_metri
 def _spec(prompt: str | None) -> HandSpec | None:
     if prompt is None:
         return None
-    from hands.spec import parse
+    from prompt.spec import parse
 
     return parse(prompt)
 
@@ -619,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
         args.overlay.mkdir(parents=True, exist_ok=True)
     import torch
 
-    from hands.settings import threads
+    from core.settings import threads
 
     torch.set_num_threads(threads() or 1)  # one image at a time: more threads only contend
     for path, rgb in images:

@@ -5,7 +5,7 @@ protrusions of even the *true* hand mask (palm found by distance transform, fing
 morphological opening removes) gave the right extended-finger count on only 57 % of hands:
 curled fingers, tucked thumbs and side views make bumps that look like fingers, and neighbouring
 fingers touch. So a tiny U-Net (`PartNet`, ~70k weights, 0.3 MB safetensors) trained on clean
-renders only (`hands.silhouette_train`) separates the hand from the background (held objects
+renders only (`judge.fit.train_silhouette`) separates the hand from the background (held objects
 excluded) and marks extended-digit pixels and fingertips. Counting, widths and lengths are then
 plain geometry on those maps, so a sixth finger, a fused pair or a long little finger (never
 seen in training) show up as one more tip, a wide finger or a long one.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hands.vocab import DIGITS
+from core.vocab import DIGITS
 
 SIZE = 64  # the net sees hands at 64 px (the generators' resolution)
 # Output maps: hand pixels, extended-finger pixels, any extended fingertip, then per digit the
@@ -103,11 +103,11 @@ _net_error: str | None = None
 
 def load_net():
     """The trained PartNet in eval mode (loaded once), or None with `net_error()` saying why. Loads
-    under the one model-load lock (`hands.settings.MODEL_LOAD_LOCK`), like every other network here."""
+    under the one model-load lock (`core.settings.MODEL_LOAD_LOCK`), like every other network here."""
     global _net, _net_error
     if _net is not None:
         return _net
-    from hands.settings import MODEL_LOAD_LOCK
+    from core.settings import MODEL_LOAD_LOCK
 
     with MODEL_LOAD_LOCK:
         if _net is None and _net_error is None:
@@ -188,7 +188,7 @@ def predict_batch(rgb64s: list[np.ndarray], batch: int = 128) -> list[Maps] | No
 
 def side_view_probability(features: np.ndarray) -> float | None:
     """P(palm seen edge-on) from the pooled features: a logistic head fitted on clean renders'
-    view labels (`python -m hands.silhouette_train --view-head`). None without its weights."""
+    view labels (`python -m judge.fit.train_silhouette --view-head`). None without its weights."""
     head = _view_head()
     if head is None:
         return None
@@ -221,7 +221,7 @@ def count_features(maps: Maps, seen: int) -> np.ndarray:
 
 def count_probabilities(maps: Maps, seen: int) -> np.ndarray | None:
     """P(0..5 extended digits) from the whole hand's shape: a 1-hidden-layer head fitted on clean
-    renders' labels (`python -m hands.silhouette_train --count-head`). Side views stack fingers
+    renders' labels (`python -m judge.fit.train_silhouette --count-head`). Side views stack fingers
     one behind the other, so tips alone undercount there; the head has seen how such stacks look.
     None without its weights or features."""
     head = _load_head(COUNT_HEAD)
@@ -345,7 +345,7 @@ def _peak(heat: np.ndarray, threshold: float = KEYPOINT_THRESHOLD) -> tuple[floa
 def nominal_hand() -> tuple[dict[str, float], dict[str, float]]:
     """Wrist->knuckle distance and knuckle->tip length (units of P) of the nominal open hand,
     from the anatomy tables (thumb: its MCP, and MCP->tip)."""
-    from hands.anatomy import BONE_NOMINAL, DIGIT_KEYPOINTS, MCP_DISTANCE, MCP_RAY_ANGLE, FingerPose, Skeleton, digit_length
+    from core.anatomy import BONE_NOMINAL, DIGIT_KEYPOINTS, MCP_DISTANCE, MCP_RAY_ANGLE, FingerPose, Skeleton, digit_length
 
     pose = {d: FingerPose() for d in DIGITS}
     pose["thumb"] = FingerPose(abd=57.5, opp=17.5)  # middle of the renderer's extended-thumb range

@@ -1,0 +1,1 @@
+"""Training, calibrating and validating the judge's witnesses (never imported when serving)."""
