@@ -16,7 +16,7 @@ import sys
 
 from models import registry
 from models.base import GenerateOptions
-from prompt.spec import parse
+from prompt import parse
 
 CASES = (("vae", None), ("gan", None), ("diffusion", "dpm++"), ("diffusion", "ddpm"))  # ddpm draws noise every step
 

@@ -21,7 +21,7 @@ from core.settings import REPO_ROOT
 from judge import score as scorer
 from models import registry
 from models.base import FAMILIES
-from prompt.spec import parse
+from prompt import GestureEncoder, PromptParser
 
 ROW_PROMPTS = ("open_palm", "fist", "point", "peace", "thumbs_up", "four", "banana", "cup")
 CELL, LABEL_W, HEAD_H, TEXT_H = 96, 150, 24, 14
@@ -35,10 +35,11 @@ def build(variant: str, per_cell: int, seed: int) -> tuple[Image.Image, dict[str
     scores: dict[str, list[float]] = {f: [] for f in families}
     for c, family in enumerate(families):
         draw.text((LABEL_W + c * (col_w + 8) + 4, 6), f"{family} ({variant})", fill="black")
+    parser = PromptParser(GestureEncoder())  # one parser for every row: its encoder loads at most once
     for r, key in enumerate(ROW_PROMPTS):
         y = HEAD_H + r * (CELL + TEXT_H + 6)
         draw.multiline_text((4, y + CELL // 2 - 12), textwrap.fill(PROMPTS[key], 22), fill="black")
-        spec = parse(PROMPTS[key])
+        spec = parser.parse(PROMPTS[key])
         for c, family in enumerate(families):
             generation = registry.load(family, variant).generate(spec, per_cell, seed + r)
             for i, (image, report) in enumerate(zip(generation.images, scorer.score_set(generation.images, spec).reports)):

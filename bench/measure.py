@@ -14,7 +14,7 @@ from bench.stats import mean_ci
 from judge import score as scorer
 from models import registry
 from models.base import GenerateOptions
-from prompt.spec import parse
+from prompt import GestureEncoder, PromptParser
 
 
 class PeakRSS:
@@ -45,7 +45,8 @@ class PeakRSS:
 
 
 def specs_for_prompts() -> dict[str, object]:
-    return {key: parse(text) for key, text in PROMPTS.items()}
+    parser = PromptParser(GestureEncoder())  # one parser for all prompts: its encoder loads at most once
+    return {key: parser.parse(text) for key, text in PROMPTS.items()}
 
 
 def measure(family: str, variant: str, per_prompt: int, latency_calls: int, seed: int = 1000,

@@ -11,7 +11,7 @@ from bench.server import compare_args, launched_app
 from demo import pipeline
 from judge import score as scorer
 from models import registry
-from prompt.spec import parse
+from prompt import GestureEncoder, PromptParser
 
 
 def compare_speed(runs: int) -> dict:
@@ -43,7 +43,8 @@ def gan_snapshots(n: int) -> list[dict]:
     if not hasattr(generator, "snapshots"):
         return []
     rows = []
-    specs = [parse(p) for p in PROMPTS.values()]
+    parser = PromptParser(GestureEncoder())  # one parser for all prompts: its encoder loads at most once
+    specs = [parser.parse(p) for p in PROMPTS.values()]
     for name in list(generator.snapshots()) + ["final"]:
         g = generator if name == "final" else generator.at_snapshot(name)
         images, image_specs = [], []

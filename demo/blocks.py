@@ -10,6 +10,7 @@ from core.settings import queue_size
 from demo.compare_tab import build_compare_tab
 from demo.inside_tab import build_inside_tab
 from demo.teach_tab import build_teach_tab
+from prompt import GestureEncoder, PromptParser
 
 COMPUTE = "compute"  # one concurrency id for every event that runs a model: they share the CPU
 
@@ -18,26 +19,26 @@ One prompt, three kinds of image generator trained on the same hands — a **VAE
 and a judge that counts the fingers of every hand they draw."""
 
 
-def warm_up() -> None:
+def warm_up(parser: PromptParser) -> None:
     """Load the prompt encoder and the scorer's reference set off the request path (background)."""
     from judge import features
-    from prompt import spec
 
-    spec.preload(background=True)
+    parser.preload(background=True)
     threading.Thread(target=features.reference_features, daemon=True).start()
 
 
 def build_demo() -> gr.Blocks:
+    parser = PromptParser(GestureEncoder())  # the app's prompt parser: its encoder loaded once
     with gr.Blocks(title="Why can't AI draw hands?") as demo:
         gr.Markdown(HEADER)
         with gr.Tab("Compare"):
-            build_compare_tab(COMPUTE)
+            build_compare_tab(COMPUTE, parser)
         with gr.Tab("Inside the models"):
-            build_inside_tab(COMPUTE)
+            build_inside_tab(COMPUTE, parser)
         with gr.Tab("Why hands?"):
             build_teach_tab()
     # a full queue answers at once (HTTP 503; the page says "currently busy. Please try again", gradio_client
     # raises QueueError "Queue is full! Please try again.") instead of letting callers time out
     demo.queue(max_size=queue_size(), default_concurrency_limit=1)
-    warm_up()
+    warm_up(parser)
     return demo

@@ -7,6 +7,7 @@ import pandas as pd
 
 from demo import pipeline, present
 from models.base import FAMILIES
+from prompt import PromptParser
 
 EXAMPLES = [
     ["a fist"],  # articulation: every finger folded
@@ -19,7 +20,7 @@ EXAMPLES = [
 TITLES = {"vae": "VAE", "gan": "GAN", "diffusion": "Diffusion"}
 
 
-def build_compare_tab(concurrency_id: str) -> None:
+def build_compare_tab(concurrency_id: str, parser: PromptParser) -> None:
     with gr.Row():
         prompt = gr.Textbox(label="Prompt", placeholder="Describe a hand, e.g. 'a thumbs up with the left hand'", scale=5,
                             max_length=pipeline.MAX_PROMPT * 5, elem_id="prompt")
@@ -58,7 +59,7 @@ def build_compare_tab(concurrency_id: str) -> None:
         """Generate n hands per backend for the prompt and score each one."""
         try:
             request = pipeline.validate(prompt_text, seed_v, n_v, steps_v, guidance_v, sampler_v, variant_v)
-            spec = pipeline.understand(request.prompt)
+            spec = pipeline.understand(request.prompt, parser)
         except ValueError as err:
             raise gr.Error(str(err)) from None
         if spec.gesture is None and spec.confidence < 0.3:

@@ -15,6 +15,7 @@ from demo import pipeline, present
 from judge import score as scorer
 from models import registry
 from models.base import FAMILIES, GenerateOptions
+from prompt import PromptParser
 from world.dataset import spec_of
 
 
@@ -25,14 +26,14 @@ def _load(family: str, variant: str):
         raise gr.Error(str(err)) from None
 
 
-def _spec(prompt: str):
+def _spec(parser: PromptParser, prompt: str):
     try:
-        return pipeline.understand(pipeline.validate(prompt).prompt)
+        return pipeline.understand(pipeline.validate(prompt).prompt, parser)
     except ValueError as err:
         raise gr.Error(str(err)) from None
 
 
-def build_inside_tab(concurrency_id: str) -> None:
+def build_inside_tab(concurrency_id: str, parser: PromptParser) -> None:
     with gr.Tab("Diffusion, step by step"):
         gr.Markdown("Diffusion starts from pure noise and removes a little of it per step. Each step is one more pass "
                     "through the network, one after another: that sequence is why diffusion is the slow family.")
@@ -50,7 +51,7 @@ def build_inside_tab(concurrency_id: str) -> None:
             """Sample one image and keep the model's clean-image guess after every step."""
             request = _validated(prompt, seed=seed, n=1, steps=steps, sampler=sampler)
             gen = _load("diffusion", "full")
-            result = gen.generate(_spec(request.prompt), 1, request.seed,
+            result = gen.generate(_spec(parser, request.prompt), 1, request.seed,
                                   GenerateOptions(steps=request.steps, sampler=request.sampler, keep_frames=True))
             frames = [pipeline.upscale(step[0], 320) for step in result.frames] + [pipeline.upscale(result.images[0], 320)]
             return frames, gr.Slider(0, len(frames) - 1, value=len(frames) - 1, step=1), frames[-1]
@@ -80,7 +81,7 @@ def build_inside_tab(concurrency_id: str) -> None:
             """Interpolate the VAE's latent code between two prompts/seeds."""
             ra, rb = _validated(a, seed=seed_a), _validated(b, seed=seed_b)
             gen = _load("vae", "full")
-            images = gen.interpolate(_spec(ra.prompt), _spec(rb.prompt), ra.seed, rb.seed, 8).images
+            images = gen.interpolate(_spec(parser, ra.prompt), _spec(parser, rb.prompt), ra.seed, rb.seed, 8).images
             return [(pipeline.upscale(im), f"{k}/7") for k, im in enumerate(images)]
 
         def reconstruct(seed):
@@ -116,7 +117,7 @@ def build_inside_tab(concurrency_id: str) -> None:
 
         def snapshots(prompt):
             """Generate the same 8 seeds with every saved generator snapshot and measure diversity."""
-            spec = _spec(_validated(prompt).prompt)
+            spec = _spec(parser, _validated(prompt).prompt)
             gen = _load("gan", "full")
             items, rows = [], []
             final_step = registry.trained_steps("gan", "full")

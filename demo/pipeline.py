@@ -18,7 +18,7 @@ from demo.gpu import on_gpu
 from judge import score as scorer
 from models import registry
 from models.base import FAMILIES, GenerateOptions, Generation, StepCallback
-from prompt.spec import parse
+from prompt import PromptParser, parse
 
 SAMPLERS = ("dpm++", "ddim", "ddpm")
 VARIANTS = ("full", "scarce")
@@ -87,8 +87,10 @@ def validate(prompt, seed=0, n=4, steps=DEFAULT_STEPS, guidance=2.5, sampler="dp
     )
 
 
-def understand(prompt: str) -> HandSpec:
-    return parse(prompt)
+def understand(prompt: str, parser: PromptParser | None = None) -> HandSpec:
+    """The prompt's HandSpec, by the caller's parser (the app holds one, its encoder loaded once); without
+    one, a one-off parse that keeps nothing (it loads the encoder only if the rules do not decide)."""
+    return parser.parse(prompt) if parser is not None else parse(prompt)
 
 
 @dataclass

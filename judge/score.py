@@ -590,7 +590,7 @@ def score_set(images, specs=None, reference: np.ndarray | None = None, kid_metri
 def _spec(prompt: str | None) -> HandSpec | None:
     if prompt is None:
         return None
-    from prompt.spec import parse
+    from prompt import parse
 
     return parse(prompt)
 

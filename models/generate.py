@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from models import registry
-    from prompt.spec import parse
+    from prompt import parse
 
     try:
         spec = parse(args.prompt)

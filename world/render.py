@@ -449,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--anomaly", choices=ANOMALIES, default=None)
-    parser.add_argument("--prompt", default=None, help="render hands for this prompt (parsed by prompt.spec)")
+    parser.add_argument("--prompt", default=None, help="render hands for this prompt (parsed by prompt)")
     parser.add_argument("--sheet-only", action="store_true", help="write only DIR/sheet.png (for the README)")
     args = parser.parse_args(argv)
     if not 1 <= args.count <= 1_000_000 or not 16 <= args.size <= 512:
@@ -457,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     spec = None
     if args.prompt is not None:
-        from prompt.spec import parse
+        from prompt import parse
 
         try:
             spec = parse(args.prompt)
