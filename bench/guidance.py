@@ -14,6 +14,7 @@ import json
 import sys
 
 from bench.measure import measure
+from core.limits import GUIDANCE
 from models.base import GenerateOptions
 
 SEED = 5000
@@ -25,8 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-prompt", type=int, default=5)
     parser.add_argument("--variant", default="full")
     args = parser.parse_args(argv)
-    if args.per_prompt < 1 or any(not 0 <= s <= 20 for s in args.scales):
-        parser.error("--per-prompt must be positive and every scale within [0, 20]")
+    if args.per_prompt < 1 or not all(GUIDANCE.contains(s) for s in args.scales):
+        parser.error(f"--per-prompt must be positive and every scale within [{GUIDANCE.lo:g}, {GUIDANCE.hi:g}]")
     rows = []
     for scale in args.scales:
         m = measure("diffusion", args.variant, args.per_prompt, 1, seed=SEED, options=GenerateOptions(guidance=scale))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
+from core.limits import DEFAULT_SAMPLER, GUIDANCE, IMAGES, PROMPT_MAX_CHARS, SAMPLERS, SEED, STEPS
 from demo import pipeline, present
 from models.base import FAMILIES
 from prompt import PromptParser
@@ -23,19 +24,19 @@ TITLES = {"vae": "VAE", "gan": "GAN", "diffusion": "Diffusion"}
 def build_compare_tab(concurrency_id: str, parser: PromptParser) -> None:
     with gr.Row():
         prompt = gr.Textbox(label="Prompt", placeholder="Describe a hand, e.g. 'a thumbs up with the left hand'", scale=5,
-                            max_length=pipeline.MAX_PROMPT * 5, elem_id="prompt")
+                            max_length=PROMPT_MAX_CHARS, elem_id="prompt")
         run = gr.Button("Generate", variant="primary", scale=1, elem_id="generate")
     gr.Examples(EXAMPLES, inputs=prompt, cache_examples=False)
     with gr.Accordion("Settings", open=False):
         with gr.Row():
-            seed = gr.Number(label="Seed", value=0, precision=0, minimum=0, maximum=pipeline.LIMITS["seed"][1])
-            n = gr.Slider(1, 8, value=4, step=1, label="Images per backend")
+            seed = gr.Number(label="Seed", value=SEED.default, precision=0, minimum=SEED.lo, maximum=SEED.hi)
+            n = gr.Slider(IMAGES.lo, IMAGES.hi, value=IMAGES.default, step=1, label="Images per backend")
             variant = gr.Radio(list(pipeline.VARIANTS), value="full", label="Training data",
                                info="full: 20,000 rendered hands; scarce: 1,000")
         with gr.Row():
-            steps = gr.Slider(1, 250, value=pipeline.DEFAULT_STEPS, step=1, label="Diffusion steps")
-            guidance = gr.Slider(0, 15, value=2.5, step=0.5, label="Guidance (classifier-free)")
-            sampler = gr.Radio(list(pipeline.SAMPLERS), value="dpm++", label="Sampler")
+            steps = gr.Slider(STEPS.lo, STEPS.hi, value=STEPS.default, step=1, label="Diffusion steps")
+            guidance = gr.Slider(GUIDANCE.lo, GUIDANCE.hi, value=GUIDANCE.default, step=0.5, label="Guidance (classifier-free)")
+            sampler = gr.Radio(list(SAMPLERS), value=DEFAULT_SAMPLER, label="Sampler")
         overlays = gr.Checkbox(label="Show the scorer's overlays (landmarks, counted fingertips, flags in red)")
     understood = gr.Markdown(elem_id="understood")
     galleries, stats = {}, {}

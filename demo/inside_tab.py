@@ -11,6 +11,7 @@ import csv
 import gradio as gr
 import pandas as pd
 
+from core.limits import DEFAULT_SAMPLER, SAMPLERS
 from demo import pipeline, present
 from judge import score as scorer
 from models import registry
@@ -41,7 +42,7 @@ def build_inside_tab(concurrency_id: str, parser: PromptParser) -> None:
             d_prompt = gr.Textbox(label="Prompt", value="a peace sign", scale=3)
             d_seed = gr.Number(label="Seed", value=0, precision=0, minimum=0)
             d_steps = gr.Slider(2, 100, value=20, step=1, label="Steps")
-            d_sampler = gr.Radio(list(pipeline.SAMPLERS), value="dpm++", label="Sampler")
+            d_sampler = gr.Radio(list(SAMPLERS), value=DEFAULT_SAMPLER, label="Sampler")
         d_run = gr.Button("Denoise", variant="primary")
         d_slider = gr.Slider(0, 20, value=20, step=1, label="Show step")
         d_image = gr.Image(label="Prediction of the clean image at this step", type="pil", height=320, format="png")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
+from core.limits import DEFAULT_SAMPLER, GUIDANCE, IMAGES, PROMPT_MAX_CHARS, SAMPLERS, SEED, STEPS, Bound
 from core.vocab import HandSpec
 from demo.gpu import on_gpu
 from judge import score as scorer
@@ -20,21 +21,17 @@ from models import registry
 from models.base import FAMILIES, GenerateOptions, Generation, StepCallback
 from prompt import PromptParser, parse
 
-SAMPLERS = ("dpm++", "ddim", "ddpm")
 VARIANTS = ("full", "scarce")
-MAX_PROMPT = 2000
-DEFAULT_STEPS = 10  # diffusion steps per request: see results/benchmark.md, "Diffusion steps", for what fewer cost
-LIMITS = {"seed": (0, 2**31 - 1), "n": (1, 8), "steps": (1, 250), "guidance": (0.0, 15.0)}
 
 
 @dataclass(frozen=True)
 class Request:
     prompt: str
-    seed: int = 0
-    n: int = 4
-    steps: int = DEFAULT_STEPS
-    guidance: float = 2.5
-    sampler: str = "dpm++"
+    seed: int = SEED.default
+    n: int = IMAGES.default
+    steps: int = STEPS.default
+    guidance: float = GUIDANCE.default
+    sampler: str = DEFAULT_SAMPLER
     variant: str = "full"
 
 
@@ -50,8 +47,8 @@ def _shown(value) -> str:
     return f"a {type(value).__name__}"
 
 
-def _number(name: str, value, integer: bool) -> float:
-    lo, hi = LIMITS[name]
+def _number(name: str, value, bound: Bound, integer: bool) -> float:
+    lo, hi = bound.lo, bound.hi
     label = name.capitalize()
     try:
         number = float(value)  # JSON gives int, float, bool, str, None, list or dict
@@ -64,24 +61,25 @@ def _number(name: str, value, integer: bool) -> float:
     return int(number) if integer else number
 
 
-def validate(prompt, seed=0, n=4, steps=DEFAULT_STEPS, guidance=2.5, sampler="dpm++", variant="full") -> Request:
+def validate(prompt, seed=SEED.default, n=IMAGES.default, steps=STEPS.default, guidance=GUIDANCE.default,
+             sampler=DEFAULT_SAMPLER, variant="full") -> Request:
     """Turn raw UI/API input (any JSON value) into a Request, or raise ValueError with a message for a person."""
     if prompt is not None and not isinstance(prompt, str):
         raise ValueError(f"The prompt must be text, got {type(prompt).__name__}.")
     if not prompt or not prompt.strip():
         raise ValueError("The prompt is empty: describe a hand, e.g. 'a peace sign' or 'a hand holding a banana'.")
-    if len(prompt) > MAX_PROMPT:
-        raise ValueError(f"The prompt is too long ({len(prompt):,} characters); keep it under {MAX_PROMPT:,}.")
+    if len(prompt) > PROMPT_MAX_CHARS:
+        raise ValueError(f"The prompt is too long ({len(prompt):,} characters); keep it under {PROMPT_MAX_CHARS:,}.")
     if not isinstance(sampler, str) or sampler not in SAMPLERS:
         raise ValueError(f"Sampler must be one of {', '.join(SAMPLERS)}.")
     if not isinstance(variant, str) or variant not in VARIANTS:
         raise ValueError(f"Training data must be one of {', '.join(VARIANTS)}.")
     return Request(
         prompt=prompt.strip(),
-        seed=_number("seed", seed, True),
-        n=_number("n", n, True),
-        steps=_number("steps", steps, True),
-        guidance=_number("guidance", guidance, False),
+        seed=_number("seed", seed, SEED, True),
+        n=_number("n", n, IMAGES, True),
+        steps=_number("steps", steps, STEPS, True),
+        guidance=_number("guidance", guidance, GUIDANCE, False),
         sampler=sampler,
         variant=variant,
     )

@@ -4,6 +4,7 @@ import io
 
 import pytest
 
+from core.limits import GUIDANCE, IMAGES, PROMPT_MAX_CHARS, SEED, STEPS
 from demo import pipeline
 from models import registry
 from models.base import FAMILIES
@@ -46,3 +47,20 @@ def test_compare_in_its_worker_thread_gives_the_same_pixels_as_direct_calls():
     first = _bytes(pipeline.compare(request))
     alone = _bytes([pipeline.run_backend(f, request, pipeline.understand(request.prompt)) for f in FAMILIES])
     assert first == alone == _bytes(pipeline.compare(request))
+
+
+@pytest.mark.parametrize("field, bound", [("seed", SEED), ("n", IMAGES), ("steps", STEPS), ("guidance", GUIDANCE)])
+def test_validation_bounds_are_core_limits(field, bound):
+    """The API accepts exactly core.limits' range for every number (the bound that every generator checks too)."""
+    for ok in (bound.lo, bound.hi):
+        assert getattr(pipeline.validate("a fist", **{field: ok}), field) == ok
+    for bad in (bound.lo - 1, bound.hi + 1):
+        with pytest.raises(ValueError, match=field.capitalize()):
+            pipeline.validate("a fist", **{field: bad})
+    assert getattr(pipeline.Request(prompt="a fist"), field) == bound.default
+
+
+def test_prompt_limit_is_core_limits():
+    assert pipeline.validate("✋" * PROMPT_MAX_CHARS).prompt == "✋" * PROMPT_MAX_CHARS
+    with pytest.raises(ValueError, match="too long"):
+        pipeline.validate("✋" * (PROMPT_MAX_CHARS + 1))

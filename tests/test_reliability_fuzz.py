@@ -25,6 +25,7 @@ import gradio as gr  # noqa: E402
 from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from core.limits import PROMPT_MAX_CHARS, SAMPLERS  # noqa: E402
 from demo import pipeline  # noqa: E402
 from demo.blocks import build_demo  # noqa: E402
 from models import registry  # noqa: E402
@@ -48,7 +49,7 @@ CULPRIT = {"prompt": "prompt", "seed": "seed", "n": "n must", "steps": "steps", 
 VALID_BASE = {"prompt": "a fist", "seed": 0, "n": 1, "steps": 1, "guidance": 2.5, "sampler": "dpm++", "variant": "full"}
 
 NASTY_STRINGS = ["", " ", "\n\t\r", "\x00", "\x1b[31m", "\u202eevil", "\ufeff", "\ud7ff", "💩" * 9, "🤙🏿", "a" * 100_000,
-                 "✋" * (pipeline.MAX_PROMPT + 1), "<script>alert(1)</script>", "'; DROP TABLE hands;--", "%s%n{0}",
+                 "✋" * (PROMPT_MAX_CHARS + 1), "<script>alert(1)</script>", "'; DROP TABLE hands;--", "%s%n{0}",
                  "../../etc/passwd", "NaN", "-1", "1e309", "Infinity", "0x10", "４", "٣"]
 TEXT = st.one_of(
     st.text(),
@@ -66,7 +67,7 @@ CHEAP = {
     "prompt": st.one_of(st.sampled_from(["a fist", "✋", "hang loose 🤙", "PEACE\x00sign"]),
                         st.text(min_size=1, max_size=40).filter(lambda t: any(c.isprintable() and not c.isspace() for c in t))),
     "seed": st.integers(0, 2**31 - 1), "n": st.just(1), "steps": st.integers(1, 2), "guidance": st.floats(0, 15),
-    "sampler": st.sampled_from(pipeline.SAMPLERS), "variant": st.just("full"), None: st.booleans(),
+    "sampler": st.sampled_from(SAMPLERS), "variant": st.just("full"), None: st.booleans(),
 }
 
 
