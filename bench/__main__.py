@@ -23,8 +23,9 @@ from bench.measure import duplicate_threshold, measure, near_duplicate_rates, pa
 from bench.stats import mean_ci
 from core.settings import REPO_ROOT
 from judge import score as scorer
-from models import registry
-from models.base import FAMILIES, GenerateOptions
+from models.base import GenerateOptions
+from models.registry import FAMILY_NAMES as FAMILIES
+from models.registry import Registry, family_record
 from world.render import render_sample
 
 
@@ -53,7 +54,7 @@ def measure_renders(per_prompt: int, seed: int = 1000) -> dict:
     }
 
 
-def equal_training_pairs(backends: list[dict], per_prompt: int, latency_calls: int) -> list[dict]:
+def equal_training_pairs(registry: Registry, backends: list[dict], per_prompt: int, latency_calls: int) -> list[dict]:
     """Scarce vs full at the same number of training steps, where the full run kept a snapshot there.
 
     Without this a scarce run that is shorter than the full one confounds "less data" with "less training".
@@ -63,14 +64,14 @@ def equal_training_pairs(backends: list[dict], per_prompt: int, latency_calls: i
         if b["variant"] != "scarce":
             continue
         steps, full_steps = registry.trained_steps(b["family"], "scarce"), registry.trained_steps(b["family"], "full")
-        if steps is None or steps == full_steps:
+        if steps is None or steps == full_steps or not family_record(b["family"]).supports_snapshots:
             continue
         full = registry.load(b["family"], "full")
         name = f"step-{steps:06d}"
-        if name not in getattr(full, "snapshots", list)():
+        if name not in full.snapshots():
             continue
         log(f"{b['family']}/full at {name}: the same training steps as the scarce run")
-        m = measure(b["family"], f"full@{name}", per_prompt, latency_calls, generator=full.at_snapshot(name))
+        m = measure(registry, b["family"], f"full@{name}", per_prompt, latency_calls, generator=full.at_snapshot(name))
         rows.append({"family": b["family"], "steps": steps, "full": m})
     return rows
 
@@ -99,6 +100,7 @@ def main(argv=None) -> int:
     guidance = args.guidance if args.guidance is not None else ([0.0, 2.5] if quick else [0.0, 1.0, 2.5, 5.0])
     compare_runs = args.compare_runs or (2 if quick else 7)
     args.out.mkdir(parents=True, exist_ok=True)
+    registry = Registry()
     started = time.perf_counter()
     results: dict = {
         "date": dt.date.today().isoformat(), "quick": quick, "per_prompt": per_prompt,
@@ -114,27 +116,27 @@ def main(argv=None) -> int:
             continue
         for variant in names:
             log(f"{family}/{variant}: {per_prompt} images x {len(specs_for_prompts())} prompts")
-            row = measure(family, variant, per_prompt, latency_calls)
+            row = measure(registry, family, variant, per_prompt, latency_calls)
             row["trained_steps"] = registry.trained_steps(family, variant)  # model cards flag scores of older weights
             results["backends"].append(row)
-    results["equal_training"] = equal_training_pairs(results["backends"], per_prompt, latency_calls)
+    results["equal_training"] = equal_training_pairs(registry, results["backends"], per_prompt, latency_calls)
     if "diffusion" in args.families and registry.variants("diffusion"):
         for steps in sweep:
             log(f"diffusion sweep: {steps} steps")
-            m = measure("diffusion", "full", max(1, per_prompt // 3), max(1, latency_calls // 4),
+            m = measure(registry, "diffusion", "full", max(1, per_prompt // 3), max(1, latency_calls // 4),
                         options=GenerateOptions(steps=steps))
             results["sweep"].append(m)
         for scale in guidance:
             log(f"diffusion guidance sweep: {scale}")
-            results["guidance"].append(measure("diffusion", "full", max(1, per_prompt // 3), 1,
+            results["guidance"].append(measure(registry, "diffusion", "full", max(1, per_prompt // 3), 1,
                                                options=GenerateOptions(guidance=scale)))
     if "gan" in args.families and registry.variants("gan"):
-        results["snapshots"] = speed.gan_snapshots(max(2, per_prompt // 2))
+        results["snapshots"] = speed.gan_snapshots(registry, max(2, per_prompt // 2))
     log("speed of the full /compare call")
-    results["speed"] = speed.compare_speed(compare_runs)
+    results["speed"] = speed.compare_speed(registry, compare_runs)
     if not quick:
         log("what each speed-up bought")
-        results["speedups"] = speedups.ablation(max(2, compare_runs // 2))
+        results["speedups"] = speedups.ablation(registry, max(2, compare_runs // 2))
     if not args.no_app:
         log("app cold start and memory")
         results["speed"].update(speed.app_start_and_memory())
@@ -146,7 +148,7 @@ def main(argv=None) -> int:
         row["_duplicates"] = near_duplicate_rates(row["_pairs"], threshold)
         row["near_duplicates"] = mean_ci(row["_duplicates"])
     results["duplicate_threshold"] = threshold
-    results["claims"] = claims.evaluate(results)
+    results["claims"] = claims.evaluate(results, registry)
     results["wall_s"] = round(time.perf_counter() - started, 1)
     report.write(results, args.out)
     summary = {"out": str(args.out), "wall_s": results["wall_s"], "compare_p50_s": results["compare_p50_s"],

@@ -8,7 +8,7 @@ import csv
 import numpy as np
 
 from bench.stats import diff_ci, paired_diff_ci, verdict
-from models import registry
+from models.registry import Registry
 
 
 def _fmt(x: float, digits: int = 1) -> str:
@@ -39,9 +39,9 @@ def _versus(claim: str, metric: str, key: str, best: dict, others: list[dict], h
     return _row(claim, metric, "; ".join(parts), _combine(verdicts))
 
 
-def _loss_cv(family: str, column_hint: str) -> float | None:
+def _loss_cv(registry: Registry, family: str, column_hint: str) -> float | None:
     """Coefficient of variation of a logged loss over the second half of training."""
-    path = registry.weights_root() / family / "full" / "train_log.csv"
+    path = registry.weights_root / family / "full" / "train_log.csv"
     if not path.exists():
         return None
     with open(path) as f:
@@ -84,7 +84,7 @@ def _guidance_row(scales: list[dict], app_guidance: float | None) -> dict | None
                 f"{_fmt(100 * d)} [{_fmt(100 * lo)}, {_fmt(100 * hi)}]", verdict(lo, hi))
 
 
-def evaluate(results: dict) -> list[dict]:
+def evaluate(results: dict, registry: Registry) -> list[dict]:
     full = {b["family"]: b for b in results["backends"] if b["variant"] == "full"}
     scarce = {b["family"]: b for b in results["backends"] if b["variant"] == "scarce"}
     rows: list[dict] = []
@@ -106,7 +106,7 @@ def evaluate(results: dict) -> list[dict]:
                             "_latencies", diff, [vae, gan], higher=True))
         ratio = diff["latency_median_s"] / max(gan["latency_median_s"], 1e-9)
         rows[-1]["values"] += f"; diffusion/GAN latency ratio {ratio:.0f}x"
-        cv_gan, cv_diff = _loss_cv("gan", "g_"), _loss_cv("diffusion", "loss")
+        cv_gan, cv_diff = _loss_cv(registry, "gan", "g_"), _loss_cv(registry, "diffusion", "loss")
         if cv_gan is not None and cv_diff is not None:
             rows.append(_row("GAN training is unstable; diffusion training is stable",
                              "variation (std/mean) of the logged loss over the 2nd half of training",

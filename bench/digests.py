@@ -14,14 +14,14 @@ import io
 import json
 import sys
 
-from models import registry
 from models.base import GenerateOptions
+from models.registry import BackendUnavailable, Registry
 from prompt import parse
 
 CASES = (("vae", None), ("gan", None), ("diffusion", "dpm++"), ("diffusion", "ddpm"))  # ddpm draws noise every step
 
 
-def digests(prompt: str, seed: int, n: int = 2, steps: int = 3) -> dict[str, list[str]]:
+def digests(registry: Registry, prompt: str, seed: int, n: int = 2, steps: int = 3) -> dict[str, list[str]]:
     spec, out = parse(prompt), {}
     for family, sampler in CASES:
         options = GenerateOptions(steps=steps, guidance=2.5, sampler=sampler)
@@ -42,8 +42,8 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=3)
     args = p.parse_args(argv)
     try:
-        print(json.dumps(digests(args.prompt, args.seed, args.n, args.steps)))
-    except (ValueError, registry.BackendUnavailable) as err:
+        print(json.dumps(digests(Registry(), args.prompt, args.seed, args.n, args.steps)))
+    except (ValueError, BackendUnavailable) as err:
         print(f"error: {err}".splitlines()[0], file=sys.stderr)
         return 2
     return 0

@@ -19,15 +19,15 @@ from PIL import Image, ImageDraw
 from bench.prompts import PROMPTS
 from core.settings import REPO_ROOT
 from judge import score as scorer
-from models import registry
-from models.base import FAMILIES
+from models.registry import FAMILY_NAMES as FAMILIES
+from models.registry import Registry
 from prompt import GestureEncoder, PromptParser
 
 ROW_PROMPTS = ("open_palm", "fist", "point", "peace", "thumbs_up", "four", "banana", "cup")
 CELL, LABEL_W, HEAD_H, TEXT_H = 96, 150, 24, 14
 
 
-def build(variant: str, per_cell: int, seed: int) -> tuple[Image.Image, dict[str, float]]:
+def build(registry: Registry, variant: str, per_cell: int, seed: int) -> tuple[Image.Image, dict[str, float]]:
     families = [f for f in FAMILIES if variant in registry.variants(f)]
     col_w = per_cell * CELL
     sheet = Image.new("RGB", (LABEL_W + len(families) * (col_w + 8), HEAD_H + len(ROW_PROMPTS) * (CELL + TEXT_H + 6)), "white")
@@ -61,10 +61,11 @@ def main(argv=None) -> int:
     if not 1 <= args.per_cell <= 8:
         print("error: --per-cell must be from 1 to 8", file=sys.stderr)
         return 2
+    registry = Registry()
     if not any(args.variant in registry.variants(f) for f in FAMILIES):
         print(f"error: no backend has a {args.variant!r} variant", file=sys.stderr)
         return 2
-    sheet, means = build(args.variant, args.per_cell, args.seed)
+    sheet, means = build(registry, args.variant, args.per_cell, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(args.out)
     print(json.dumps({"file": str(args.out), "variant": args.variant, "mean_hand_score": means}))

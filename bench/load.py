@@ -25,7 +25,7 @@ import numpy as np
 from bench.prompts import PROMPTS
 from bench.server import CHEAP, compare_args, launched_app
 from core.settings import REPO_ROOT, queue_size
-from models.base import FAMILIES
+from models.registry import FAMILY_NAMES as FAMILIES
 
 SLOW = {**CHEAP, "n": 2, "steps": 25}  # holds the one compute slot (seconds) while the queue fills (~0.1 s)
 

@@ -12,8 +12,8 @@ import psutil
 from bench.prompts import OCCLUDED, OPEN, PROMPTS
 from bench.stats import mean_ci
 from judge import score as scorer
-from models import registry
 from models.base import GenerateOptions
+from models.registry import Registry
 from prompt import GestureEncoder, PromptParser
 
 
@@ -49,7 +49,7 @@ def specs_for_prompts() -> dict[str, object]:
     return {key: parser.parse(text) for key, text in PROMPTS.items()}
 
 
-def measure(family: str, variant: str, per_prompt: int, latency_calls: int, seed: int = 1000,
+def measure(registry: Registry, family: str, variant: str, per_prompt: int, latency_calls: int, seed: int = 1000,
             options: GenerateOptions | None = None, reference=None, generator=None) -> dict:
     """Generate per_prompt images for every benchmark prompt and score them all.
 

@@ -10,19 +10,19 @@ from bench.prompts import PROMPTS
 from bench.server import compare_args, launched_app
 from demo import pipeline
 from judge import score as scorer
-from models import registry
+from models.registry import Registry, family_record
 from prompt import GestureEncoder, PromptParser
 
 
-def compare_speed(runs: int) -> dict:
+def compare_speed(registry: Registry, runs: int) -> dict:
     """p50/p90 of the full comparison (3 backends x 4 images + scoring) at the app's defaults."""
     prompts = list(PROMPTS.values())
-    pipeline.compare(pipeline.validate(prompts[0]))  # warm-up: loads weights, scorer, encoder
+    pipeline.compare(registry, pipeline.validate(prompts[0]))  # warm-up: loads weights, scorer, encoder
     times, parts = [], []
     for k in range(runs):
         request = pipeline.validate(prompts[(k + 1) % len(prompts)], seed=k)
         t0 = time.perf_counter()
-        result = pipeline.compare(request)
+        result = pipeline.compare(registry, request)
         times.append(time.perf_counter() - t0)
         parts.append({r.backend: {"generate_s": r.generation.latency_s if r.generation else None, "score_s": r.score_s}
                       for r in result})
@@ -37,11 +37,11 @@ def compare_speed(runs: int) -> dict:
             "sampler": defaults.sampler, "per_backend": per_backend}
 
 
-def gan_snapshots(n: int) -> list[dict]:
+def gan_snapshots(registry: Registry, n: int) -> list[dict]:
     """Hand Score and diversity of the GAN's generator at each saved point of its training."""
-    generator = registry.load("gan", "full")
-    if not hasattr(generator, "snapshots"):
+    if not family_record("gan").supports_snapshots:
         return []
+    generator = registry.load("gan", "full")
     rows = []
     parser = PromptParser(GestureEncoder())  # one parser for all prompts: its encoder loads at most once
     specs = [parser.parse(p) for p in PROMPTS.values()]

@@ -19,11 +19,11 @@ import numpy as np
 
 from bench.prompts import PROMPTS
 from demo import pipeline
-from models import registry
-from models.base import FAMILIES
+from models.registry import FAMILY_NAMES as FAMILIES
+from models.registry import Registry
 
 
-def _set_bf16(enabled: bool | None) -> dict[str, object]:
+def _set_bf16(registry: Registry, enabled: bool | None) -> dict[str, object]:
     """Switch bf16 autocast on/off in every loaded generator that has it; returns the old values."""
     old = {}
     for family in FAMILIES:
@@ -46,20 +46,21 @@ def _time(call: Callable[[pipeline.Request], list], runs: int, **settings) -> fl
     return float(np.median(times))
 
 
-def ablation(runs: int = 3) -> list[dict]:
+def ablation(registry: Registry, runs: int = 3) -> list[dict]:
     """Rows: (what was added, p50 of the full comparison in s). The last row is the app as shipped."""
     default = pipeline.Request(prompt="")
-    pipeline.compare(pipeline.validate("a fist"))  # warm-up: weights, scorer, prompt encoder
-    old = _set_bf16(None)
+    compare = lambda request: pipeline.compare(registry, request)
+    compare(pipeline.validate("a fist"))  # warm-up: weights, scorer, prompt encoder
+    old = _set_bf16(registry, None)
     rows = []
     try:
-        _set_bf16(False)
-        rows.append(("baseline: fp32, 20 diffusion steps", _time(pipeline.compare, runs, steps=20)))
-        _set_bf16(True)
-        rows.append(("+ bf16 autocast of the UNet (native bf16 on this CPU)", _time(pipeline.compare, runs, steps=20)))
+        _set_bf16(registry, False)
+        rows.append(("baseline: fp32, 20 diffusion steps", _time(compare, runs, steps=20)))
+        _set_bf16(registry, True)
+        rows.append(("+ bf16 autocast of the UNet (native bf16 on this CPU)", _time(compare, runs, steps=20)))
     finally:
         for family, value in old.items():
             registry.load(family, "full").bf16 = value
     rows.append((f"+ {default.steps} DPM-Solver++ steps instead of 20: the app as shipped (pipeline.compare)",
-                 _time(pipeline.compare, runs, steps=default.steps)))
+                 _time(compare, runs, steps=default.steps)))
     return [{"change": change, "compare_p50_s": round(p50, 3)} for change, p50 in rows]

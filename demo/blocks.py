@@ -10,6 +10,7 @@ from core.settings import queue_size
 from demo.compare_tab import build_compare_tab
 from demo.inside_tab import build_inside_tab
 from demo.teach_tab import build_teach_tab
+from models.registry import Registry
 from prompt import GestureEncoder, PromptParser
 
 COMPUTE = "compute"  # one concurrency id for every event that runs a model: they share the CPU
@@ -28,13 +29,14 @@ def warm_up(parser: PromptParser) -> None:
 
 
 def build_demo() -> gr.Blocks:
+    registry = Registry()  # the app's generators: each variant loaded once, on first use
     parser = PromptParser(GestureEncoder())  # the app's prompt parser: its encoder loaded once
     with gr.Blocks(title="Why can't AI draw hands?") as demo:
         gr.Markdown(HEADER)
         with gr.Tab("Compare"):
-            build_compare_tab(COMPUTE, parser)
+            build_compare_tab(registry, COMPUTE, parser)
         with gr.Tab("Inside the models"):
-            build_inside_tab(COMPUTE, parser)
+            build_inside_tab(registry, COMPUTE, parser)
         with gr.Tab("Why hands?"):
             build_teach_tab()
     # a full queue answers at once (HTTP 503; the page says "currently busy. Please try again", gradio_client

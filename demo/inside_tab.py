@@ -14,16 +14,17 @@ import pandas as pd
 from core.limits import DEFAULT_SAMPLER, SAMPLERS
 from demo import pipeline, present
 from judge import score as scorer
-from models import registry
-from models.base import FAMILIES, GenerateOptions
+from models.base import GenerateOptions
+from models.registry import FAMILY_NAMES as FAMILIES
+from models.registry import BackendUnavailable, Registry
 from prompt import PromptParser
 from world.dataset import spec_of
 
 
-def _load(family: str, variant: str):
+def _load(registry: Registry, family: str, variant: str):
     try:
         return registry.load(family, variant)
-    except registry.BackendUnavailable as err:
+    except BackendUnavailable as err:
         raise gr.Error(str(err)) from None
 
 
@@ -34,7 +35,7 @@ def _spec(parser: PromptParser, prompt: str):
         raise gr.Error(str(err)) from None
 
 
-def build_inside_tab(concurrency_id: str, parser: PromptParser) -> None:
+def build_inside_tab(registry: Registry, concurrency_id: str, parser: PromptParser) -> None:
     with gr.Tab("Diffusion, step by step"):
         gr.Markdown("Diffusion starts from pure noise and removes a little of it per step. Each step is one more pass "
                     "through the network, one after another: that sequence is why diffusion is the slow family.")
@@ -51,7 +52,7 @@ def build_inside_tab(concurrency_id: str, parser: PromptParser) -> None:
         def denoise(prompt, seed, steps, sampler):
             """Sample one image and keep the model's clean-image guess after every step."""
             request = _validated(prompt, seed=seed, n=1, steps=steps, sampler=sampler)
-            gen = _load("diffusion", "full")
+            gen = _load(registry, "diffusion", "full")
             result = gen.generate(_spec(parser, request.prompt), 1, request.seed,
                                   GenerateOptions(steps=request.steps, sampler=request.sampler, keep_frames=True))
             frames = [pipeline.upscale(step[0], 320) for step in result.frames] + [pipeline.upscale(result.images[0], 320)]
@@ -81,7 +82,7 @@ def build_inside_tab(concurrency_id: str, parser: PromptParser) -> None:
         def walk(a, b, seed_a, seed_b):
             """Interpolate the VAE's latent code between two prompts/seeds."""
             ra, rb = _validated(a, seed=seed_a), _validated(b, seed=seed_b)
-            gen = _load("vae", "full")
+            gen = _load(registry, "vae", "full")
             images = gen.interpolate(_spec(parser, ra.prompt), _spec(parser, rb.prompt), ra.seed, rb.seed, 8).images
             return [(pipeline.upscale(im), f"{k}/7") for k, im in enumerate(images)]
 
@@ -92,7 +93,7 @@ def build_inside_tab(concurrency_id: str, parser: PromptParser) -> None:
             from world.render import render_sample
 
             request = _validated("hand", seed=seed)
-            gen = _load("vae", "full")
+            gen = _load(registry, "vae", "full")
             renders = [render_sample(request.seed, i, 64) for i in range(4)]
             originals = [Image.fromarray(r.image) for r in renders]
             specs = [spec_of(r.label) for r in renders]
@@ -119,7 +120,7 @@ def build_inside_tab(concurrency_id: str, parser: PromptParser) -> None:
         def snapshots(prompt):
             """Generate the same 8 seeds with every saved generator snapshot and measure diversity."""
             spec = _spec(parser, _validated(prompt).prompt)
-            gen = _load("gan", "full")
+            gen = _load(registry, "gan", "full")
             items, rows = [], []
             final_step = registry.trained_steps("gan", "full")
             for name in list(gen.snapshots()) + ["final"]:
@@ -138,7 +139,7 @@ def build_inside_tab(concurrency_id: str, parser: PromptParser) -> None:
                     "a GAN's two losses fight, which is what 'unstable training' looks like.")
         with gr.Row():
             for family in FAMILIES:
-                frame = training_curves(family)
+                frame = training_curves(registry, family)
                 gr.LinePlot(frame, x="images_seen", y="value", color="curve", title=f"{family} training", label=family,
                             height=260)
 
@@ -150,11 +151,11 @@ def _validated(prompt: str, **kwargs) -> pipeline.Request:
         raise gr.Error(str(err)) from None
 
 
-def training_curves(family: str) -> pd.DataFrame:
+def training_curves(registry: Registry, family: str) -> pd.DataFrame:
     """Long-format losses (images_seen, curve, value) for every shipped variant of a family."""
     rows = []
     for variant in registry.variants(family):
-        path = registry.weights_root() / family / variant / "train_log.csv"
+        path = registry.weights_root / family / variant / "train_log.csv"
         if not path.exists():
             continue
         with open(path) as f:

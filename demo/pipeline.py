@@ -17,8 +17,9 @@ from core.limits import DEFAULT_SAMPLER, GUIDANCE, IMAGES, PROMPT_MAX_CHARS, SAM
 from core.vocab import HandSpec
 from demo.gpu import on_gpu
 from judge import score as scorer
-from models import registry
-from models.base import FAMILIES, GenerateOptions, Generation, StepCallback
+from models.base import GenerateOptions, Generation, StepCallback
+from models.registry import FAMILY_NAMES as FAMILIES
+from models.registry import BackendUnavailable, Registry
 from prompt import PromptParser, parse
 
 VARIANTS = ("full", "scarce")
@@ -112,13 +113,13 @@ _SCORING = threading.Lock()  # the scorer's networks are shared by every thread 
 
 
 @on_gpu(duration=60)
-def run_backend(family: str, request: Request, spec: HandSpec, callback: StepCallback | None = None,
+def run_backend(registry: Registry, family: str, request: Request, spec: HandSpec, callback: StepCallback | None = None,
                 keep_frames: bool = False) -> BackendRun:
     """Generate and score; a broken backend returns an error message, never an exception."""
     run = BackendRun(backend=family, variant=request.variant)
     try:
         generator = registry.load(family, request.variant)
-    except registry.BackendUnavailable as err:
+    except BackendUnavailable as err:
         run.error = str(err)
         return run
     options = GenerateOptions(steps=request.steps, guidance=request.guidance, sampler=request.sampler, keep_frames=keep_frames)
@@ -139,7 +140,7 @@ def run_backend(family: str, request: Request, spec: HandSpec, callback: StepCal
     return run
 
 
-def compare_events(request: Request, spec: HandSpec) -> Iterator[tuple[str, str, object]]:
+def compare_events(registry: Registry, request: Request, spec: HandSpec) -> Iterator[tuple[str, str, object]]:
     """Run the backends one after another in a worker thread and yield what happens as it happens:
     ("step", family, (step, total, previews)) while a sampler denoises, ("done", family, BackendRun) at the end.
 
@@ -154,7 +155,7 @@ def compare_events(request: Request, spec: HandSpec) -> Iterator[tuple[str, str,
                 events.put(("step", family, (step, total, previews)))
 
             try:
-                run = run_backend(family, request, spec, callback=on_step)
+                run = run_backend(registry, family, request, spec, callback=on_step)
             except Exception as err:  # run_backend catches what it expects; this is the last guard
                 run = BackendRun(backend=family, variant=request.variant, error=f"{family}: {type(err).__name__}: {err}")
             events.put(("done", family, run))
@@ -167,10 +168,10 @@ def compare_events(request: Request, spec: HandSpec) -> Iterator[tuple[str, str,
         yield event
 
 
-def compare(request: Request, spec: HandSpec | None = None) -> list[BackendRun]:
+def compare(registry: Registry, request: Request, spec: HandSpec | None = None) -> list[BackendRun]:
     """Every backend's scored answer, in FAMILIES order (see compare_events for how they run)."""
     spec = spec or understand(request.prompt)
-    runs = {family: run for kind, family, run in compare_events(request, spec) if kind == "done"}
+    runs = {family: run for kind, family, run in compare_events(registry, request, spec) if kind == "done"}
     return [runs[family] for family in FAMILIES]
 
 

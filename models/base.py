@@ -1,7 +1,7 @@
-"""The one interface every generator family implements, and the types it returns.
+"""The one interface every generator family implements, the types it returns, and what families share.
 
 The UI, the scorer and the benchmark only ever see `Generator` and `Generation`; they never
-import a concrete family (they go through `models.registry`).
+import a concrete family (they go through `models.registry`). Request bounds come from `core.limits`.
 """
 
 from __future__ import annotations
@@ -19,15 +19,14 @@ import numpy as np
 import torch
 from PIL import Image
 
+from core.limits import IMAGES, SEED
 from core.vocab import HandSpec, condition_indices
-
-FAMILIES: tuple[str, ...] = ("vae", "gan", "diffusion")
 
 # callback(step, total_steps, preview_images) — diffusion calls it once per denoising step.
 StepCallback = Callable[[int, int, list[Image.Image]], None]
 
 
-@dataclass
+@dataclass(frozen=True)
 class GenerateOptions:
     """Knobs a caller may turn; a family ignores the ones it has no use for."""
 
@@ -105,12 +104,20 @@ def to_pil(batch: torch.Tensor) -> list[Image.Image]:
     return [Image.fromarray(np.ascontiguousarray(a.permute(1, 2, 0).cpu().numpy())) for a in arr]
 
 
-def check_request(n: int, seed: int, max_n: int = 16) -> None:
-    """Shared validation, so every family rejects bad requests with the same words."""
-    if not isinstance(n, int) or not 1 <= n <= max_n:
-        raise ValueError(f"n must be an integer from 1 to {max_n}, got {n!r}")
-    if not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+def check_request(n: int, seed: int) -> None:
+    """Shared validation, so every family rejects bad requests with the same words and bounds (core.limits)."""
+    if not isinstance(n, int) or not IMAGES.contains(n):
+        raise ValueError(f"n must be an integer from {IMAGES.lo} to {IMAGES.hi}, got {n!r}")
+    if not isinstance(seed, int) or not SEED.contains(seed):
+        raise ValueError(f"seed must be an integer from {SEED.lo} to {SEED.hi}, got {seed!r}")
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (else autocast emulates it, slower than fp32)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def save_atomically(saveable, path: str | Path) -> None:

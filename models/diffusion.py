@@ -24,9 +24,9 @@ Training: v-prediction on the cosine ("squaredcos_cap_v2") schedule. The cosine 
 at SNR ~ 0, where epsilon-prediction turns into a division by ~0 when converted to x0 (the first
 sampling step and the previews); v stays well-posed everywhere. Min-SNR-5 loss weighting
 (min(SNR, 5) / (SNR + 1) for v), AdamW 3e-4 with a short warm-up, EMA of the weights
-(diffusers `EMAModel`, warm-up power 3/4).
+(diffusers `EMAModel`, warm-up power 3/4); the training step is `models.training.diffusion`.
 
-Sampling: DPM-Solver++ 2M (default, 20 steps), DDIM (trailing spacing) or DDPM, all built from
+Sampling: DPM-Solver++ 2M (default; steps and guidance default to core.limits), DDIM (trailing spacing) or DDPM, all built from
 the one saved scheduler config; each image's noise comes from its own seeded generator.
 
 Weights: `HandDiffusionPipeline.save_pretrained` layout (model_index.json, unet/, scheduler/,
@@ -51,10 +51,11 @@ from diffusers import (
     UNet2DModel,
 )
 from diffusers.configuration_utils import ConfigMixin, register_to_config
-from diffusers.training_utils import EMAModel
 from torch import nn
 
 from core import settings
+from core.limits import DEFAULT_SAMPLER, GUIDANCE, SAMPLERS, STEPS
+from core.loading import load_lock
 from core.vocab import HandSpec, condition_sizes
 from models.base import (
     GenerateOptions,
@@ -63,36 +64,17 @@ from models.base import (
     check_request,
     condition_tensor,
     count_parameters,
+    cpu_has_native_bf16,
     image_generators,
     randn,
     save_atomically,
     snapshot_names,
     to_pil,
 )
-from models.train import cpu_has_native_bf16
 
 FAMILY = "diffusion"
-SAMPLERS: tuple[str, ...] = ("dpm++", "ddim", "ddpm")
-DEFAULT_STEPS = 10  # DPM-Solver++ 2M: the benchmark's steps sweep shows what more steps buy
-DEFAULT_GUIDANCE = 2.5
-DEFAULT_SAMPLER = "dpm++"
-MAX_STEPS = 1000
-
-TRAIN_DEFAULTS: dict = {
-    "batch": 32,
-    "lr": 3e-4,
-    "weight_decay": 0.0,
-    "warmup_steps": 500,
-    "grad_clip": 1.0,
-    "min_snr_gamma": 5.0,
-    "ema_decay": 0.9995,
-    "ema_power": 0.75,
-    "patch": 2,  # pixel-unshuffle factor: the UNet runs at size / patch
-    "channels": [64, 128, 128],
-    "attention": [False, False, True],  # self-attention per level (8x8 only)
-    "layers_per_block": 1,
-    "embed_dim": 64,
-}
+# what a request leaves unset (core.limits; the benchmark's steps sweep shows what more steps buy)
+DEFAULTS = GenerateOptions(steps=STEPS.default, guidance=GUIDANCE.default, sampler=DEFAULT_SAMPLER)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,8 +204,8 @@ class HandDiffusionPipeline(DiffusionPipeline):
         return uncond_v + guidance * (cond_v - uncond_v)
 
     @torch.no_grad()
-    def __call__(self, cond: torch.Tensor, generators: list[torch.Generator], steps: int = DEFAULT_STEPS,
-                 guidance: float = DEFAULT_GUIDANCE, sampler: str = DEFAULT_SAMPLER,
+    def __call__(self, cond: torch.Tensor, generators: list[torch.Generator], steps: int = DEFAULTS.steps,
+                 guidance: float = DEFAULTS.guidance, sampler: str = DEFAULTS.sampler,
                  on_step: PreviewFn | None = None, bf16: bool = False) -> tuple[torch.Tensor, int]:
         """Sample len(generators) images (B, 3, H, W) in [-1, 1]; returns (images, unet calls).
 
@@ -249,12 +231,12 @@ class HandDiffusionPipeline(DiffusionPipeline):
 def save_fp16(pipeline: HandDiffusionPipeline, path: str | Path) -> None:
     """save_pretrained with fp16 weights, atomically (see models.base.save_atomically)."""
     half = HandDiffusionPipeline(
-        unet=_copy_as(pipeline.unet, torch.float16), scheduler=pipeline.scheduler,
-        conditioner=_copy_as(pipeline.conditioner, torch.float16), patch=pipeline.config.patch)
+        unet=copy_as(pipeline.unet, torch.float16), scheduler=pipeline.scheduler,
+        conditioner=copy_as(pipeline.conditioner, torch.float16), patch=pipeline.config.patch)
     save_atomically(half, path)
 
 
-def _copy_as(module: ModelMixin, dtype: torch.dtype) -> ModelMixin:
+def copy_as(module: ModelMixin, dtype: torch.dtype) -> ModelMixin:
     """A detached copy in `dtype` (.half()/.float(): diffusers' .to(dtype) warns needlessly)."""
     copy = type(module).from_config(module.config)
     copy.load_state_dict(module.state_dict())
@@ -312,7 +294,7 @@ class DiffusionGenerator:
         """This run at an earlier step (a whole pipeline: the conditioner was trained alongside)."""
         if name not in self.snapshots():
             raise KeyError(f"no snapshot {name!r} in {self.variant}; have {self.snapshots()}")
-        with settings.MODEL_LOAD_LOCK:
+        with load_lock():  # never alongside another model load (core.loading)
             pipe = load_pipeline(self.path / "snapshots" / name, str(self.pipeline.unet.device))
         return DiffusionGenerator(pipe, f"{self.variant}@{name}", self.bf16, self.path)
 
@@ -359,15 +341,15 @@ def native_bf16(device: torch.device) -> bool:
 
 
 def resolve_options(options: GenerateOptions | None) -> tuple[int, float, str]:
-    """Fill defaults and reject nonsense with messages a UI can show."""
+    """Fill defaults and reject what core.limits does not allow, with messages a UI can show."""
     options = options or GenerateOptions()
-    steps = DEFAULT_STEPS if options.steps is None else options.steps
-    guidance = DEFAULT_GUIDANCE if options.guidance is None else float(options.guidance)
-    sampler = options.sampler or DEFAULT_SAMPLER
-    if not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
-        raise ValueError(f"steps must be an integer from 1 to {MAX_STEPS}, got {steps!r}")
-    if not math.isfinite(guidance) or not 0 <= guidance <= 20:
-        raise ValueError(f"guidance must be between 0 and 20, got {guidance!r}")
+    steps = DEFAULTS.steps if options.steps is None else options.steps
+    guidance = DEFAULTS.guidance if options.guidance is None else float(options.guidance)
+    sampler = options.sampler or DEFAULTS.sampler
+    if not isinstance(steps, int) or not STEPS.contains(steps):
+        raise ValueError(f"steps must be an integer from {STEPS.lo} to {STEPS.hi}, got {steps!r}")
+    if not math.isfinite(guidance) or not GUIDANCE.contains(guidance):
+        raise ValueError(f"guidance must be between {GUIDANCE.lo:g} and {GUIDANCE.hi:g}, got {guidance!r}")
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
     return steps, guidance, sampler
@@ -376,104 +358,6 @@ def resolve_options(options: GenerateOptions | None) -> tuple[int, float, str]:
 def load(path: str | Path) -> DiffusionGenerator:
     """Registry entry point: models/weights/diffusion/<variant>/ -> Generator."""
     return DiffusionGenerator.from_pretrained(path)
-
-
-# ---------------------------------------------------------------------------------------------
-# Training (driven by models/train.py)
-# ---------------------------------------------------------------------------------------------
-
-
-class Trainer:
-    """One optimisation step of v-prediction with Min-SNR weighting, plus EMA and export."""
-
-    def __init__(self, config: dict, accelerator):
-        self.config = config
-        self.accelerator = accelerator
-        unet = build_unet(config, config.get("size", 64))
-        conditioner = build_conditioner(config)
-        self.scheduler = training_scheduler()
-        params = list(unet.parameters()) + list(conditioner.parameters())
-        optimizer = torch.optim.AdamW(params, lr=config["lr"], weight_decay=config["weight_decay"])
-        self.unet, self.conditioner, self.optimizer = accelerator.prepare(unet, conditioner, optimizer)
-        self.ema = EMAModel(params, decay=config["ema_decay"], use_ema_warmup=True, power=config["ema_power"])
-        self.modules = {"unet": self.unet, "conditioner": self.conditioner}
-        self.optimizers = {"opt": self.optimizer}
-        self.snr = self._snr_table()
-        self.warm_from = 0  # the step a warm start began at: the lr warms up again from there
-
-    @property
-    def num_parameters(self) -> int:
-        return sum(p.numel() for m in self.modules.values() for p in m.parameters())
-
-    def _params(self) -> list[nn.Parameter]:
-        return list(self.unet.parameters()) + list(self.conditioner.parameters())
-
-    def _snr_table(self) -> torch.Tensor:
-        abar = self.scheduler.alphas_cumprod
-        return abar / (1 - abar)
-
-    def loss(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        """Min-SNR-weighted v-prediction loss on pixel-unshuffled images."""
-        patch = self.config["patch"]
-        x0 = F.pixel_unshuffle(x, patch) if patch > 1 else x
-        noise = torch.randn_like(x0)
-        t = torch.randint(0, self.scheduler.config.num_train_timesteps, (x0.shape[0],), device=x0.device)
-        zt = self.scheduler.add_noise(x0, noise, t)
-        target = self.scheduler.get_velocity(x0, noise, t)
-        with self.accelerator.autocast():
-            pred = self.unet(zt, t, class_labels=self.conditioner(cond)).sample
-        snr = self.snr.to(x0.device)[t]
-        weight = snr.clamp(max=self.config["min_snr_gamma"]) / (snr + 1)
-        per_image = F.mse_loss(pred.float(), target, reduction="none").mean(dim=(1, 2, 3))
-        return (weight * per_image).mean()
-
-    def step(self, x: torch.Tensor, cond: torch.Tensor, step: int) -> dict[str, float]:
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.config["lr"] * min(1.0, (step + 1 - self.warm_from) / self.config["warmup_steps"])
-        loss = self.loss(x, cond)
-        self.optimizer.zero_grad(set_to_none=True)
-        self.accelerator.backward(loss)
-        grad_norm = self.accelerator.clip_grad_norm_(self._params(), self.config["grad_clip"])
-        self.optimizer.step()
-        self.ema.step(self._params())
-        return {"loss": loss.item(), "grad_norm": float(grad_norm)}
-
-    def _param_names(self) -> list[str]:
-        return [f"{m}.{n}" for m, module in self.modules.items() for n, _ in module.named_parameters()]
-
-    def extra_state(self) -> dict[str, torch.Tensor]:
-        state = {f"ema.{name}": p for name, p in zip(self._param_names(), self.ema.shadow_params, strict=True)}
-        state["ema_step"] = torch.tensor([self.ema.optimization_step], dtype=torch.long)
-        return state
-
-    def load_extra_state(self, state: dict[str, torch.Tensor]) -> None:
-        for name, shadow in zip(self._param_names(), self.ema.shadow_params, strict=True):
-            shadow.copy_(state[f"ema.{name}"])
-        self.ema.optimization_step = int(state["ema_step"][0])
-
-    def ema_pipeline(self) -> HandDiffusionPipeline:
-        """A standalone fp32 pipeline holding the EMA weights (the online model is untouched)."""
-        unet = _copy_as(self.accelerator.unwrap_model(self.unet), torch.float32)
-        conditioner = _copy_as(self.accelerator.unwrap_model(self.conditioner), torch.float32)
-        self.ema.copy_to(list(unet.parameters()) + list(conditioner.parameters()))
-        return HandDiffusionPipeline(unet=unet, scheduler=self.scheduler, conditioner=conditioner,
-                                     patch=self.config["patch"])
-
-    def export(self, path: str | Path) -> None:
-        save_fp16(self.ema_pipeline(), path)
-
-    def warm_start(self, path: str | Path, step: int) -> None:
-        """Continue from shipped (EMA) weights at `step`: they seed both the online and the EMA model.
-
-        The EMA keeps the decay it had reached at `step`; the reset optimiser gets a fresh lr warm-up.
-        """
-        shipped = load_pipeline(path)
-        self.accelerator.unwrap_model(self.unet).load_state_dict(shipped.unet.state_dict())
-        self.accelerator.unwrap_model(self.conditioner).load_state_dict(shipped.conditioner.state_dict())
-        for shadow, p in zip(self.ema.shadow_params, self._params(), strict=True):
-            shadow.copy_(p.detach())
-        self.ema.optimization_step = step
-        self.warm_from = step
 
 
 def parameter_budget(config: dict) -> dict[str, int]:
@@ -496,8 +380,8 @@ def describe(config: dict, num_parameters: int) -> str:
   grad clip {config['grad_clip']}; bf16 autocast where the hardware has it.
 - Shipped weights: EMA (max decay {config['ema_decay']}, warm-up power {config['ema_power']}),
   fp16 on disk, loaded as fp32. Steps, wall time and hardware: training.json.
-- Sampling: DPM-Solver++ 2M (default, {DEFAULT_STEPS} steps), DDIM (trailing), DDPM;
-  classifier-free guidance {DEFAULT_GUIDANCE:g} by default (unconditional = every field "any").
+- Sampling: DPM-Solver++ 2M (default, {DEFAULTS.steps} steps), DDIM (trailing), DDPM;
+  classifier-free guidance {DEFAULTS.guidance:g} by default (unconditional = every field "any").
 - Conditioning field dropout (15% per field, 10% all) as for every family.
 - Data: procedurally rendered hands only. Limits: 64x64; synthetic renderer, not photos.
 """

@@ -14,31 +14,32 @@ import json
 import sys
 from pathlib import Path
 
-from models.base import FAMILIES, GenerateOptions
+from core.limits import DEFAULT_VARIANT, IMAGES, SAMPLERS, SEED
+from models.base import GenerateOptions
+from models.registry import FAMILY_NAMES, BackendUnavailable, Registry
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--backend", choices=FAMILIES, required=True)
+    p.add_argument("--backend", choices=FAMILY_NAMES, required=True)
     p.add_argument("--prompt", required=True)
-    p.add_argument("--n", type=int, default=4)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n", type=int, default=IMAGES.default)
+    p.add_argument("--seed", type=int, default=SEED.default)
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--variant", default="full")
-    p.add_argument("--steps", type=int, default=None)
-    p.add_argument("--guidance", type=float, default=None)
-    p.add_argument("--sampler", choices=("dpm++", "ddim", "ddpm"), default=None)
+    p.add_argument("--variant", default=DEFAULT_VARIANT)
+    p.add_argument("--steps", type=int, default=None, help="diffusion only (default: the family's)")
+    p.add_argument("--guidance", type=float, default=None, help="diffusion only (default: the family's)")
+    p.add_argument("--sampler", choices=SAMPLERS, default=None)
     args = p.parse_args(argv)
 
-    from models import registry
     from prompt import parse
 
     try:
         spec = parse(args.prompt)
-        generator = registry.load(args.backend, args.variant)
+        generator = Registry().load(args.backend, args.variant)
         options = GenerateOptions(steps=args.steps, guidance=args.guidance, sampler=args.sampler)
         result = generator.generate(spec, args.n, args.seed, options)
-    except (ValueError, registry.BackendUnavailable) as err:
+    except (ValueError, BackendUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)

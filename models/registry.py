@@ -1,74 +1,119 @@
-"""Finds shipped generator variants under models/weights/<family>/<variant>/ and loads them.
+"""The family records (one place) and the `Registry` that serves their shipped variants.
 
-The only place that turns a family name into code (`models.<family>.load`), so the UI, the
-scorer and the benchmark depend on the `Generator` protocol alone.
+`FAMILIES` is the only place that turns a family name into code, so the UI, the scorer and the
+benchmark depend on the `Generator` protocol and the `Family` record alone. A `Registry` finds
+variants under <weights root>/<family>/<variant>/ and builds each one once, through a
+`core.loading.Lazy` it owns; whoever needs generators (the app, a benchmark script, a test)
+creates one and passes it on.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import threading
+from functools import partial
 from pathlib import Path
 
 from core import settings
-from models.base import FAMILIES, Generator
+from core.limits import DEFAULT_SAMPLER, DEFAULT_VARIANT, GUIDANCE, STEPS
+from core.loading import Lazy, Unavailable
+from models import diffusion, gan, vae
+from models.base import GenerateOptions, Generator
+from models.family import Family
 
-WEIGHTS_ROOT = Path(__file__).resolve().parent / "weights"  # the shipped weights
-_cache: dict[tuple[str, str, str], Generator] = {}
-_lock = threading.Lock()
+FAMILIES: tuple[Family, ...] = (
+    Family(
+        name="vae",
+        summary="A conditional convolutional VAE: the encoder squeezes a hand into a latent code, the decoder draws it "
+                "back; trained with reconstruction + beta-weighted KL. Expected weakness: blur.",
+        load=vae.load, description=vae.describe, parameter_budget=vae.parameter_budget, trainer="models.training.vae",
+    ),
+    Family(
+        name="gan",
+        summary="A conditional GAN (spectral norm, hinge loss, projection discriminator, DiffAugment, EMA generator). "
+                "Expected weaknesses: mode collapse, unstable training.",
+        load=gan.load, description=gan.describe, parameter_budget=gan.parameter_budget, trainer="models.training.gan",
+        supports_snapshots=True,
+    ),
+    Family(
+        name="diffusion",
+        summary="A conditional diffusers UNet with classifier-free guidance, sampled by diffusers schedulers "
+                "(DPM-Solver++ by default). Expected weakness: speed (sequential denoising).",
+        load=diffusion.load, description=diffusion.describe, parameter_budget=diffusion.parameter_budget,
+        trainer="models.training.diffusion", supports_snapshots=True,
+        defaults=GenerateOptions(steps=STEPS.default, guidance=GUIDANCE.default, sampler=DEFAULT_SAMPLER),
+    ),
+)
+FAMILY_NAMES: tuple[str, ...] = tuple(f.name for f in FAMILIES)
 
 
-class BackendUnavailable(RuntimeError):
-    """A family/variant cannot be served (missing or damaged weights); others still can."""
+class BackendUnavailable(Unavailable):
+    """A family/variant cannot be served (unknown, missing or damaged weights); others still can."""
 
 
-def weights_root() -> Path:
-    """The folder served from: the shipped weights unless HANDS_WEIGHTS says otherwise (read per call)."""
-    return settings.weights_root()
+def family_record(name: str) -> Family:
+    """The record of the family called `name`."""
+    for record in FAMILIES:
+        if record.name == name:
+            return record
+    raise BackendUnavailable(f"unknown backend {name!r}; choose from {', '.join(FAMILY_NAMES)}")
 
 
-def variants(family: str, root: Path | None = None) -> list[str]:
-    """Shipped variants of a family, 'full' first."""
-    folder = (root or weights_root()) / family
-    if not folder.is_dir():
-        return []
-    names = sorted(p.name for p in folder.iterdir() if p.is_dir() and any(p.glob("**/*.safetensors")))
-    return sorted(names, key=lambda n: (n != "full", n))
+class Registry:
+    """The generators under one weights root, each variant built once (thread-safely) on first use.
 
+    `root` None follows HANDS_WEIGHTS, read on every call (tests point it at damaged copies); when
+    the folder changes, the variants loaded from the previous one are dropped: a registry serves
+    one root at a time. A variant that fails to load keeps its reason (its Lazy) and raises
+    `BackendUnavailable` on every request, while the other variants serve.
+    """
 
-def available(root: Path | None = None) -> dict[str, list[str]]:
-    return {family: variants(family, root) for family in FAMILIES}
+    def __init__(self, root: Path | None = None) -> None:
+        self._root = Path(root) if root is not None else None
+        self._loads: dict[tuple[Path, str, str], Lazy[Generator]] = {}
+        self._loads_lock = threading.Lock()  # guards the dict; each Lazy guards its own build
 
+    def __reduce__(self):
+        """Pickled (ZeroGPU passes a call's arguments to its GPU worker that way) as a fresh registry on the same root."""
+        return Registry, (self._root,)
 
-def load(family: str, variant: str = "full", root: Path | None = None) -> Generator:
-    """Load (once, thread-safely) and cache a generator; BackendUnavailable says why it can't."""
-    if family not in FAMILIES:
-        raise BackendUnavailable(f"unknown backend {family!r}; choose from {', '.join(FAMILIES)}")
-    path = (root or weights_root()) / family / variant
-    key = (family, variant, str(path))
-    with _lock:
-        if key in _cache:
-            return _cache[key]
-        if not path.is_dir():
-            raise BackendUnavailable(f"{family}/{variant}: no weights in {path.parent.parent.name}/{family}/{variant}")
+    @property
+    def weights_root(self) -> Path:
+        """The folder served from: the one given, else HANDS_WEIGHTS, else the shipped models/weights."""
+        return self._root if self._root is not None else settings.weights_root()
+
+    def variants(self, family: str) -> list[str]:
+        """Shipped variants of a family ('full' first): folders holding safetensors weights."""
+        folder = self.weights_root / family
+        if not folder.is_dir():
+            return []
+        names = sorted(p.name for p in folder.iterdir() if p.is_dir() and any(p.glob("**/*.safetensors")))
+        return sorted(names, key=lambda n: (n != DEFAULT_VARIANT, n))
+
+    def available(self) -> dict[str, list[str]]:
+        return {name: self.variants(name) for name in FAMILY_NAMES}
+
+    def trained_steps(self, family: str, variant: str = DEFAULT_VARIANT) -> int | None:
+        """Optimisation steps a shipped variant was trained for (its training.json), None if unknown."""
         try:
-            with settings.MODEL_LOAD_LOCK:  # never alongside another model load (see core.settings)
-                generator = importlib.import_module(f"models.{family}").load(path)
-        except Exception as err:  # a damaged file must take down only this backend
-            raise BackendUnavailable(f"{family}/{variant}: weights could not be loaded ({type(err).__name__}: {err})") from err
-        _cache[key] = generator
-        return generator
+            return int(json.loads((self.weights_root / family / variant / "training.json").read_text())["steps"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
-
-def trained_steps(family: str, variant: str = "full", root: Path | None = None) -> int | None:
-    """Optimisation steps a shipped variant was trained for (its training.json), None if unknown."""
-    try:
-        return int(json.loads(((root or weights_root()) / family / variant / "training.json").read_text())["steps"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def clear_cache() -> None:
-    with _lock:
-        _cache.clear()
+    def load(self, family: str, variant: str = DEFAULT_VARIANT) -> Generator:
+        """The variant's Generator, built on first use; BackendUnavailable says why it cannot be served."""
+        record = family_record(family)
+        root = self.weights_root
+        path = root / family / variant
+        if Path(variant).name != variant or variant in ("", ".", "..") or not path.is_dir():
+            raise BackendUnavailable(f"{family}/{variant}: no weights in {root.name}/{family}/{variant}")
+        with self._loads_lock:
+            if any(key[0] != root for key in self._loads):
+                self._loads = {}  # HANDS_WEIGHTS moved: serve the new root only
+            lazy = self._loads.get((root, family, variant))
+            if lazy is None:
+                lazy = self._loads[root, family, variant] = Lazy(partial(record.load, path), f"{family}/{variant} weights")
+        try:
+            return lazy.get()
+        except Unavailable as err:  # a damaged file takes down only this variant
+            raise BackendUnavailable(str(err)) from None

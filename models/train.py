@@ -5,7 +5,8 @@
 Runs on HF Accelerate, so the same script runs here on the CPU and on GPUs:
     accelerate launch --mixed_precision bf16 -m models.train diffusion --steps 50000
 Every family gets identical data and identical conditioning (with the same field dropout, which
-is what classifier-free guidance needs); only its `Trainer` (in its own file) differs.
+is what classifier-free guidance needs); only its `Trainer` (models/training/<family>.py, found
+through the family's record in models.registry) differs.
 Checkpoints (safetensors) every few minutes; rerunning the same command resumes.
 """
 
@@ -13,11 +14,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib
 import json
 import platform
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -26,15 +28,18 @@ from accelerate.utils import set_seed
 
 from core.settings import REPO_ROOT
 from core.vocab import condition_sizes
-from models import checkpoint
-from models.base import FAMILIES
+from models import registry
+from models.base import cpu_has_native_bf16
 from models.card import card
+from models.family import Trainer
+from models.training import checkpoint
 from world import dataset
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The whole configuration of a run, in one place."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("family", choices=FAMILIES)
+    p.add_argument("family", choices=registry.FAMILY_NAMES)
     p.add_argument("--variant", default="full", help="name of the shipped variant (full, scarce, ...)")
     p.add_argument("--data-size", type=int, default=20000, help="number of rendered training hands")
     p.add_argument("--data-seed", type=int, default=0)
@@ -48,17 +53,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-export", action="store_true", help="do not write shipped weights (smoke runs)")
     p.add_argument("--checkpoint-minutes", type=float, default=4.0)
     p.add_argument("--log-every", type=int, default=25)
-    p.add_argument("--snapshot-every", type=int, default=0, help="GAN: keep generator snapshots every N steps")
+    p.add_argument("--snapshot-every", type=int, default=0,
+                   help="keep the shipped generator every N steps under snapshots/ (families that support snapshots)")
     p.add_argument("--mixed-precision", choices=["auto", "no", "bf16", "fp16"], default="auto")
     p.add_argument("--threads", type=int, default=None)
-    return p.parse_args(argv)
-
-
-def cpu_has_native_bf16() -> bool:
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
+    args = p.parse_args(argv)
+    if args.snapshot_every and not registry.family_record(args.family).supports_snapshots:
+        p.error(f"--snapshot-every: the {args.family} family keeps no snapshots "
+                f"(those that do: {', '.join(f.name for f in registry.FAMILIES if f.supports_snapshots)})")
+    return args
 
 
 def hardware() -> str:
@@ -76,9 +79,85 @@ def drop_conditions(cond: torch.Tensor, generator: torch.Generator, p_field: flo
     return torch.where(mask, sizes.expand_as(cond), cond)
 
 
-def infinite(loader):
+def loader(args: argparse.Namespace, batch: int, accelerator: Accelerator) -> torch.utils.data.DataLoader:
+    """Rendered hands (uint8 images, spec indices), shuffled by the run's seed."""
+    images, conds = dataset.load(dataset.build(args.data_size, args.data_seed, args.size))
+    data = torch.utils.data.TensorDataset(torch.from_numpy(images[:]).permute(0, 3, 1, 2), torch.from_numpy(conds))
+    return accelerator.prepare(torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, drop_last=len(data) >= batch,
+                                                           generator=torch.Generator().manual_seed(args.seed)))
+
+
+def infinite(batches):
     while True:
-        yield from loader
+        yield from batches
+
+
+@dataclass
+class Run:
+    """Where one run keeps its state and what it was started with."""
+
+    args: argparse.Namespace
+    config: dict
+    precision: str
+    run_dir: Path
+    export_dir: Path
+    say: Callable[[str], None]
+
+
+def resume(run: Run, trainer: Trainer) -> tuple[int, float]:
+    """(step, wall seconds) to continue from: the run's checkpoint, else the shipped weights, else (0, 0)."""
+    args, run_dir, export_dir = run.args, run.run_dir, run.export_dir
+    if (run_dir / "checkpoint.safetensors").exists():
+        extra, meta = checkpoint.load(run_dir / "checkpoint.safetensors", trainer.modules, trainer.optimizers)
+        trainer.load_extra_state(extra)
+        run.say(f"resumed {args.family}/{args.variant} at step {meta['step']}")
+        return int(meta["step"]), float(meta["wall_s"])
+    if (export_dir / "training.json").exists() and not args.no_export:
+        # no local checkpoint (a fresh clone): continue from the shipped weights, optimiser reset
+        info = json.loads((export_dir / "training.json").read_text())
+        trainer.warm_start(export_dir, int(info["steps"]))
+        if (export_dir / "train_log.csv").exists():  # keep the shipped loss history: exports rewrite it from here
+            (run_dir / "train_log.csv").write_text((export_dir / "train_log.csv").read_text())
+        run.say(f"warm start of {args.family}/{args.variant} from shipped weights at step {info['steps']}")
+        return int(info["steps"]), float(info["wall_s"])
+    return 0, 0.0
+
+
+class LossLog:
+    """train_log.csv, appended to (a resumed run continues its file); the header comes from the first row."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.file, self.writer = path, None, None
+
+    def write(self, row: dict) -> None:
+        if self.writer is None:
+            new = not self.path.exists()
+            self.file = open(self.path, "a", newline="")  # stays open for the run
+            self.writer = csv.DictWriter(self.file, fieldnames=list(row))
+            if new:
+                self.writer.writeheader()
+        self.writer.writerow(row)
+        self.file.flush()
+
+
+def save(run: Run, trainer: Trainer, step: int, wall: float, final: bool = False) -> None:
+    """Checkpoint the run; unless --no-export, also the shipped weights, training.json, the loss log and the card."""
+    args, config, export_dir = run.args, run.config, run.export_dir
+    checkpoint.save(run.run_dir / "checkpoint.safetensors", trainer.modules, trainer.optimizers, trainer.extra_state(),
+                    {"step": step, "wall_s": wall})
+    if not args.no_export:
+        trainer.export(export_dir)
+        info = {
+            "family": args.family, "variant": args.variant, "data_size": args.data_size, "data_seed": args.data_seed,
+            "image_size": args.size, "steps": step, "batch": config["batch"], "images_seen": step * config["batch"],
+            "wall_s": round(wall, 1), "hardware": hardware(), "mixed_precision": run.precision,
+            "num_parameters": trainer.num_parameters, "config": config, "final": final,
+        }
+        (export_dir / "training.json").write_text(json.dumps(info, indent=2) + "\n")
+        if (run.run_dir / "train_log.csv").exists():
+            (export_dir / "train_log.csv").write_text((run.run_dir / "train_log.csv").read_text())
+        (export_dir / "MODEL_CARD.md").write_text(card(export_dir))
+    run.say(f"checkpoint at step {step} ({wall:.0f} s)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,88 +170,39 @@ def main(argv: list[str] | None = None) -> int:
     accelerator = Accelerator(mixed_precision=precision)
     set_seed(args.seed)
     run_dir = args.run_dir or REPO_ROOT / "runs" / f"{args.family}-{args.variant}"
-    export_dir = args.export or REPO_ROOT / "models" / "weights" / args.family / args.variant
     run_dir.mkdir(parents=True, exist_ok=True)
+    export_dir = args.export or REPO_ROOT / "models" / "weights" / args.family / args.variant
 
-    family = importlib.import_module(f"models.{args.family}")
-    config = dict(family.TRAIN_DEFAULTS, size=args.size)
+    # the family's trainer, its defaults and this run's overrides; the data; where the run left off
+    training = registry.family_record(args.family).training()
+    config = dict(training.TRAIN_DEFAULTS, size=args.size)
     if args.batch:
         config["batch"] = args.batch
     if args.lr:
         config["lr"] = args.lr
-    trainer = family.Trainer(config, accelerator)
+    trainer = training.Trainer(config, accelerator)
+    batches = infinite(loader(args, config["batch"], accelerator))
+    run = Run(args, config, precision, run_dir, export_dir, say=lambda message: accelerator.print(message, file=sys.stderr))
+    step, wall_before = resume(run, trainer)
 
-    folder = dataset.build(args.data_size, args.data_seed, args.size)
-    images, conds = dataset.load(folder)
-    data = torch.utils.data.TensorDataset(torch.from_numpy(images[:]).permute(0, 3, 1, 2), torch.from_numpy(conds))
-    loader = torch.utils.data.DataLoader(data, batch_size=config["batch"], shuffle=True, drop_last=len(data) >= config["batch"],
-                                         generator=torch.Generator().manual_seed(args.seed))
-    loader = accelerator.prepare(loader)
-
-    ckpt_path = run_dir / "checkpoint.safetensors"
-    step, wall_before = 0, 0.0
-    if ckpt_path.exists():
-        extra, meta = checkpoint.load(ckpt_path, trainer.modules, trainer.optimizers)
-        trainer.load_extra_state(extra)
-        step, wall_before = int(meta["step"]), float(meta["wall_s"])
-        accelerator.print(f"resumed {args.family}/{args.variant} at step {step}", file=sys.stderr)
-    elif (export_dir / "training.json").exists() and not args.no_export:
-        # no local checkpoint (a fresh clone): continue from the shipped weights, optimiser reset
-        info = json.loads((export_dir / "training.json").read_text())
-        step, wall_before = int(info["steps"]), float(info["wall_s"])
-        trainer.warm_start(export_dir, step)
-        if (export_dir / "train_log.csv").exists():  # keep the shipped loss history: exports rewrite it from here
-            (run_dir / "train_log.csv").write_text((export_dir / "train_log.csv").read_text())
-        accelerator.print(f"warm start of {args.family}/{args.variant} from shipped weights at step {step}", file=sys.stderr)
+    # the loop
     drop_gen = torch.Generator().manual_seed(args.seed * 1000003 + step)
-
-    log_path = run_dir / "train_log.csv"
-    writer = None
-    started = time.perf_counter()
-    last_ckpt = started
-
-    def save(final: bool = False) -> None:
-        wall = wall_before + time.perf_counter() - started
-        meta = {"step": step, "wall_s": wall}
-        checkpoint.save(ckpt_path, trainer.modules, trainer.optimizers, trainer.extra_state(), meta)
-        if not args.no_export:
-            trainer.export(export_dir)
-            info = {
-                "family": args.family, "variant": args.variant, "data_size": args.data_size, "data_seed": args.data_seed,
-                "image_size": args.size, "steps": step, "batch": config["batch"], "images_seen": step * config["batch"],
-                "wall_s": round(wall, 1), "hardware": hardware(), "mixed_precision": precision,
-                "num_parameters": trainer.num_parameters, "config": config, "final": final,
-            }
-            (export_dir / "training.json").write_text(json.dumps(info, indent=2) + "\n")
-            if log_path.exists():
-                (export_dir / "train_log.csv").write_text(log_path.read_text())
-            (export_dir / "MODEL_CARD.md").write_text(card(export_dir))
-        accelerator.print(f"checkpoint at step {step} ({wall:.0f} s)", file=sys.stderr)
-
-    batches = infinite(loader)
+    log = LossLog(run_dir / "train_log.csv")
+    started = last_checkpoint = time.perf_counter()
+    wall = lambda: wall_before + time.perf_counter() - started
     while step < args.steps:
         raw, cond = next(batches)
-        x = raw.float() / 127.5 - 1.0
-        cond = drop_conditions(cond, drop_gen)
-        losses = trainer.step(x, cond, step)
+        losses = trainer.step(raw.float() / 127.5 - 1.0, drop_conditions(cond, drop_gen), step)
         step += 1
         if step % args.log_every == 0 or step == args.steps:
-            row = {"step": step, "images_seen": step * config["batch"],
-                   "wall_s": round(wall_before + time.perf_counter() - started, 1), **{k: round(v, 5) for k, v in losses.items()}}
-            if writer is None:
-                new = not log_path.exists()
-                fh = open(log_path, "a", newline="")
-                writer = csv.DictWriter(fh, fieldnames=list(row))
-                if new:
-                    writer.writeheader()
-            writer.writerow(row)
-            fh.flush()
-        if args.snapshot_every and step % args.snapshot_every == 0 and hasattr(trainer, "snapshot") and not args.no_export:
+            log.write({"step": step, "images_seen": step * config["batch"], "wall_s": round(wall(), 1),
+                       **{k: round(v, 5) for k, v in losses.items()}})
+        if args.snapshot_every and step % args.snapshot_every == 0 and not args.no_export:
             trainer.snapshot(export_dir / "snapshots" / f"step-{step:06d}")
-        if time.perf_counter() - last_ckpt > args.checkpoint_minutes * 60:
-            save()
-            last_ckpt = time.perf_counter()
-    save(final=True)
+        if time.perf_counter() - last_checkpoint > args.checkpoint_minutes * 60:
+            save(run, trainer, step, wall())
+            last_checkpoint = time.perf_counter()
+    save(run, trainer, step, wall(), final=True)
     print(json.dumps({"family": args.family, "variant": args.variant, "steps": step, "run_dir": str(run_dir)}))
     return 0
 

@@ -9,6 +9,7 @@ No perceptual or adversarial loss (those would need downloaded weights, or turn 
 the app tests the claim that VAEs draw blurry hands, and this model must not fake its answer.
 
 The decoder is `models.conditioning.ConvDecoder`, the same network the GAN uses as its generator.
+This module holds the networks and the Generator; the training step is `models.training.vae`.
 Shipped layout: models/weights/vae/<variant>/{config.json, diffusion_pytorch_model.safetensors,
 MODEL_CARD.md, training.json, train_log.csv}.
 """
@@ -43,18 +44,6 @@ from models.base import (
 from models.conditioning import ConditionEmbedding, CondNorm, ConvDecoder, check_size, check_sizes
 
 FAMILY = "vae"
-
-TRAIN_DEFAULTS: dict = {
-    "batch": 32,
-    "lr": 5e-4,
-    "z_dim": 128,
-    "widths": [256, 128, 96, 48],  # decoder, as the GAN's generator
-    "encoder_widths": [32, 64, 128, 256],
-    "embed_dim": 128,
-    "style_dim": 128,
-    "beta": 0.5,
-    "kl_anneal_steps": 2000,
-}
 
 
 class Encoder(nn.Module):
@@ -100,60 +89,12 @@ class VAEModel(ModelMixin, ConfigMixin):
         return self.decoder(z, cond), mu, logvar
 
 
-def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, exp(logvar)) || N(0, I)) per sample, in nats."""
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(dim=1)
-
-
 def build_model(config: dict) -> VAEModel:
     """A fresh VAE from a training config: the trainer's network and the one the cards count."""
     return VAEModel(size=config["size"], z_dim=config["z_dim"], widths=tuple(config["widths"]),
                     encoder_widths=tuple(config["encoder_widths"]), embed_dim=config["embed_dim"],
                     style_dim=config["style_dim"], beta=config["beta"],
                     kl_anneal_steps=config["kl_anneal_steps"], condition_sizes=condition_sizes())
-
-
-class Trainer:
-    """Negative ELBO (per pixel, for readable numbers) with the annealed beta; Adam."""
-
-    def __init__(self, config: dict, accelerator) -> None:
-        self.config, self.accelerator = config, accelerator
-        self.vae = build_model(config)
-        opt = torch.optim.Adam(self.vae.parameters(), lr=config["lr"])
-        self.model, self.opt = accelerator.prepare(self.vae, opt)
-        self.modules = {"vae": self.vae}
-        self.optimizers = {"vae": self.opt}
-        self.num_parameters = count_parameters(self.vae)
-        self.steps_done = 0
-
-    def beta_at(self, step: int) -> float:
-        warm = self.config["kl_anneal_steps"]
-        return self.config["beta"] * min(1.0, step / warm) if warm > 0 else self.config["beta"]
-
-    def step(self, x: torch.Tensor, cond: torch.Tensor, step: int) -> dict[str, float]:
-        recon, mu, logvar = self.model(x, cond)
-        sse = (recon.float() - x).pow(2).sum(dim=(1, 2, 3))
-        kl = kl_divergence(mu, logvar)
-        beta = self.beta_at(step)
-        loss = (sse + beta * kl).mean() / x[0].numel()
-        self.opt.zero_grad(set_to_none=True)
-        self.accelerator.backward(loss)
-        self.opt.step()
-        self.steps_done = step + 1
-        return {"loss": loss.item(), "mse": sse.mean().item() / x[0].numel(), "kl": kl.mean().item(), "beta": beta}
-
-    def extra_state(self) -> dict[str, torch.Tensor]:
-        return {}
-
-    def load_extra_state(self, state: dict[str, torch.Tensor]) -> None:
-        pass
-
-    def export(self, path: Path) -> None:
-        save_fp16(self.vae, path)
-
-    def warm_start(self, path: Path, step: int) -> None:
-        """No EMA here: the shipped weights are the online weights."""
-        self.vae.load_state_dict(VAEModel.from_pretrained(path, torch_dtype=torch.float32).state_dict())
 
 
 def parameter_budget(config: dict) -> dict[str, int]:

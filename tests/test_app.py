@@ -8,10 +8,10 @@ import pytest
 
 gradio_client = pytest.importorskip("gradio_client")
 
-from models import registry  # noqa: E402
-from models.base import FAMILIES  # noqa: E402
+from models.registry import FAMILY_NAMES as FAMILIES  # noqa: E402
+from models.registry import Registry  # noqa: E402
 
-pytestmark = pytest.mark.skipif(not all(registry.variants(f) for f in FAMILIES), reason="shipped weights missing")
+pytestmark = pytest.mark.skipif(not all(Registry().variants(f) for f in FAMILIES), reason="shipped weights missing")
 
 
 def _compare(client, prompt="a peace sign", seed=3, n=2, steps=8):

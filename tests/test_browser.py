@@ -10,8 +10,8 @@ import pytest
 playwright = pytest.importorskip("playwright.sync_api")
 
 from demo.blocks import build_demo  # noqa: E402
-from models import registry  # noqa: E402
-from models.base import FAMILIES  # noqa: E402
+from models.registry import FAMILY_NAMES as FAMILIES  # noqa: E402
+from models.registry import Registry  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
@@ -20,7 +20,7 @@ ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (.ci/run installs it)"),
-    pytest.mark.skipif(not all(registry.variants(f) for f in FAMILIES), reason="shipped weights missing"),
+    pytest.mark.skipif(not all(Registry().variants(f) for f in FAMILIES), reason="shipped weights missing"),
 ]
 
 

@@ -13,10 +13,14 @@ import pytest
 import torch
 from safetensors import safe_open
 
+from core.limits import GUIDANCE, IMAGES, SAMPLERS, SEED, STEPS
+from core.settings import REPO_ROOT
 from core.vocab import HandSpec
-from models import diffusion, registry
+from models import diffusion
 from models.base import GenerateOptions, Generator
+from models.registry import Registry
 from models.train import main as train_main
+from models.training import diffusion as training
 
 TINY = {"channels": [32, 32, 32], "attention": [False, False, True], "embed_dim": 16}
 SPEC = HandSpec(gesture="peace", handedness="left", view="palm")
@@ -39,7 +43,7 @@ def one_thread():
 def tiny() -> diffusion.DiffusionGenerator:
     """A randomly initialised tiny pipeline: enough to test plumbing, not quality."""
     torch.manual_seed(0)
-    config = dict(diffusion.TRAIN_DEFAULTS, **TINY)
+    config = dict(training.TRAIN_DEFAULTS, **TINY)
     pipe = diffusion.HandDiffusionPipeline(
         unet=diffusion.build_unet(config), scheduler=diffusion.training_scheduler(),
         conditioner=diffusion.build_conditioner(config), patch=config["patch"])
@@ -49,14 +53,15 @@ def tiny() -> diffusion.DiffusionGenerator:
 
 
 def test_train_resume_and_export(tmp_path, monkeypatch):
-    """models.train drives the Trainer, resumes from its checkpoint or the export, and exports diffusers' layout."""
+    """models.train drives the Trainer, resumes from its checkpoint or the export, exports diffusers' layout,
+    and keeps the snapshots it is asked for."""
     monkeypatch.setenv("HANDS_CACHE", str(tmp_path / "cache"))
     for key, value in TINY.items():
-        monkeypatch.setitem(diffusion.TRAIN_DEFAULTS, key, value)
+        monkeypatch.setitem(training.TRAIN_DEFAULTS, key, value)
     run, out = tmp_path / "run", tmp_path / "weights" / "smoke"
     common = ["diffusion", "--data-size", "8", "--batch", "4", "--run-dir", str(run), "--export", str(out),
               "--log-every", "1", "--threads", "1"]
-    assert train_main(common + ["--steps", "2"]) == 0
+    assert train_main(common + ["--steps", "2", "--snapshot-every", "1"]) == 0
     assert train_main(common + ["--steps", "3"]) == 0
 
     log = (run / "train_log.csv").read_text().splitlines()
@@ -81,6 +86,11 @@ def test_train_resume_and_export(tmp_path, monkeypatch):
     gen = diffusion.load(out)
     assert isinstance(gen, Generator) and gen.variant == "smoke" and gen.family == "diffusion"
     assert next(gen.pipeline.unet.parameters()).dtype == torch.float32
+    assert gen.snapshots() == ["step-000001", "step-000002"]
+    early = gen.at_snapshot("step-000001")
+    assert early.num_parameters == gen.num_parameters
+    assert not np.array_equal(pixels(early.generate(SPEC, 1, 0, GenerateOptions(steps=2))),
+                              pixels(gen.generate(SPEC, 1, 0, GenerateOptions(steps=2))))
 
 
 def test_save_load_round_trip(tiny, tmp_path):
@@ -134,7 +144,7 @@ def test_condition_changes_the_output(tiny):
                   - pixels(tiny.generate(fist, 1, 3, opts)).astype(int)).max() > 2
 
 
-@pytest.mark.parametrize("sampler", diffusion.SAMPLERS)
+@pytest.mark.parametrize("sampler", SAMPLERS)
 def test_samplers(tiny, sampler):
     gen = tiny.generate(SPEC, 2, 1, GenerateOptions(steps=5, sampler=sampler))
     assert len(gen.images) == 2 and gen.images[0].size == (64, 64)
@@ -142,7 +152,7 @@ def test_samplers(tiny, sampler):
 
 
 def test_sampler_switch_changes_images(tiny):
-    results = {s: pixels(tiny.generate(SPEC, 1, 1, GenerateOptions(steps=5, sampler=s))) for s in diffusion.SAMPLERS}
+    results = {s: pixels(tiny.generate(SPEC, 1, 1, GenerateOptions(steps=5, sampler=s))) for s in SAMPLERS}
     assert not np.array_equal(results["dpm++"], results["ddim"])
     assert not np.array_equal(results["ddim"], results["ddpm"])
 
@@ -165,13 +175,14 @@ def test_guidance_one_skips_the_unconditional_branch(tiny):
 
 
 @pytest.mark.parametrize("options", [GenerateOptions(sampler="euler"), GenerateOptions(steps=0),
-                                     GenerateOptions(guidance=-1.0)])
+                                     GenerateOptions(steps=STEPS.hi + 1), GenerateOptions(guidance=-1.0),
+                                     GenerateOptions(guidance=GUIDANCE.hi + 0.5)])
 def test_bad_options_are_rejected(tiny, options):
     with pytest.raises(ValueError):
         tiny.generate(SPEC, 1, 0, options)
 
 
-@pytest.mark.parametrize("n, seed", [(0, 1), (17, 1), (1, -1)])
+@pytest.mark.parametrize("n, seed", [(0, 1), (IMAGES.hi + 1, 1), (1, -1), (1, SEED.hi + 1)])
 def test_bad_requests_are_rejected(tiny, n, seed):
     with pytest.raises(ValueError):
         tiny.generate(SPEC, n, seed)
@@ -180,26 +191,25 @@ def test_bad_requests_are_rejected(tiny, n, seed):
 def test_ema_state_round_trip():
     from accelerate import Accelerator
 
-    config = dict(diffusion.TRAIN_DEFAULTS, **TINY, batch=2)
-    trainer = diffusion.Trainer(config, Accelerator())  # Accelerate's state is process-wide
+    config = dict(training.TRAIN_DEFAULTS, **TINY, batch=2)
+    trainer = training.Trainer(config, Accelerator())  # Accelerate's state is process-wide
     x, cond = torch.rand(2, 3, 64, 64) * 2 - 1, torch.zeros(2, 5, dtype=torch.long)
     for step in range(2):
         assert np.isfinite(trainer.step(x, cond, step)["loss"])
     state = trainer.extra_state()
-    other = diffusion.Trainer(config, Accelerator())
+    other = training.Trainer(config, Accelerator())
     other.load_extra_state(state)
     assert other.ema.optimization_step == 2
     for a, b in zip(trainer.ema.shadow_params, other.ema.shadow_params, strict=True):
         assert torch.equal(a, b)
 
 
-SHIPPED = registry.WEIGHTS_ROOT / "diffusion" / "full"
+SHIPPED = REPO_ROOT / "models" / "weights" / "diffusion" / "full"
 
 
 @pytest.mark.skipif(not (SHIPPED / "model_index.json").exists(), reason="no shipped diffusion weights yet")
 def test_shipped_weights_generate_deterministic_hands():
-    registry.clear_cache()
-    gen = registry.load("diffusion", "full")
+    gen = Registry(SHIPPED.parent.parent).load("diffusion", "full")
     assert 2e6 <= gen.num_parameters <= 6e6
     opts = GenerateOptions(steps=10)
     a, b = gen.generate(SPEC, 2, 123, opts), gen.generate(SPEC, 2, 123, opts)
@@ -210,7 +220,7 @@ def test_shipped_weights_generate_deterministic_hands():
 
 def test_shipped_snapshot_is_an_earlier_state_of_the_full_run():
     """The full run keeps its pipeline at the scarce run's step count (the benchmark's equal-training pair)."""
-    full = registry.load("diffusion", "full")
+    full = Registry(SHIPPED.parent.parent).load("diffusion", "full")
     names = full.snapshots()
     assert names and all(n.startswith("step-") for n in names)
     old = full.at_snapshot(names[0])

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from models import registry
+from models.registry import Registry
 
-pytestmark = pytest.mark.skipif(not registry.variants("vae"), reason="no shipped VAE weights")
+pytestmark = pytest.mark.skipif(not Registry().variants("vae"), reason="no shipped VAE weights")
 
 
 def _run(*args):

@@ -12,12 +12,17 @@ import pytest
 
 from bench.digests import digests
 from core.settings import REPO_ROOT
-from models import registry
-from models.base import FAMILIES
+from models.registry import FAMILY_NAMES as FAMILIES
+from models.registry import Registry
 
-pytestmark = pytest.mark.skipif(not all(registry.variants(f) for f in FAMILIES), reason="shipped weights missing")
+pytestmark = pytest.mark.skipif(not all(Registry().variants(f) for f in FAMILIES), reason="shipped weights missing")
 
 PROMPT, SEED = "a thumbs up with the left hand", 1234
+
+
+@pytest.fixture(scope="module")
+def registry() -> Registry:
+    return Registry()
 
 
 def digests_in_fresh_process(hash_seed: str) -> dict:
@@ -28,16 +33,16 @@ def digests_in_fresh_process(hash_seed: str) -> dict:
     return json.loads(run.stdout)
 
 
-def test_same_inputs_same_bytes_in_process():
-    first = digests(PROMPT, SEED)
+def test_same_inputs_same_bytes_in_process(registry):
+    first = digests(registry, PROMPT, SEED)
     assert set(first) == {"vae", "gan", "diffusion/dpm++", "diffusion/ddpm"}
-    assert digests(PROMPT, SEED) == first
-    other = digests(PROMPT, SEED + 1)
+    assert digests(registry, PROMPT, SEED) == first
+    other = digests(registry, PROMPT, SEED + 1)
     assert all(first[k] != other[k] for k in first), "a different seed must change every family's images"
 
 
-def test_same_inputs_same_bytes_across_processes():
-    here = digests(PROMPT, SEED)
+def test_same_inputs_same_bytes_across_processes(registry):
+    here = digests(registry, PROMPT, SEED)
     assert digests_in_fresh_process("1") == here
     assert digests_in_fresh_process("2") == here
 

@@ -28,11 +28,11 @@ from hypothesis import strategies as st  # noqa: E402
 from core.limits import PROMPT_MAX_CHARS, SAMPLERS  # noqa: E402
 from demo import pipeline  # noqa: E402
 from demo.blocks import build_demo  # noqa: E402
-from models import registry  # noqa: E402
-from models.base import FAMILIES  # noqa: E402
+from models.registry import FAMILY_NAMES as FAMILIES  # noqa: E402
+from models.registry import Registry  # noqa: E402
 
 pytestmark = [
-    pytest.mark.skipif(not all(registry.variants(f) for f in FAMILIES), reason="shipped weights missing"),
+    pytest.mark.skipif(not all(Registry().variants(f) for f in FAMILIES), reason="shipped weights missing"),
     pytest.mark.filterwarnings("ignore::UserWarning"),  # gr.Warning outside a request
 ]
 

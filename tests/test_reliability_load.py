@@ -10,10 +10,10 @@ gradio_client = pytest.importorskip("gradio_client")
 from bench.load import queue_full_check, run_clients  # noqa: E402
 from bench.memory import verdict  # noqa: E402
 from demo.blocks import build_demo  # noqa: E402
-from models import registry  # noqa: E402
-from models.base import FAMILIES  # noqa: E402
+from models.registry import FAMILY_NAMES as FAMILIES  # noqa: E402
+from models.registry import Registry  # noqa: E402
 
-pytestmark = pytest.mark.skipif(not all(registry.variants(f) for f in FAMILIES), reason="shipped weights missing")
+pytestmark = pytest.mark.skipif(not all(Registry().variants(f) for f in FAMILIES), reason="shipped weights missing")
 
 BOUND = 8  # HANDS_QUEUE_SIZE here: 8 clients never need more than 7 places (one request is always running)
 

@@ -12,8 +12,11 @@ from safetensors import safe_open
 
 from core.settings import REPO_ROOT
 from core.vocab import HandSpec
-from models import registry, vae
+from models import vae
 from models.base import Generator
+from models.registry import Registry
+from models.train import main as train_main
+from models.training import vae as training
 
 PEACE = HandSpec(gesture="peace", handedness="left", view="palm")
 FIST = HandSpec(gesture="fist", handedness="right", object="none")
@@ -43,7 +46,7 @@ def generator(exported) -> vae.VAEGenerator:
 
 def test_export_layout_and_fp16(exported):
     config = json.loads((exported / "config.json").read_text())
-    assert config["_class_name"] == "VAEModel" and config["beta"] == vae.TRAIN_DEFAULTS["beta"]
+    assert config["_class_name"] == "VAEModel" and config["beta"] == training.TRAIN_DEFAULTS["beta"]
     assert "beta" in (exported / "MODEL_CARD.md").read_text()
     assert json.loads((exported / "training.json").read_text())["steps"] == 3
     assert "kl" in (exported / "train_log.csv").read_text().splitlines()[0]
@@ -103,11 +106,18 @@ def test_encode_decode_interpolate(generator):
 
 def test_kl_and_beta_annealing():
     zeros = torch.zeros(3, 8)
-    assert torch.allclose(vae.kl_divergence(zeros, zeros), torch.zeros(3))
-    assert (vae.kl_divergence(zeros + 1, zeros) > 0).all()
-    trainer = vae.Trainer.__new__(vae.Trainer)
+    assert torch.allclose(training.kl_divergence(zeros, zeros), torch.zeros(3))
+    assert (training.kl_divergence(zeros + 1, zeros) > 0).all()
+    trainer = training.Trainer.__new__(training.Trainer)
     trainer.config = {"beta": 0.5, "kl_anneal_steps": 100}
     assert trainer.beta_at(0) == 0 and trainer.beta_at(50) == 0.25 and trainer.beta_at(1000) == 0.5
+
+
+def test_snapshots_are_refused_for_a_family_that_keeps_none(capsys):
+    """The VAE keeps no snapshots: --snapshot-every is an error before any work, never silently ignored."""
+    with pytest.raises(SystemExit) as exit_:
+        train_main(["vae", "--snapshot-every", "2", "--no-export"])
+    assert exit_.value.code == 2 and "the vae family keeps no snapshots" in capsys.readouterr().err
 
 
 def test_refuses_weights_for_another_vocabulary(exported, tmp_path):
@@ -124,8 +134,7 @@ SHIPPED = REPO_ROOT / "models" / "weights" / "vae" / "full"
 
 @pytest.mark.skipif(not (SHIPPED / "config.json").exists(), reason="no shipped VAE weights yet")
 def test_shipped_weights_generate_deterministically():
-    registry.clear_cache()
-    g = registry.load("vae", "full")
+    g = Registry(SHIPPED.parent.parent).load("vae", "full")
     a, b = g.generate(PEACE, 2, seed=0), g.generate(PEACE, 2, seed=0)
     assert [im.size for im in a.images] == [(64, 64)] * 2
     assert (pixels(a.images) == pixels(b.images)).all()
