@@ -1,33 +1,30 @@
-"""The overlay: what the scorer saw, drawn over the image so a score can be checked by eye.
+"""The overlay: what the judge saw, drawn over the image so a score can be checked by eye.
 
 Green: hand outline and MediaPipe's skeleton. Yellow rings: counted fingertips. Red: the fingers
-and bones that were flagged. The score and flags run along the top.
+and bones that were flagged. The score and flags run along the top. Drawn from a HandReport's
+public fields only.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from core.anatomy import BONES
-
-if TYPE_CHECKING:
-    from judge.score import HandReport
+from judge.report import HandReport
 
 RED, GREEN, YELLOW, WHITE = (235, 40, 40), (60, 220, 90), (255, 220, 40), (255, 255, 255)
 
 
 def draw(report: HandReport, size: int = 256) -> Image.Image:
     """Upscale the report's image to `size` px (long side) and draw the findings on it."""
-    rgb = report._image
+    rgb = report.image
     h, w = rgb.shape[:2]
     k = size / max(h, w)
     img = Image.fromarray(rgb).resize((max(1, round(w * k)), max(1, round(h * k))), Image.BILINEAR)
     img = Image.fromarray((np.asarray(img) * 0.8).astype(np.uint8))  # dim so the marks stand out
     d = ImageDraw.Draw(img)
-    sil = report._silhouette
+    sil = report.silhouette
     if sil is not None and report.hand_found:
         import cv2
 
@@ -37,7 +34,7 @@ def draw(report: HandReport, size: int = 256) -> Image.Image:
             d.line([tuple(p) for p in pts] + [tuple(pts[0])], fill=GREEN, width=1)
     if report.landmarks is not None and report.hand_found:
         pts = np.asarray(report.landmarks) * k
-        red = {tuple(sorted(p[i : i + 2])) for p in report._red_points for i in range(len(p) - 1)}
+        red = {tuple(sorted(p[i : i + 2])) for p in report.marked_points for i in range(len(p) - 1)}
         for a, b in BONES:
             plain = GREEN if (report.presence or 0) >= 0.5 else (150, 150, 150)
             colour = RED if tuple(sorted((a, b))) in red else plain
@@ -45,7 +42,7 @@ def draw(report: HandReport, size: int = 256) -> Image.Image:
         for x, y in pts:
             d.ellipse([x - 1.5, y - 1.5, x + 1.5, y + 1.5], fill=WHITE)
     if sil is not None and report.hand_found:
-        for i in set(report._red_fingers):
+        for i in set(report.marked_fingers):
             path = sil.to_input(sil.fingers[i].path) * k
             d.line([tuple(q) for q in path], fill=RED, width=4)
         for n, (x, y) in enumerate(np.asarray(report.fingertips).reshape(-1, 2) * k, 1):

@@ -12,11 +12,14 @@ import numpy as np
 import pytest
 
 from core.vocab import ANOMALIES, HandSpec
-from judge import defect, silhouette
-from judge.score import CAL, DETECTOR_FLAGS, score
+from judge import Judge
+from judge.rules import DETECTOR_FLAGS
+from judge.witnesses import defect, silhouette
 from world.render import render_sample
 
-pytestmark = pytest.mark.skipif(defect.load_net() is None or silhouette.load_net() is None,
+JUDGE = Judge.load()
+CAL = JUDGE.calibration
+pytestmark = pytest.mark.skipif(JUDGE.networks.defect.get_or_none() is None or JUDGE.networks.silhouette.get_or_none() is None,
                                 reason="detector or silhouette weights missing")
 
 SEED = 4242
@@ -30,8 +33,8 @@ CASES = {  # anomaly -> (gesture, index)
 
 
 def probabilities(image: np.ndarray) -> dict[str, float]:
-    maps = silhouette.predict(image)
-    return defect.probabilities([defect.stack_input(image, maps)])[0]
+    maps = silhouette.predict(JUDGE.networks.silhouette.get(), image)
+    return defect.probabilities(JUDGE.networks.defect.get(), [defect.stack_input(image, maps)])[0]
 
 
 @pytest.mark.parametrize("anomaly", ANOMALIES)
@@ -42,11 +45,11 @@ def test_detector_names_the_malformation_and_passes_its_clean_twin(anomaly):
     broken = render_sample(SEED, index, 64, spec=spec, anomaly=anomaly).image
     p_broken, p_clean = probabilities(broken), probabilities(clean)
     assert max(defect.CLASSES[1:], key=p_broken.get) == anomaly, p_broken
-    assert 1 - p_broken["clean"] > CAL["detector"][1], p_broken
-    assert 1 - p_clean["clean"] < CAL["detector"][1], p_clean  # under the flag (1 clean hand in 10 is over lo)
+    assert 1 - p_broken["clean"] > CAL.detector[1], p_broken
+    assert 1 - p_clean["clean"] < CAL.detector[1], p_clean  # under the flag (1 clean hand in 10 is over lo)
     flag = DETECTOR_FLAGS[anomaly]
-    assert flag in score(broken, HandSpec(gesture=gesture)).flags
-    assert flag not in score(clean, HandSpec(gesture=gesture)).flags
+    assert flag in JUDGE.score(broken, HandSpec(gesture=gesture)).flags
+    assert flag not in JUDGE.score(clean, HandSpec(gesture=gesture)).flags
 
 
 def test_probabilities_are_a_distribution_and_mirror_invariant():

@@ -11,7 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from judge import landmarks
+from judge import Judge
+from judge.witnesses import landmarks
+
+JUDGE = Judge.load()
+MODEL = JUDGE.networks.landmarks  # the judge's landmark model, built on first use
 
 # A right hand, palm towards the viewer, fingers up (so the thumb is on the image's right), in
 # MediaPipe keypoint order; unit: roughly the hand's length, y down.
@@ -58,19 +62,19 @@ def pck(points: np.ndarray, truth: np.ndarray, alpha: float = 0.1) -> float:
 
 @pytest.fixture(autouse=True)
 def fresh_model():
-    landmarks._reset()
+    MODEL.reset()
     yield
-    landmarks._reset()
+    MODEL.reset()
 
 
-needs_model = pytest.mark.skipif(not landmarks.available(), reason=str(landmarks.unavailable_reason()))
+needs_model = pytest.mark.skipif(MODEL.get_or_none() is None, reason=str(MODEL.error))
 
 
 @needs_model
 @pytest.mark.parametrize("size", [64, 128])
 def test_finds_a_drawn_hand(size: int) -> None:
     img, truth = draw_hand(size)
-    lm = landmarks.detect(img)
+    lm = JUDGE.detect_landmarks(img)
     assert lm is not None and lm.method == "whole_image"
     assert lm.presence > 0.8
     assert lm.points.shape == (21, 2) and lm.points.dtype == np.float32
@@ -84,15 +88,15 @@ def test_finds_a_drawn_hand(size: int) -> None:
 def test_handedness_is_as_seen_not_mirrored() -> None:
     right, _ = draw_hand(128, creases=True)
     left, _ = draw_hand(128, mirror=True, creases=True)
-    assert landmarks.detect(right).handedness == "right"
-    assert landmarks.detect(left).handedness == "left"
+    assert JUDGE.detect_landmarks(right).handedness == "right"
+    assert JUDGE.detect_landmarks(left).handedness == "left"
 
 
 @needs_model
 def test_noise_and_blank_are_not_hands() -> None:
     rng = np.random.default_rng(0)
     for img in [rng.integers(0, 256, (64, 64, 3), dtype=np.uint8), np.full((64, 64, 3), 235, np.uint8)]:
-        assert landmarks.detect(img).presence < 0.1
+        assert JUDGE.detect_landmarks(img).presence < 0.1
 
 
 @needs_model
@@ -100,7 +104,7 @@ def test_pil_and_non_square_input_map_back_to_image_pixels() -> None:
     img, truth = draw_hand(64)
     wide = np.full((64, 112, 3), 235, np.uint8)
     wide[:, 30:94] = img
-    lm = landmarks.detect(Image.fromarray(wide).convert("RGBA"))
+    lm = JUDGE.detect_landmarks(Image.fromarray(wide).convert("RGBA"))
     assert pck(lm.points, truth + [30, 0]) >= 0.9
 
 
@@ -109,16 +113,16 @@ def test_small_off_centre_hand_gets_a_second_pass() -> None:
     img, truth = draw_hand(64)
     canvas = np.full((128, 128, 3), 235, np.uint8)
     canvas[8:72, 50:114] = img
-    lm = landmarks.detect(canvas)
+    lm = JUDGE.detect_landmarks(canvas)
     assert lm.method == "crop" and pck(lm.points, truth + [50, 8]) >= 0.9
 
 
 @needs_model
 def test_concurrent_calls_agree() -> None:
     img, _ = draw_hand(64)
-    expected = landmarks.detect(img).points
+    expected = JUDGE.detect_landmarks(img).points
     results: list[np.ndarray] = []
-    threads = [threading.Thread(target=lambda: results.append(landmarks.detect(img).points)) for _ in range(4)]
+    threads = [threading.Thread(target=lambda: results.append(JUDGE.detect_landmarks(img).points)) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
@@ -134,7 +138,7 @@ def test_open_palm_renders() -> None:
     scores, presence = [], []
     for i in range(8):
         r = render.render_sample(seed=5, index=i, size=64, spec=HandSpec(gesture="open_palm", view="palm"))
-        lm = landmarks.detect(r.image)
+        lm = JUDGE.detect_landmarks(r.image)
         scores.append(pck(lm.points, np.array(r.label["keypoints"], np.float32)[:, :2]))
         presence.append(lm.presence)
     assert np.mean(scores) >= 0.8 and np.mean(presence) >= 0.7, (scores, presence)
@@ -142,9 +146,9 @@ def test_open_palm_renders() -> None:
 
 def test_rejects_bad_arrays() -> None:
     with pytest.raises(ValueError):
-        landmarks.detect(np.zeros((64, 64), np.uint8))
+        JUDGE.detect_landmarks(np.zeros((64, 64), np.uint8))
     with pytest.raises(ValueError):
-        landmarks.detect(np.zeros((64, 64, 3), np.float32))
+        JUDGE.detect_landmarks(np.zeros((64, 64, 3), np.float32))
 
 
 def _corrupt_task(tmp_path: Path) -> Path:
@@ -165,7 +169,7 @@ def _corrupt_task(tmp_path: Path) -> Path:
 def test_missing_or_corrupt_model_reports_and_returns_none(monkeypatch, tmp_path, make_path, why) -> None:
     monkeypatch.setattr(landmarks, "_locate_bundle", lambda: make_path(tmp_path))
     img, _ = draw_hand(64)
-    assert landmarks.detect(img) is None
-    assert not landmarks.available()
-    reason = landmarks.unavailable_reason()
+    assert JUDGE.detect_landmarks(img) is None
+    assert MODEL.get_or_none() is None
+    reason = MODEL.error
     assert reason is not None and "unavailable" in reason and why in reason

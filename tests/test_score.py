@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -19,11 +20,15 @@ from PIL import Image
 
 from core.settings import REPO_ROOT
 from core.vocab import HandSpec
-from judge import anatomy_check, landmarks, silhouette
-from judge.score import Evidence, HandReport, gather, judge, score, score_set
+from judge import HandReport, Judge
+from judge.calibration import Tolerance
+from judge.overlay import draw
+from judge.report import Evidence
+from judge.witnesses import anatomy_check, landmarks, silhouette
 from world.render import render_sample
 
-pytestmark = pytest.mark.skipif(silhouette.load_net() is None, reason=str(silhouette.net_error()))
+JUDGE = Judge.load()
+pytestmark = pytest.mark.skipif(JUDGE.networks.silhouette.get_or_none() is None, reason=str(JUDGE.networks.silhouette.error))
 
 SEED = 4242
 OPEN = HandSpec(gesture="open_palm", view="palm")
@@ -37,7 +42,7 @@ def render(index: int, spec: HandSpec = OPEN, anomaly: str | None = None):
 @pytest.fixture(scope="module")
 def clean() -> tuple[np.ndarray, HandReport]:
     r = render(0)
-    return r.image, score(r.image, HandSpec(gesture="open_palm"))
+    return r.image, JUDGE.score(r.image, HandSpec(gesture="open_palm"))
 
 
 def test_clean_hand_is_found_counted_and_unflagged(clean):
@@ -47,7 +52,7 @@ def test_clean_hand_is_found_counted_and_unflagged(clean):
     assert report.gesture_match is True
     assert not set(report.flags) & (MALFORMED | {"blurry", "wrong_gesture", "no_hand"}), report.flags
     assert report.hand_score >= 85  # clean renders average ~87 (judge.fit.validate)
-    assert len(report.landmarks or []) == 21 or not landmarks.available()
+    assert len(report.landmarks or []) == 21 or JUDGE.networks.landmarks.get_or_none() is None
 
 
 @pytest.mark.parametrize(
@@ -62,7 +67,7 @@ def test_clean_hand_is_found_counted_and_unflagged(clean):
 )
 def test_malformation_is_flagged(anomaly, flag, spec, index, clean):
     r = render(index, spec, anomaly)
-    report = score(r.image, HandSpec(gesture=spec.gesture))
+    report = JUDGE.score(r.image, HandSpec(gesture=spec.gesture))
     assert flag in report.flags, (r.label["anomaly_info"], report.to_dict())
     assert report.hand_score < clean[1].hand_score
     assert flag not in clean[1].flags
@@ -71,7 +76,7 @@ def test_malformation_is_flagged(anomaly, flag, spec, index, clean):
 def test_extra_finger_without_a_prompt():
     """Six fingertips are wrong whatever was asked for."""
     r = render(0, OPEN, "extra_finger")
-    report = score(r.image)
+    report = JUDGE.score(r.image)
     assert report.extended_count == 6
     assert "extra_finger" in report.flags
 
@@ -80,14 +85,14 @@ def test_blurry(clean):
     import cv2
 
     image, report = clean
-    soft = score(cv2.GaussianBlur(image, (0, 0), 1.5))
+    soft = JUDGE.score(cv2.GaussianBlur(image, (0, 0), 1.5))
     assert "blurry" in soft.flags and soft.sharpness < report.sharpness
     assert "blurry" not in report.flags and report.sharpness > 0.8
 
 
 def test_wrong_gesture(clean):
     image, report = clean
-    fist = score(image, HandSpec(gesture="fist"))
+    fist = JUDGE.score(image, HandSpec(gesture="fist"))
     assert "wrong_gesture" in fist.flags and fist.gesture_match is False
     assert "wrong_gesture" not in report.flags
 
@@ -103,7 +108,7 @@ def test_no_hand(kind):
         img = np.full((64, 64, 3), (90, 140, 200), np.uint8)
     else:
         img = np.linspace(0, 255, 64)[None, :, None].repeat(64, 0).repeat(3, 2).astype(np.uint8)
-    report = score(img, HandSpec(gesture="peace"))
+    report = JUDGE.score(img, HandSpec(gesture="peace"))
     assert not report.hand_found and report.hand_score == 0 and report.flags == ["no_hand"]
     assert report.gesture_match is False
 
@@ -117,36 +122,37 @@ def test_soft_skin_blob_is_no_hand():
     cv2.ellipse(img, (32, 34), (14, 11), 30.0, 0, 360, (160.0, 126.0, 86.0), -1)
     cv2.circle(img, (44, 28), 5, (150.0, 118.0, 80.0), -1)
     blob = cv2.GaussianBlur(img, (0, 0), 1.2).astype(np.uint8)
-    report = score(blob, HandSpec(gesture="fist"))
+    report = JUDGE.score(blob, HandSpec(gesture="fist"))
     assert not report.hand_found and report.flags == ["no_hand"], report.to_dict()
-    fist = score(render(0, HandSpec(gesture="fist")).image, HandSpec(gesture="fist"))
+    fist = JUDGE.score(render(0, HandSpec(gesture="fist")).image, HandSpec(gesture="fist"))
     assert fist.hand_found and "no_hand" not in fist.flags
 
 
 def test_side_view_count_sees_stacked_fingers():
     """Edge-on, an open hand shows two tips; the count head still says five."""
     r = render(8, HandSpec(gesture="open_palm", view="side"))
-    report = score(r.image, HandSpec(gesture="open_palm"))
+    report = JUDGE.score(r.image, HandSpec(gesture="open_palm"))
     assert len(report.fingertips) < 5
     assert report.extended_count == 5 and report.gesture_match is True
 
 
 def _planted(world: np.ndarray, image: np.ndarray, tolerance: dict | None = None) -> Evidence:
     """Evidence whose landmarks are exactly `world` (a confident, photo-like hand)."""
-    ev = gather(image, use_landmarks=False)
+    ev = JUDGE.gather(image, use_landmarks=False)
     lm = landmarks.Landmarks(points=np.zeros((21, 2), np.float32), world=world.astype(np.float32), presence=0.95,
                              handedness="right", handedness_score=0.9, method="whole_image")
-    return Evidence(ev.rgb, ev.sil, lm, anatomy_check.check(world, tolerance, "right"), ev.sharpness, ev.notes)
+    tol = replace(JUDGE.calibration.tolerance, **(tolerance or {}))  # the calibrated one, with `tolerance`'s changes
+    return Evidence(ev.rgb, ev.sil, lm, anatomy_check.check(world, tol, "right"), ev.sharpness, ev.notes)
 
 
 def test_ok_ring_stub_is_not_a_finger():
     """The "ok" ring (thumb and index tips touching) raises a fourth tip-heat peak on a stub of a
     trace; the count drops it, but a stub among six tips, or a real short finger, stays."""
     r = render(2, HandSpec(gesture="ok", view="palm"))
-    report = score(r.image, HandSpec(gesture="ok"))
+    report = JUDGE.score(r.image, HandSpec(gesture="ok"))
     assert report.extended_count == 3 and report.gesture_match is True
     assert "extra_finger" not in report.flags
-    assert len(silhouette.find_tips(report._silhouette.maps.tips, report._silhouette.hand)) == 4
+    assert len(silhouette.find_tips(report.silhouette.maps.tips, report.silhouette.hand)) == 4
     f = lambda length: silhouette.Finger((0.0, 0.0), (0.0, 0.0), length, 3.0, 0.0)  # noqa: E731
     assert silhouette._stub([f(20), f(22), f(6), f(21)]) == 2
     assert silhouette._stub([f(20), f(22), f(14), f(21)]) is None  # a thumb-length finger
@@ -156,11 +162,11 @@ def test_ok_ring_stub_is_not_a_finger():
 def test_landmark_flags_bone_ratio_and_joint(clean):
     image, _ = clean
     world = np.asarray(render(0).label["joints3d"], float)
-    healthy = judge(_planted(world, image), HandSpec(gesture="open_palm"))
+    healthy = JUDGE.evaluate(_planted(world, image), HandSpec(gesture="open_palm"))
     assert not {"bone_ratio", "joint_past_limit", "long_finger"} & set(healthy.flags), healthy.breakdown
     stretched = world.copy()
     stretched[7:9] += 2.0 * (world[7] - world[6])  # index middle phalanx 3x its length
-    report = judge(_planted(stretched, image), HandSpec(gesture="open_palm"))
+    report = JUDGE.evaluate(_planted(stretched, image), HandSpec(gesture="open_palm"))
     assert "bone_ratio" in report.flags
     assert report.hand_score < healthy.hand_score
     # The shipped angle tolerance is wide (MediaPipe's angles on 64 px drawn hands are noisy), so
@@ -173,16 +179,16 @@ def test_landmark_flags_bone_ratio_and_joint(clean):
     c, s = np.cos(np.radians(-60)), np.sin(np.radians(-60))
     bent[8] = dip + v * c + np.cross(axis, v) * s + axis * (axis @ v) * (1 - c)
     tight = {"angle": 15.0}
-    assert "joint_past_limit" in judge(_planted(bent, image, tight)).flags
-    assert "joint_past_limit" not in judge(_planted(world, image, tight)).flags
+    assert "joint_past_limit" in JUDGE.evaluate(_planted(bent, image, tight)).flags
+    assert "joint_past_limit" not in JUDGE.evaluate(_planted(world, image, tight)).flags
 
 
 def test_anatomy_check_on_true_joints():
     healthy = np.asarray(render_sample(SEED, 1, 64).label["joints3d"])
     tight = {"ratio": 0.0, "bone": 0.0, "angle": 15.0}
-    assert anatomy_check.check(healthy, tight, "right") == []
+    assert anatomy_check.check(healthy, Tolerance(**tight), "right") == []
     bent = render_sample(SEED, 1, 64, anomaly="bent_joint").label  # little DIP bent far back
-    found = anatomy_check.check(np.asarray(bent["joints3d"]), tight, "right")
+    found = anatomy_check.check(np.asarray(bent["joints3d"]), Tolerance(**tight), "right")
     assert any(v.kind == "joint_angle" and v.where.startswith("little dip") for v in found)
 
 
@@ -192,13 +198,13 @@ def test_report_json_and_overlay(clean):
     for key in ("hand_found", "hand_score", "extended_count", "flags", "landmarks", "breakdown", "sharpness"):
         assert key in d
     json.dumps(d)
-    img = report.overlay()
+    img = draw(report)
     assert isinstance(img, Image.Image) and img.size == (256, 256)
 
 
 def test_breakdown_adds_up():
     r = render(0, OPEN, "extra_finger")
-    report = score(r.image, HandSpec(gesture="open_palm"))
+    report = JUDGE.score(r.image, HandSpec(gesture="open_palm"))
     total = sum(p.points for p in report.breakdown.values())
     assert report.hand_score == pytest.approx(max(0.0, 100 - total))
     assert all(p.reason for p in report.breakdown.values())
@@ -206,16 +212,14 @@ def test_breakdown_adds_up():
 
 def test_score_set():
     images = [render_sample(SEED, i, 64).image for i in range(6)] + [np.zeros((64, 64, 3), np.uint8)]
-    from judge import features
-
-    ref = features.extract([render_sample(SEED + 1, i, 64).image for i in range(20)])
-    rep = score_set(images, reference=ref)
+    ref = JUDGE.features([render_sample(SEED + 1, i, 64).image for i in range(20)])
+    rep = JUDGE.score_set(images, reference=ref)
     assert rep.n == 7 and rep.hand_found_rate == pytest.approx(6 / 7)
     lo, hi = rep.score_ci
     assert lo <= rep.mean_score <= hi
     assert rep.kid is not None and np.isfinite(rep.kid[0])
     assert rep.diversity > 0 and rep.reference_diversity > 0
-    collapsed = score_set([images[0]] * 6, reference=ref, use_landmarks=False)
+    collapsed = JUDGE.score_set([images[0]] * 6, reference=ref, use_landmarks=False)
     assert collapsed.diversity < 1e-3 < rep.diversity
 
 
@@ -226,14 +230,14 @@ def test_score_set_reports_equal_single_scores():
               render_sample(SEED, 5, 64, spec=HandSpec(gesture="open_palm", view="side")).image,
               np.zeros((64, 64, 3), np.uint8), render_sample(SEED, 7, 96).image]
     specs = [OPEN, OPEN, OPEN, None, OPEN, None]
-    rep = score_set(images, specs, kid_metrics=False)
+    rep = JUDGE.score_set(images, specs, kid_metrics=False)
     for image, spec, got in zip(images, specs, rep.reports, strict=True):
-        assert got.to_dict() == score(image, spec).to_dict()
-        assert got.hand_score == score(image, spec).hand_score
+        assert got.to_dict() == JUDGE.score(image, spec).to_dict()
+        assert got.hand_score == JUDGE.score(image, spec).hand_score
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "judge.score", *args], cwd=REPO_ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "judge", *args], cwd=REPO_ROOT, capture_output=True,
                           text=True, timeout=120)
 
 
@@ -260,9 +264,9 @@ def test_zero_length_finger_is_not_measured():
     not a finger: no measure may divide by its length."""
     import dataclasses
 
-    from judge.score import finger_measures
+    from judge.measures import finger_measures
 
-    sil = silhouette.analyse(render(0).image)
+    sil = JUDGE.gather(render(0).image, use_landmarks=False).sil
     assert sil is not None and sil.palm_length
     stub = silhouette.Finger(tip=sil.fingers[0].tip, base=sil.fingers[0].tip, length=0.0, width=0.0, bend=0.0)
     broken = dataclasses.replace(sil, fingers=[stub, *sil.fingers[1:]])
@@ -271,17 +275,13 @@ def test_zero_length_finger_is_not_measured():
     assert all(i != 0 for i, _ in measures["short_p"])
 
 
-def test_geometry_weight_scales_points_but_keeps_the_flags(monkeypatch):
+def test_geometry_weight_scales_points_but_keeps_the_flags():
     """The silhouette measures always explain (flags, red fingers); geometry_weight only sets how
     many points they take next to the detector."""
-    from judge import score as scorer
-
     r = render(2, OPEN, "long_finger")
-    ev, spec = gather(r.image), HandSpec(gesture="open_palm")
+    ev, spec = JUDGE.gather(r.image), HandSpec(gesture="open_palm")
     ev.defect = None  # the geometry alone: the detector would take all 100 points here
-    monkeypatch.setitem(scorer.CAL, "geometry_weight", 1.0)
-    full = judge(ev, spec)
-    monkeypatch.setitem(scorer.CAL, "geometry_weight", 0.0)
-    none = judge(ev, spec)
+    full = Judge(replace(JUDGE.calibration, geometry_weight=1.0), JUDGE.networks).evaluate(ev, spec)
+    none = Judge(replace(JUDGE.calibration, geometry_weight=0.0), JUDGE.networks).evaluate(ev, spec)
     assert "long_finger" in none.flags and set(none.flags) == set(full.flags)
     assert none.hand_score > full.hand_score

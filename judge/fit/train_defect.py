@@ -1,4 +1,4 @@
-"""Train the malformation detector (`judge.defect`) on labelled renders of its own seed.
+"""Train the malformation detector (`judge.witnesses.defect`) on labelled renders of its own seed.
 
 Twins: for each index the renderer draws one fully fixed spec (a gesture the malformation
 applies to, palm or back view, handedness, skin tone) and renders the hand clean and with one
@@ -24,8 +24,11 @@ import numpy as np
 
 from core.settings import cache_dir
 from core.vocab import ANOMALIES, SKIN_TONES, HandSpec
-from judge.defect import CLASSES, WEIGHTS, DefectNet, stack_input
+from judge.judge import DEFAULT_WEIGHTS
+from judge.witnesses.defect import CLASSES, WEIGHTS_FILE, DefectNet, stack_input
 from world.render import _ANOMALY_GESTURES, render_sample
+
+WEIGHTS = DEFAULT_WEIGHTS / WEIGHTS_FILE
 
 TRAIN_SEED = 7301  # calibration uses 7202, validation 9303 (judge.fit.validate)
 FOCUS_SEED = 7321  # extra twins of the malformations that are hardest to see (--focus)
@@ -42,8 +45,9 @@ def build(pairs: int, generic: int, seed: int = TRAIN_SEED,
           kinds: tuple[str, ...] = ANOMALIES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(inputs N x C x 64 x 64 as uint8, labels N, group N: twins share a group), cached.
     The twins' malformations cycle through `kinds`."""
-    from judge import silhouette
+    from judge.witnesses import silhouette
 
+    net = silhouette.load_net(DEFAULT_WEIGHTS / silhouette.WEIGHTS_FILE)  # the shipped net: its maps are the input
     which = "" if kinds == ANOMALIES else "-" + "+".join(kinds)
     path = cache_dir() / f"defect-v1-p{pairs}-g{generic}-s{seed}{which}.npz"
     if path.exists():
@@ -63,11 +67,37 @@ def build(pairs: int, generic: int, seed: int = TRAIN_SEED,
     inputs = np.empty((len(images), 3 + len(silhouette.CHANNELS), 64, 64), np.uint8)
     for s in range(0, len(images), 256):
         chunk = [np.asarray(im) for im in images[s : s + 256]]
-        for k, (rgb, maps) in enumerate(zip(chunk, silhouette.predict_batch(chunk))):
+        for k, (rgb, maps) in enumerate(zip(chunk, silhouette.predict_batch(net, chunk))):
             inputs[s + k] = np.round(stack_input(rgb, maps) * 255).astype(np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, inputs=inputs, labels=np.array(labels), group=np.array(group))
     return inputs, np.array(labels), np.array(group)
+
+
+def _data(pairs: int, generic: int, focus: tuple[str, ...], focus_pairs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The training set (`build`), with `focus_pairs` more twins of the `focus` kinds in groups of their own."""
+    inputs, labels, group = build(pairs, generic)
+    if focus and focus_pairs:
+        more = build(focus_pairs, 0, FOCUS_SEED, focus)
+        inputs, labels = np.concatenate([inputs, more[0]]), np.concatenate([labels, more[1]])
+        group = np.concatenate([group, more[2] + group.max() + 1])
+    return inputs, labels, group
+
+
+def _held_out_scores(net, x_all, labels: np.ndarray, val_idx: np.ndarray) -> dict:
+    """Accuracy and AUROC (clean vs malformed) on the held-out twins; leaves the net in training mode."""
+    import torch
+
+    from judge.metrics import auroc
+
+    net.eval()
+    with torch.inference_mode():
+        logits = torch.cat([net(x_all[val_idx[s : s + 512]].float() / 255) for s in range(0, len(val_idx), 512)])
+    net.train()
+    p_clean = torch.softmax(logits, 1)[:, 0].numpy()
+    y = labels[val_idx]
+    return {"val_acc": round(float((logits.argmax(1).numpy() == y).mean()), 4),
+            "val_auroc": round(auroc(-p_clean[y > 0], -p_clean[y == 0]), 4)}
 
 
 def train(pairs: int, generic: int, epochs: int, batch: int, lr: float, out: Path, threads: int,
@@ -75,16 +105,12 @@ def train(pairs: int, generic: int, epochs: int, batch: int, lr: float, out: Pat
     import torch
     import torch.nn.functional as F
 
-    from judge.silhouette import save_weights
+    from judge.witnesses.silhouette import save_weights
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     t0 = time.time()
-    inputs, labels, group = build(pairs, generic)
-    if focus and focus_pairs:  # more twins of the hard kinds, in groups of their own
-        more = build(focus_pairs, 0, FOCUS_SEED, focus)
-        inputs, labels = np.concatenate([inputs, more[0]]), np.concatenate([labels, more[1]])
-        group = np.concatenate([group, more[2] + group.max() + 1])
+    inputs, labels, group = _data(pairs, generic, focus, focus_pairs)  # focus: more twins of the hard kinds
     print(f"data {inputs.shape} in {time.time() - t0:.0f} s", file=sys.stderr)
     held = group % 10 == 9  # a tenth of the twins (both halves) to watch for overfitting
     x_all = torch.from_numpy(inputs)
@@ -99,19 +125,6 @@ def train(pairs: int, generic: int, epochs: int, batch: int, lr: float, out: Pat
     total = epochs * (len(train_idx) // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(total, 1))
     rng = np.random.default_rng(0)
-
-    def evaluate() -> dict:
-        net.eval()
-        with torch.inference_mode():
-            logits = torch.cat([net(x_all[val_idx[s : s + 512]].float() / 255) for s in range(0, len(val_idx), 512)])
-        net.train()
-        p_clean = torch.softmax(logits, 1)[:, 0].numpy()
-        y = labels[val_idx]
-        from judge.features import auroc
-
-        return {"val_acc": round(float((logits.argmax(1).numpy() == y).mean()), 4),
-                "val_auroc": round(auroc(-p_clean[y > 0], -p_clean[y == 0]), 4)}
-
     log: dict = {}
     for epoch in range(epochs):
         order = rng.permutation(train_idx)
@@ -128,7 +141,8 @@ def train(pairs: int, generic: int, epochs: int, batch: int, lr: float, out: Pat
             opt.step()
             sched.step()
             losses.append(loss.item())
-        log = {"epoch": epoch + 1, "loss": round(float(np.mean(losses)), 4), **evaluate(), "s": round(time.time() - t0)}
+        log = {"epoch": epoch + 1, "loss": round(float(np.mean(losses)), 4),
+               **_held_out_scores(net, x_all, labels, val_idx), "s": round(time.time() - t0)}
         print(json.dumps(log), file=sys.stderr)
         save_weights(net.eval(), out)
         net.train()

@@ -33,8 +33,13 @@ import numpy as np
 
 from core.anatomy import BONES, DIGIT_KEYPOINTS, FINGER_RADIUS
 from core.settings import cache_dir
-from judge.silhouette import CHANNELS, SIZE, WEIGHTS, PartNet, save_weights
+from judge.judge import DEFAULT_WEIGHTS
+from judge.witnesses.silhouette import CHANNELS, COUNT_HEAD_FILE, SIZE, VIEW_HEAD_FILE, WEIGHTS_FILE, PartNet, save_weights
 from world.render import render_sample
+
+WEIGHTS = DEFAULT_WEIGHTS / WEIGHTS_FILE
+VIEW_HEAD = DEFAULT_WEIGHTS / VIEW_HEAD_FILE
+COUNT_HEAD = DEFAULT_WEIGHTS / COUNT_HEAD_FILE
 
 TRAIN_SEED = 7101  # shards 7101-7103, view head 7151; calibration uses 7202, validation 9303
 TIP_SIGMA = 1.0  # px at 64 px
@@ -178,6 +183,43 @@ def augment(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
     return np.clip(x, 0, 255)
 
 
+def _initial_net(init: Path | None):
+    """A fresh PartNet, or one resumed from `init`: a checkpoint with fewer output maps still seeds the
+    trunk and its maps."""
+    net = PartNet()
+    if init is not None:
+        from safetensors.torch import load_file
+
+        state = load_file(str(init))
+        own = net.state_dict()
+        for k, v in state.items():
+            if k in own and own[k].shape != v.shape and k.startswith("head."):
+                merged = own[k].clone()
+                merged[: v.shape[0]] = v
+                state[k] = merged
+        net.load_state_dict(state)
+    return net
+
+
+def _batch(rng: np.random.Generator, idx: np.ndarray, images: np.ndarray, masks: np.ndarray, points: list[np.ndarray]):
+    """(x, y) tensors of one training batch: augmented renders (mirrored half the time) and 8 % negatives."""
+    import torch
+
+    xs, ys = [], []
+    for i in idx:
+        if rng.random() < 0.08:
+            xs.append(augment(rng, negative(rng)))
+            ys.append(np.zeros((len(CHANNELS), SIZE, SIZE), np.float32))
+            continue
+        x, y = augment(rng, images[i]), heatmaps(masks[i], points[i])
+        if rng.random() < 0.5:
+            x, y = x[:, ::-1], y[:, :, ::-1]
+        xs.append(x)
+        ys.append(y)
+    x = torch.from_numpy(np.stack(xs).astype(np.float32).transpose(0, 3, 1, 2).copy()) / 255.0
+    return x, torch.from_numpy(np.stack(ys).copy())
+
+
 def train(count: int, epochs: int, batch: int, out: Path, threads: int, shards: int = 1,
           init: Path | None = None, lr: float = 3e-3) -> dict:
     """`shards` sets of `count` renders (seeds TRAIN_SEED, TRAIN_SEED + 1, ...); `init`: resume."""
@@ -190,19 +232,7 @@ def train(count: int, epochs: int, batch: int, out: Path, threads: int, shards: 
     points = [q for p in parts for q in p[2]]
     count = len(images)
     rng = np.random.default_rng(TRAIN_SEED + 100 * shards + (init is not None))
-    net = PartNet()
-    if init is not None:
-        from safetensors.torch import load_file
-
-        state = load_file(str(init))
-        own = net.state_dict()
-        # a checkpoint with fewer output maps still seeds the trunk and its maps
-        for k, v in state.items():
-            if k in own and own[k].shape != v.shape and k.startswith("head."):
-                merged = own[k].clone()
-                merged[: v.shape[0]] = v
-                state[k] = merged
-        net.load_state_dict(state)
+    net = _initial_net(init)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * (count // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
@@ -214,20 +244,7 @@ def train(count: int, epochs: int, batch: int, out: Path, threads: int, shards: 
         order = rng.permutation(count)
         total = 0.0
         for b in range(count // batch):
-            idx = order[b * batch : (b + 1) * batch]
-            xs, ys = [], []
-            for i in idx:
-                if rng.random() < 0.08:
-                    xs.append(augment(rng, negative(rng)))
-                    ys.append(np.zeros((len(CHANNELS), SIZE, SIZE), np.float32))
-                    continue
-                x, y = augment(rng, images[i]), heatmaps(masks[i], points[i])
-                if rng.random() < 0.5:
-                    x, y = x[:, ::-1], y[:, :, ::-1]
-                xs.append(x)
-                ys.append(y)
-            x = torch.from_numpy(np.stack(xs).astype(np.float32).transpose(0, 3, 1, 2).copy()) / 255.0
-            y = torch.from_numpy(np.stack(ys).copy())
+            x, y = _batch(rng, order[b * batch : (b + 1) * batch], images, masks, points)
             logits = net(x)
             seg = torch.nn.functional.binary_cross_entropy_with_logits(
                 logits[:, :2], y[:, :2], pos_weight=pos_weight[:, :2]
@@ -251,12 +268,13 @@ def train(count: int, epochs: int, batch: int, out: Path, threads: int, shards: 
 
 def _clean_maps(count: int, seed: int) -> list[tuple]:
     """(the frozen net's maps, visible tips it finds, label) for `count` clean renders."""
-    from judge.silhouette import HAND_THRESHOLD, _largest, find_tips, predict, to_input
+    from judge.witnesses.silhouette import HAND_THRESHOLD, _largest, find_tips, load_net, predict, to_input
 
+    net = load_net(WEIGHTS)
     out = []
     for i in range(count):
         r = render_sample(seed, i, SIZE)
-        m = predict(to_input(r.image))
+        m = predict(net, to_input(r.image))
         out.append((m, len(find_tips(m.tips, _largest(m.hand > HAND_THRESHOLD))), r.label))
     return out
 
@@ -300,8 +318,6 @@ def train_view_head(count: int = 3000, seed: int = TRAIN_SEED + 50) -> dict:
     """Logistic regression P(side view) on the frozen net's pooled features of clean renders."""
     from safetensors.numpy import save_file
 
-    from judge.silhouette import VIEW_HEAD
-
     rows = _clean_maps(count, seed)
     z, norm = _standardise(np.stack([m.features for m, _, _ in rows]))
     fit = _fit(z, np.array([lab["view"] == "side" for _, _, lab in rows], np.int64), 1, 0, 1e-3)
@@ -314,7 +330,7 @@ def train_count_head(count: int = 4000, seed: int = TRAIN_SEED + 60) -> dict:
     """P(0..5 extended digits) from `silhouette.count_features` of clean renders (32 hidden units)."""
     from safetensors.numpy import save_file
 
-    from judge.silhouette import COUNT_HEAD, count_features
+    from judge.witnesses.silhouette import count_features
 
     rows = _clean_maps(count, seed)
     z, norm = _standardise(np.stack([count_features(m, seen) for m, seen, _ in rows]))

@@ -28,8 +28,8 @@ import numpy as np
 
 from core.settings import REPO_ROOT
 from core.vocab import ANOMALIES, HandSpec
-from judge.features import auroc
-from judge.score import Evidence, gather, judge
+from judge.judge import Judge
+from judge.metrics import auroc
 from world.render import render_sample
 
 SEED = 9303
@@ -113,19 +113,16 @@ def _spec(label: dict) -> HandSpec:
     return HandSpec(gesture=label["gesture"])
 
 
-def run(clean: int, per_kind: int, no_hand: int, latency_n: int) -> dict:
-    import torch
-
-    torch.set_num_threads(1)  # the app shares its cores; latency is quoted for one thread
-    t0 = time.time()
+def score_renders(judge: Judge, clean: int, per_kind: int) -> list[dict]:
+    """One row per render (clean, then `per_kind` of each malformation): scored with and without its spec."""
     rows: list[dict] = []
-    evidence: list[tuple[Evidence, dict]] = []
+    evidence = []
     for kind in (None, *ANOMALIES):
         for i in range(clean if kind is None else per_kind):
             r = render_sample(SEED, i, 64, anomaly=kind)
-            evidence.append((gather(r.image), r.label))
+            evidence.append((judge.gather(r.image), r.label))
     for ev, label in evidence:
-        with_spec, blind = judge(ev, _spec(label)), judge(ev)
+        with_spec, blind = judge.evaluate(ev, _spec(label)), judge.evaluate(ev)
         rows.append({
             "kind": label["anomaly"] or "clean",
             "gesture": label["gesture"],
@@ -141,6 +138,12 @@ def run(clean: int, per_kind: int, no_hand: int, latency_n: int) -> dict:
             "found": blind.hand_found,
             "p_malformed": None if ev.defect is None else 1.0 - ev.defect["clean"],
         })
+    return rows
+
+
+def separation(rows: list[dict], per_kind: int) -> dict:
+    """AUROC of the Hand Score for "malformed", with and without the spec, overall and per kind; and of
+    the detector's P(malformed) alone."""
     clean_rows = [r for r in rows if r["kind"] == "clean"]
     bad_rows = [r for r in rows if r["kind"] != "clean"]
     out: dict = {"seed": SEED, "size": 64, "n_clean": len(clean_rows), "n_per_kind": per_kind}
@@ -160,6 +163,13 @@ def run(clean: int, per_kind: int, no_hand: int, latency_n: int) -> dict:
         out["auroc_detector_alone_per_kind"] = {
             k: round(auroc(np.array([r["p_malformed"] for r in bad_rows if r["kind"] == k]), neg), 4) for k in ANOMALIES
         }
+    return out
+
+
+def counts(rows: list[dict]) -> dict:
+    """Extended-finger count accuracy on clean renders, hand-found rate, mean score, flag rates per kind."""
+    clean_rows = [r for r in rows if r["kind"] == "clean"]
+    out: dict = {}
     out["count_exact_clean"] = round(float(np.mean([r["count"] == r["true_count"] for r in clean_rows])), 4)
     out["count_exact_clean_visible"] = round(float(np.mean([r["count"] == r["visible_count"] for r in clean_rows])), 4)
     out["count_exact_clean_separable"] = round(
@@ -179,21 +189,39 @@ def run(clean: int, per_kind: int, no_hand: int, latency_n: int) -> dict:
         sel = [r for r in rows if r["kind"] == kind]
         flags = sorted({f for r in sel for f in r["flags_spec"]})
         out["flag_rates_spec"][kind] = {f: round(sum(f in r["flags_spec"] for r in sel) / len(sel), 3) for f in flags}
-    rejection = {}
+    return out
+
+
+def rejection(judge: Judge, no_hand: int) -> dict:
+    """Share of each kind of no-hand image the judge finds no hand in."""
+    rates = {}
     for kind in NO_HAND_KINDS:
-        reports = [judge(gather(img)) for img in no_hand_images(kind, no_hand)]
-        rejection[kind] = round(sum(not r.hand_found for r in reports) / len(reports), 4)
-    out["no_hand_rejection"] = rejection
-    out["no_hand_rejection_noise_blank"] = round((rejection["noise"] + rejection["blank"]) / 2, 4)
+        reports = [judge.score(img) for img in no_hand_images(kind, no_hand)]
+        rates[kind] = round(sum(not r.hand_found for r in reports) / len(reports), 4)
+    return {"no_hand_rejection": rates, "no_hand_rejection_noise_blank": round((rates["noise"] + rates["blank"]) / 2, 4)}
+
+
+def latency(judge: Judge, latency_n: int) -> dict:
+    """p50/p90 of one full score of a 64 px render, after 3 warm-up calls."""
     times = []
     for i in range(latency_n + 3):
         img = render_sample(SEED + 1, i, 64).image
         t = time.perf_counter()
-        judge(gather(img))
+        judge.score(img)
         if i >= 3:
             times.append(1000 * (time.perf_counter() - t))
-    out["latency_ms_p50"] = round(float(np.percentile(times, 50)), 1)
-    out["latency_ms_p90"] = round(float(np.percentile(times, 90)), 1)
+    return {"latency_ms_p50": round(float(np.percentile(times, 50)), 1),
+            "latency_ms_p90": round(float(np.percentile(times, 90)), 1)}
+
+
+def run(clean: int, per_kind: int, no_hand: int, latency_n: int, judge: Judge | None = None) -> dict:
+    import torch
+
+    torch.set_num_threads(1)  # the app shares its cores; latency is quoted for one thread
+    judge = judge or Judge.load()
+    t0 = time.time()
+    rows = score_renders(judge, clean, per_kind)
+    out = {**separation(rows, per_kind), **counts(rows), **rejection(judge, no_hand), **latency(judge, latency_n)}
     out["seconds"] = round(time.time() - t0, 1)
     return out
 

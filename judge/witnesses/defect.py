@@ -8,7 +8,8 @@ knuckles) and names the malformation. It is trained by `python -m judge.fit.trai
 of its own seed: each malformed hand next to its clean twin (same pose, view and skin, one thing
 broken), so the only difference it can learn is the malformation; extra twins of bent joints (seed
 7321), the kind hardest to see at 64 px, come on top. It never sees generator output nor the
-calibration (7202) or validation (9303) seeds.
+calibration (7202) or validation (9303) seeds. Everything here takes the network as an argument;
+loading it once is the `Judge`'s business.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ import numpy as np
 from core.vocab import ANOMALIES
 
 CLASSES: tuple[str, ...] = ("clean", *ANOMALIES)
-WEIGHTS = Path(__file__).resolve().parent / "weights" / "defect.safetensors"
+WEIGHTS_FILE = "defect.safetensors"  # its name in a weights folder
 
 
 def _defectnet_class():
     import torch
     import torch.nn as nn
 
-    from judge.silhouette import CHANNELS, _block
+    from judge.witnesses.silhouette import CHANNELS, conv_block
 
     class DefectNet(nn.Module):
         """(RGB + silhouette maps) at 64 px -> class logits (CLASSES). ~0.2 M weights."""
@@ -36,9 +37,9 @@ def _defectnet_class():
             super().__init__()
             a, b, c = width
             self.body = nn.Sequential(
-                _block(3 + len(CHANNELS), a), _block(a, a, stride=2),
-                _block(a, b, stride=2), _block(b, b),
-                _block(b, c, stride=2), _block(c, c),
+                conv_block(3 + len(CHANNELS), a), conv_block(a, a, stride=2),
+                conv_block(a, b, stride=2), conv_block(b, b),
+                conv_block(b, c, stride=2), conv_block(c, c),
             )
             self.head = nn.Linear(2 * c, len(CLASSES))
 
@@ -59,38 +60,19 @@ def stack_input(rgb64: np.ndarray, maps) -> np.ndarray:
     return np.concatenate([rgb64.astype(np.float32).transpose(2, 0, 1) / 255.0, np.stack(planes).astype(np.float32)])
 
 
-_net = None
-_missing = False
+def load_net(path: Path):
+    """A trained detector from its safetensors file, in eval mode (raises if missing or stale)."""
+    from safetensors.torch import load_file
+
+    net = DefectNet()
+    net.load_state_dict(load_file(str(path)))
+    return net.eval()
 
 
-def load_net():
-    """The trained detector (loaded once) or None when its weights are missing. Loads under the
-    one model-load lock (`core.settings.MODEL_LOAD_LOCK`), like every other network here."""
-    global _net, _missing
-    if _net is not None:
-        return _net
-    from core.settings import MODEL_LOAD_LOCK
-
-    with MODEL_LOAD_LOCK:
-        if _net is None and not _missing:
-            if not WEIGHTS.exists():
-                _missing = True
-            else:
-                from safetensors.torch import load_file
-
-                net = DefectNet()
-                net.load_state_dict(load_file(str(WEIGHTS)))
-                _net = net.eval()
-        return _net
-
-
-def probabilities(inputs: list[np.ndarray], batch: int = 128) -> list[dict[str, float]] | None:
+def probabilities(net, inputs: list[np.ndarray], batch: int = 128) -> list[dict[str, float]]:
     """Class probabilities for stacked inputs (`stack_input`), averaged with the mirror image."""
     import torch
 
-    net = load_net()
-    if net is None:
-        return None
     out: list[dict[str, float]] = []
     for s in range(0, len(inputs), batch):
         x = torch.from_numpy(np.stack(inputs[s : s + batch]))

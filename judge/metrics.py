@@ -1,7 +1,7 @@
-"""Set-level metrics in a feature space we own: KID against clean renders, and diversity; and the
-AUROC by which the scorer and its detector are judged.
+"""Set-level metrics in a feature space we own: KID against clean renders, and diversity; the
+summary of a scored set; and the AUROC by which the scorer and its detector are judged.
 
-Feature space: the encoder of our silhouette net (`judge.silhouette.PartNet`, trained on clean
+Feature space: the encoder of our silhouette net (`judge.witnesses.silhouette.PartNet`, trained on clean
 renders only), average-pooled at its three scales plus max-pooled at the coarsest: 116 numbers
 per image. Why this and not Inception: Inception weights cannot be had offline here, and an
 ImageNet embedding would mostly measure backgrounds and colours. Our encoder was trained to find
@@ -12,29 +12,27 @@ numbers are comparable only between runs with the same weights file.
 
 Features are standardised with the reference set's mean and spread, so no channel dominates the
 polynomial kernel (KID uses torchmetrics' implementation, degree 3, gamma 1/d).
+The clean-render reference set and its diversity are computed once per `Judge` (its `reference_features`).
 """
 
 from __future__ import annotations
 
-import threading
 import warnings
 
 import numpy as np
 
-from judge.silhouette import SIZE, load_net, to_input
+from judge.image import as_rgb
+from judge.report import HandReport, SetReport
+from judge.rules import MALFORMATIONS
+from judge.witnesses.silhouette import to_input
 
 
-def extract(images, batch: int = 256) -> np.ndarray:
-    """N images (HxWx3 uint8, any size) -> N x 116 float32 features."""
+def extract(net, images, batch: int = 256) -> np.ndarray:
+    """N images (HxWx3 uint8, any size) -> N x 116 float32 features of the silhouette net `net`."""
     import torch
 
-    net = load_net()
-    if net is None:
-        raise RuntimeError("silhouette weights unavailable: no feature space for KID")
     out = []
-    from judge.score import _as_rgb
-
-    arr = [to_input(_as_rgb(im)) for im in images]
+    arr = [to_input(as_rgb(im)) for im in images]
     for s in range(0, len(arr), batch):
         x = torch.from_numpy(np.stack(arr[s : s + batch]).astype(np.float32).transpose(0, 3, 1, 2) / 255.0)
         with torch.inference_mode():
@@ -85,37 +83,39 @@ def pair_distances(feats: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return np.sqrt(d2)[np.triu_indices(len(z), 1)]
 
 
-_ref_diversity: dict[bytes, float] = {}
+def bootstrap_ci(values: np.ndarray, n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """95 % bootstrap interval of the mean."""
+    if len(values) == 0:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), (n_boot, len(values)))].mean(1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
-def reference_diversity(ref: np.ndarray) -> float:
-    """`diversity(ref, ref)`, remembered per reference set (500 x 500 distances on every
-    `score_set` call otherwise)."""
-    import hashlib
-
-    key = hashlib.blake2b(np.ascontiguousarray(ref).tobytes(), digest_size=16).digest() + str(ref.shape).encode()
-    if key not in _ref_diversity:
-        if len(_ref_diversity) > 8:
-            _ref_diversity.clear()
-        _ref_diversity[key] = diversity(ref, ref)
-    return _ref_diversity[key]
-
-
-_reference: dict[tuple[int, int], np.ndarray] = {}
-_reference_lock = threading.Lock()
-
-
-def reference_features(count: int = 500, seed: int = 7303) -> np.ndarray:
-    """Features of `count` clean renders (seed 7303: neither training nor calibration).
-
-    Computed once per process (a lock, so the app's warm-up thread and a first request don't both do it)."""
-    key = (count, seed)
-    with _reference_lock:
-        if key not in _reference:
-            from world.render import render_sample
-
-            _reference[key] = extract([render_sample(seed, i, SIZE).image for i in range(count)])
-        return _reference[key]
+def summarise(reports: list[HandReport], kid_value: tuple[float, float] | None = None, div: float | None = None,
+              ref_div: float | None = None, notes: list[str] | None = None) -> SetReport:
+    """A set's reports as one SetReport: rates, mean score and its CI; `notes` follow the reports' own."""
+    n = len(reports)
+    scores = np.array([r.hand_score for r in reports], float)
+    found = [r for r in reports if r.hand_found]
+    judged = [r for r in reports if r.expected_count is not None]
+    flags = sorted({f for r in reports for f in r.flags})
+    sharp = [r.sharpness for r in found if r.sharpness is not None]
+    return SetReport(
+        n=n,
+        hand_found_rate=len(found) / max(n, 1),
+        mean_score=float(scores.mean()) if n else float("nan"),
+        score_ci=bootstrap_ci(scores),
+        finger_count_accuracy=(sum(bool(r.gesture_match) for r in judged) / len(judged)) if judged else None,
+        malformation_rate=sum(any(f in MALFORMATIONS for f in r.flags) for r in found) / max(len(found), 1),
+        kid=kid_value,
+        diversity=div,
+        reference_diversity=ref_div,
+        sharpness_mean=float(np.mean(sharp)) if sharp else None,
+        flag_rates={f: sum(f in r.flags for r in reports) / n for f in flags},
+        reports=reports,
+        notes=sorted({note for r in reports for note in r.notes}) + list(notes or []),
+    )
 
 
 def auroc(pos, neg) -> float:

@@ -4,7 +4,7 @@ All limits come from `core.anatomy` (the notes' tables); nothing is copied here.
 lengths are measured in 3D because a 2D projection distorts both. The landmark model is an
 independent judge, but on small drawn hands its points are only roughly right (PCK@0.3P ~0.6
 on 64 px renders), so every limit gets a measurement tolerance, calibrated on clean renders so
-that healthy hands rarely cross it (`TOLERANCE`).
+that healthy hands rarely cross it (`judge.calibration.Tolerance`, always passed in).
 """
 
 from __future__ import annotations
@@ -14,10 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.anatomy import BONE_RANGE, DIGIT_KEYPOINTS, FINGERS, JOINT_LIMITS, RATIO_FLAGS, digit_length
-
-# Extra room past each published limit before a flag, for landmark noise: ratios (fraction of
-# the limit), bones (fraction of P), angles (degrees). Calibrated on clean renders (seed 7202).
-TOLERANCE = {"ratio": 0.25, "bone": 0.25, "angle": 35.0}
+from judge.calibration import Tolerance
 
 
 @dataclass
@@ -105,9 +102,10 @@ def _limit(name: str) -> tuple[tuple[float, float], tuple[float, float] | None]:
     return JOINT_LIMITS[f"dip_flex_{digit}"], JOINT_LIMITS["pip_lateral"]
 
 
-def check(world: np.ndarray, tolerance: dict[str, float] | None = None, handedness: str | None = None) -> list[Violation]:
-    """Every ratio, bone and joint of a 21x3 world-landmark hand that is past its limit."""
-    tol = {**TOLERANCE, **(tolerance or {})}
+def check(world: np.ndarray, tolerance: Tolerance, handedness: str | None = None) -> list[Violation]:
+    """Every ratio, bone and joint of a 21x3 world-landmark hand that is past its limit by more than
+    `tolerance` (see `joint_angles` for `handedness`)."""
+    ratio_tol, bone_tol, angle_tol = tolerance.ratio, tolerance.bone, tolerance.angle
     out: list[Violation] = []
     world = np.asarray(world, float)
     palm = float(np.linalg.norm(world[9] - world[0]))
@@ -116,16 +114,16 @@ def check(world: np.ndarray, tolerance: dict[str, float] | None = None, handedne
     middle = digit_length(world, "middle")
     for digit, flag in RATIO_FLAGS.items():
         ratio = digit_length(world, digit) / max(middle, 1e-9)
-        lim = flag * (1 + tol["ratio"])
+        lim = flag * (1 + ratio_tol)
         if ratio > lim:
             kp = DIGIT_KEYPOINTS[digit]
-            out.append(Violation("finger_ratio", f"{digit}/middle", ratio, (0.0, flag), (ratio - lim) / max(flag * tol["ratio"], 1e-6), kp))
+            out.append(Violation("finger_ratio", f"{digit}/middle", ratio, (0.0, flag), (ratio - lim) / max(flag * ratio_tol, 1e-6), kp))
     for digit, ranges in BONE_RANGE.items():
         kp = DIGIT_KEYPOINTS[digit]
         for k, (lo, hi) in enumerate(ranges):
             length = float(np.linalg.norm(world[kp[k + 1]] - world[kp[k]])) / palm
-            if length > hi + tol["bone"] or length < lo - tol["bone"]:
-                excess = (max(length - hi, lo - length) - tol["bone"]) / max(tol["bone"], 1e-6)
+            if length > hi + bone_tol or length < lo - bone_tol:
+                excess = (max(length - hi, lo - length) - bone_tol) / max(bone_tol, 1e-6)
                 out.append(Violation("bone_length", f"{digit} bone {k + 1}", length, (lo, hi), excess, (kp[k], kp[k + 1])))
     for name, (flex, lateral, pts) in joint_angles(world, handedness).items():
         flex_lim, side_lim = _limit(name)
@@ -135,7 +133,7 @@ def check(world: np.ndarray, tolerance: dict[str, float] | None = None, handedne
             if lim is None:
                 continue
             lo, hi = lim
-            if value > hi + tol["angle"] or value < lo - tol["angle"]:
-                excess = (max(value - hi, lo - value) - tol["angle"]) / max(tol["angle"], 1e-6)
+            if value > hi + angle_tol or value < lo - angle_tol:
+                excess = (max(value - hi, lo - value) - angle_tol) / max(angle_tol, 1e-6)
                 out.append(Violation("joint_angle", f"{name} {what}", value, (lo, hi), excess, pts))
     return out

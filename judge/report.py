@@ -1,0 +1,100 @@
+"""What the judge hands back: the evidence its witnesses gathered, a `HandReport` per picture and a
+`SetReport` per batch. Every field is public; `to_dict` gives the JSON the CLI and the app print."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from judge.witnesses.anatomy_check import Violation
+from judge.witnesses.landmarks import Landmarks
+from judge.witnesses.silhouette import Silhouette
+
+
+@dataclass
+class Evidence:
+    """What the witnesses saw in one image, before any judgement (reusable for several specs)."""
+
+    rgb: np.ndarray
+    sil: Silhouette | None
+    lm: Landmarks | None
+    violations: list[Violation]
+    sharpness: float | None  # edge acutance relative to clean renders (1.0 = as sharp)
+    notes: list[str]
+    defect: dict[str, float] | None = None  # the malformation detector's class probabilities
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """Points taken off and why."""
+
+    points: float
+    reason: str
+
+
+@dataclass
+class HandReport:
+    """Everything the judge found about one image. Coordinates are input-image pixels."""
+
+    hand_found: bool
+    hand_score: float  # 0..100
+    breakdown: dict[str, Penalty] = field(default_factory=dict)
+    extended_count: int = 0
+    fingertips: list[tuple[float, float]] = field(default_factory=list)
+    landmarks: list[tuple[float, float]] | None = None  # MediaPipe, 21 x (x, y)
+    presence: float | None = None  # MediaPipe hand-likeness 0..1
+    flags: list[str] = field(default_factory=list)
+    sharpness: float | None = None  # 1.0 = as sharp as a clean render
+    expected_digits: list[str] | None = None
+    expected_count: int | None = None
+    found_digits: list[str] | None = None  # silhouette tips named by the nearest landmark tip
+    gesture_match: bool | None = None
+    notes: list[str] = field(default_factory=list)
+    # What the overlay draws (not in to_dict): the picture, the silhouette, and what was flagged on it.
+    image: np.ndarray | None = field(default=None, repr=False)
+    silhouette: Silhouette | None = field(default=None, repr=False)
+    marked_points: list[tuple[int, ...]] = field(default_factory=list, repr=False)  # landmark ids of flagged bones
+    marked_fingers: list[int] = field(default_factory=list, repr=False)  # indices into silhouette.fingers
+
+    def to_dict(self) -> dict:
+        return {
+            "hand_found": self.hand_found,
+            "hand_score": round(self.hand_score, 1),
+            "extended_count": self.extended_count,
+            "flags": self.flags,
+            "breakdown": {k: {"points": round(-p.points, 1), "reason": p.reason} for k, p in self.breakdown.items()},
+            "fingertips": [[round(x, 1), round(y, 1)] for x, y in self.fingertips],
+            "landmarks": None if self.landmarks is None else [[round(x, 1), round(y, 1)] for x, y in self.landmarks],
+            "presence": None if self.presence is None else round(self.presence, 3),
+            "sharpness": None if self.sharpness is None else round(self.sharpness, 2),
+            "expected_digits": self.expected_digits,
+            "expected_count": self.expected_count,
+            "found_digits": self.found_digits,
+            "gesture_match": self.gesture_match,
+            "notes": self.notes,
+        }
+
+
+@dataclass
+class SetReport:
+    """One backend's batch, summarised. CIs are 95 % bootstrap intervals over images."""
+
+    n: int
+    hand_found_rate: float
+    mean_score: float
+    score_ci: tuple[float, float]
+    finger_count_accuracy: float | None  # extended count == the prompt's, over all images
+    malformation_rate: float  # images with a malformation flag, over images with a hand
+    kid: tuple[float, float] | None  # (mean, std) against clean renders, see judge.metrics
+    diversity: float | None
+    reference_diversity: float | None  # the same meter on clean renders
+    sharpness_mean: float | None
+    flag_rates: dict[str, float] = field(default_factory=dict)
+    reports: list[HandReport] = field(default_factory=list, repr=False)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        out = {k: v for k, v in self.__dict__.items() if k != "reports"}
+        return json.loads(json.dumps(out, default=float))
