@@ -22,7 +22,7 @@ from bench import claims, report, speed, speedups
 from bench.measure import duplicate_threshold, measure, near_duplicate_rates, pair_distances, specs_for_prompts
 from bench.stats import mean_ci
 from core.settings import REPO_ROOT
-from judge import score as scorer
+from judge import Judge
 from models.base import GenerateOptions
 from models.registry import FAMILY_NAMES as FAMILIES
 from models.registry import Registry, family_record
@@ -33,7 +33,7 @@ def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def measure_renders(per_prompt: int, seed: int = 1000) -> dict:
+def measure_renders(judge: Judge, per_prompt: int, seed: int = 1000) -> dict:
     """The same prompts drawn by the renderer itself: the ceiling every family is compared with."""
     images, specs, groups = [], [], []
     for k, (key, spec) in enumerate(specs_for_prompts().items()):
@@ -41,7 +41,7 @@ def measure_renders(per_prompt: int, seed: int = 1000) -> dict:
             images.append(render_sample(seed + k, i, 64, spec).image)
             specs.append(spec)
             groups.append(key)
-    rep = scorer.score_set(images, specs)
+    rep = judge.score_set(images, specs)
     scores = [r.hand_score for r in rep.reports]
     return {
         "family": "renders", "variant": "clean", "n_images": len(images),
@@ -50,11 +50,12 @@ def measure_renders(per_prompt: int, seed: int = 1000) -> dict:
         "malformation_rate": rep.malformation_rate, "hand_found_rate": rep.hand_found_rate,
         "sharpness": mean_ci([r.sharpness for r in rep.reports if r.sharpness is not None]),
         "kid": rep.kid, "diversity": rep.diversity, "_scores": scores,
-        "_pairs": pair_distances(images, np.array(groups)),
+        "_pairs": pair_distances(judge, images, np.array(groups)),
     }
 
 
-def equal_training_pairs(registry: Registry, backends: list[dict], per_prompt: int, latency_calls: int) -> list[dict]:
+def equal_training_pairs(registry: Registry, judge: Judge, backends: list[dict], per_prompt: int,
+                         latency_calls: int) -> list[dict]:
     """Scarce vs full at the same number of training steps, where the full run kept a snapshot there.
 
     Without this a scarce run that is shorter than the full one confounds "less data" with "less training".
@@ -71,7 +72,7 @@ def equal_training_pairs(registry: Registry, backends: list[dict], per_prompt: i
         if name not in full.snapshots():
             continue
         log(f"{b['family']}/full at {name}: the same training steps as the scarce run")
-        m = measure(registry, b["family"], f"full@{name}", per_prompt, latency_calls, generator=full.at_snapshot(name))
+        m = measure(registry, judge, b["family"], f"full@{name}", per_prompt, latency_calls, generator=full.at_snapshot(name))
         rows.append({"family": b["family"], "steps": steps, "full": m})
     return rows
 
@@ -101,6 +102,7 @@ def main(argv=None) -> int:
     compare_runs = args.compare_runs or (2 if quick else 7)
     args.out.mkdir(parents=True, exist_ok=True)
     registry = Registry()
+    judge = Judge.load()  # one judge scores everything measured here
     started = time.perf_counter()
     results: dict = {
         "date": dt.date.today().isoformat(), "quick": quick, "per_prompt": per_prompt,
@@ -108,7 +110,7 @@ def main(argv=None) -> int:
         "backends": [], "sweep": [], "guidance": [], "snapshots": [], "notes": [],
     }
     log("clean renders (the reference)")
-    results["renders"] = measure_renders(per_prompt)
+    results["renders"] = measure_renders(judge, per_prompt)
     for family in args.families:
         names = registry.variants(family)
         if not names:
@@ -116,27 +118,27 @@ def main(argv=None) -> int:
             continue
         for variant in names:
             log(f"{family}/{variant}: {per_prompt} images x {len(specs_for_prompts())} prompts")
-            row = measure(registry, family, variant, per_prompt, latency_calls)
+            row = measure(registry, judge, family, variant, per_prompt, latency_calls)
             row["trained_steps"] = registry.trained_steps(family, variant)  # model cards flag scores of older weights
             results["backends"].append(row)
-    results["equal_training"] = equal_training_pairs(registry, results["backends"], per_prompt, latency_calls)
+    results["equal_training"] = equal_training_pairs(registry, judge, results["backends"], per_prompt, latency_calls)
     if "diffusion" in args.families and registry.variants("diffusion"):
         for steps in sweep:
             log(f"diffusion sweep: {steps} steps")
-            m = measure(registry, "diffusion", "full", max(1, per_prompt // 3), max(1, latency_calls // 4),
+            m = measure(registry, judge, "diffusion", "full", max(1, per_prompt // 3), max(1, latency_calls // 4),
                         options=GenerateOptions(steps=steps))
             results["sweep"].append(m)
         for scale in guidance:
             log(f"diffusion guidance sweep: {scale}")
-            results["guidance"].append(measure(registry, "diffusion", "full", max(1, per_prompt // 3), 1,
+            results["guidance"].append(measure(registry, judge, "diffusion", "full", max(1, per_prompt // 3), 1,
                                                options=GenerateOptions(guidance=scale)))
     if "gan" in args.families and registry.variants("gan"):
-        results["snapshots"] = speed.gan_snapshots(registry, max(2, per_prompt // 2))
+        results["snapshots"] = speed.gan_snapshots(registry, judge, max(2, per_prompt // 2))
     log("speed of the full /compare call")
-    results["speed"] = speed.compare_speed(registry, compare_runs)
+    results["speed"] = speed.compare_speed(registry, judge, compare_runs)
     if not quick:
         log("what each speed-up bought")
-        results["speedups"] = speedups.ablation(registry, max(2, compare_runs // 2))
+        results["speedups"] = speedups.ablation(registry, judge, max(2, compare_runs // 2))
     if not args.no_app:
         log("app cold start and memory")
         results["speed"].update(speed.app_start_and_memory())

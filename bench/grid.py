@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 
 from bench.prompts import PROMPTS
 from core.settings import REPO_ROOT
-from judge import score as scorer
+from judge import Judge
 from models.registry import FAMILY_NAMES as FAMILIES
 from models.registry import Registry
 from prompt import GestureEncoder, PromptParser
@@ -27,7 +27,7 @@ ROW_PROMPTS = ("open_palm", "fist", "point", "peace", "thumbs_up", "four", "bana
 CELL, LABEL_W, HEAD_H, TEXT_H = 96, 150, 24, 14
 
 
-def build(registry: Registry, variant: str, per_cell: int, seed: int) -> tuple[Image.Image, dict[str, float]]:
+def build(registry: Registry, judge: Judge, variant: str, per_cell: int, seed: int) -> tuple[Image.Image, dict[str, float]]:
     families = [f for f in FAMILIES if variant in registry.variants(f)]
     col_w = per_cell * CELL
     sheet = Image.new("RGB", (LABEL_W + len(families) * (col_w + 8), HEAD_H + len(ROW_PROMPTS) * (CELL + TEXT_H + 6)), "white")
@@ -42,7 +42,7 @@ def build(registry: Registry, variant: str, per_cell: int, seed: int) -> tuple[I
         spec = parser.parse(PROMPTS[key])
         for c, family in enumerate(families):
             generation = registry.load(family, variant).generate(spec, per_cell, seed + r)
-            for i, (image, report) in enumerate(zip(generation.images, scorer.score_set(generation.images, spec).reports)):
+            for i, (image, report) in enumerate(zip(generation.images, judge.score_set(generation.images, spec).reports)):
                 x = LABEL_W + c * (col_w + 8) + i * CELL
                 sheet.paste(image.resize((CELL, CELL), Image.NEAREST), (x, y))
                 scores[family].append(report.hand_score)
@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     if not any(args.variant in registry.variants(f) for f in FAMILIES):
         print(f"error: no backend has a {args.variant!r} variant", file=sys.stderr)
         return 2
-    sheet, means = build(registry, args.variant, args.per_cell, args.seed)
+    sheet, means = build(registry, Judge.load(), args.variant, args.per_cell, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(args.out)
     print(json.dumps({"file": str(args.out), "variant": args.variant, "mean_hand_score": means}))

@@ -15,6 +15,7 @@ import sys
 
 from bench.measure import measure
 from core.limits import GUIDANCE
+from judge import Judge
 from models.base import GenerateOptions
 from models.registry import Registry
 
@@ -29,9 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.per_prompt < 1 or not all(GUIDANCE.contains(s) for s in args.scales):
         parser.error(f"--per-prompt must be positive and every scale within [{GUIDANCE.lo:g}, {GUIDANCE.hi:g}]")
-    registry, rows = Registry(), []
+    registry, judge, rows = Registry(), Judge.load(), []
     for scale in args.scales:
-        m = measure(registry, "diffusion", args.variant, args.per_prompt, 1, seed=SEED, options=GenerateOptions(guidance=scale))
+        m = measure(registry, judge, "diffusion", args.variant, args.per_prompt, 1, seed=SEED, options=GenerateOptions(guidance=scale))
         rows.append({"guidance": scale, "hand_score": [round(v, 2) for v in m["hand_score"]],
                      "finger_accuracy": round(m["finger_accuracy"][0], 3), "kid": m["kid"], "n_images": m["n_images"]})
         print(json.dumps(rows[-1]), flush=True)

@@ -11,7 +11,7 @@ import psutil
 
 from bench.prompts import OCCLUDED, OPEN, PROMPTS
 from bench.stats import mean_ci
-from judge import score as scorer
+from judge import Judge
 from models.base import GenerateOptions
 from models.registry import Registry
 from prompt import GestureEncoder, PromptParser
@@ -49,8 +49,8 @@ def specs_for_prompts() -> dict[str, object]:
     return {key: parser.parse(text) for key, text in PROMPTS.items()}
 
 
-def measure(registry: Registry, family: str, variant: str, per_prompt: int, latency_calls: int, seed: int = 1000,
-            options: GenerateOptions | None = None, reference=None, generator=None) -> dict:
+def measure(registry: Registry, judge: Judge, family: str, variant: str, per_prompt: int, latency_calls: int,
+            seed: int = 1000, options: GenerateOptions | None = None, reference=None, generator=None) -> dict:
     """Generate per_prompt images for every benchmark prompt and score them all.
 
     `generator` overrides the shipped variant (e.g. a training snapshot); `variant` then names it.
@@ -72,14 +72,14 @@ def measure(registry: Registry, family: str, variant: str, per_prompt: int, late
             result = generator.generate(specs[keys[j % len(keys)]], 1, seed + 500 + j, options)
             latencies.append(result.latency_s)
     t0 = time.perf_counter()
-    report = scorer.score_set(images, image_specs, reference=reference)
+    report = judge.score_set(images, image_specs, reference=reference)
     score_s = time.perf_counter() - t0
     scores = np.array([r.hand_score for r in report.reports])
     sharp = [r.sharpness for r in report.reports if r.sharpness is not None]
     correct = [float(bool(r.gesture_match)) for r in report.reports if r.expected_count is not None]
     groups = np.array(groups)
     per_prompt_scores = {key: float(scores[groups == key].mean()) for key in specs}
-    pairs = pair_distances(images, groups, reference)
+    pairs = pair_distances(judge, images, groups, reference)
     per_prompt_diversity = [float(np.mean(d)) for d in pairs.values()]
     return {
         "family": family,
@@ -118,21 +118,21 @@ def measure(registry: Registry, family: str, variant: str, per_prompt: int, late
     }
 
 
-def pair_distances(images, groups: np.ndarray, reference=None) -> dict[str, list[float]]:
+def pair_distances(judge: Judge, images, groups: np.ndarray, reference=None) -> dict[str, list[float]]:
     """Per prompt, the feature distance of every pair of its images (different seeds).
 
     Mode collapse is one prompt giving the same hand whatever the seed, so it is measured within
     prompts: the mean of these is the prompt's diversity; a pair closer than clean renders ever
     come is a near-duplicate.
     """
-    from judge import features
+    from judge.metrics import pair_distances as distances
 
     try:
-        ref = features.reference_features() if reference is None else reference
-        feats = features.extract(images)
+        ref = judge.reference_features() if reference is None else reference
+        feats = judge.features(images)
     except RuntimeError:
         return {}
-    return {key: features.pair_distances(feats[groups == key], ref).tolist()
+    return {key: distances(feats[groups == key], ref).tolist()
             for key in dict.fromkeys(groups.tolist()) if (groups == key).sum() >= 2}
 
 

@@ -15,7 +15,8 @@ from PIL import Image, ImageDraw
 
 from core.settings import REPO_ROOT
 from core.vocab import HandSpec
-from judge.score import score
+from judge import Judge
+from judge.overlay import draw
 from world.render import render_sample
 
 SEED = 4242
@@ -31,13 +32,14 @@ CASES = (  # (name, anomaly, gesture, index), as in tests/test_score.py
 def main() -> int:
     out = REPO_ROOT / "docs" / "scorer"
     out.mkdir(parents=True, exist_ok=True)
+    judge = Judge.load()
     tiles = []
     for name, anomaly, gesture, index in CASES:
         spec = HandSpec(gesture=gesture, view="palm")
         r = render_sample(SEED, index, 64, spec=spec, anomaly=anomaly)
-        report = score(r.image, HandSpec(gesture=gesture))
+        report = judge.score(r.image, HandSpec(gesture=gesture))
         tile = Image.new("RGB", (256, 300), "white")
-        tile.paste(report.overlay(256), (0, 0))
+        tile.paste(draw(report, 256), (0, 0))
         caption = f"{name}: {report.hand_score:.0f}\n{', '.join(report.flags) or 'no flags'}"
         ImageDraw.Draw(tile).multiline_text((4, 258), caption, fill="black")
         tile.save(out / f"{name}.png")

@@ -9,20 +9,20 @@ import numpy as np
 from bench.prompts import PROMPTS
 from bench.server import compare_args, launched_app
 from demo import pipeline
-from judge import score as scorer
+from judge import Judge
 from models.registry import Registry, family_record
 from prompt import GestureEncoder, PromptParser
 
 
-def compare_speed(registry: Registry, runs: int) -> dict:
+def compare_speed(registry: Registry, judge: Judge, runs: int) -> dict:
     """p50/p90 of the full comparison (3 backends x 4 images + scoring) at the app's defaults."""
     prompts = list(PROMPTS.values())
-    pipeline.compare(registry, pipeline.validate(prompts[0]))  # warm-up: loads weights, scorer, encoder
+    pipeline.compare(registry, judge, pipeline.validate(prompts[0]))  # warm-up: loads weights, scorer, encoder
     times, parts = [], []
     for k in range(runs):
         request = pipeline.validate(prompts[(k + 1) % len(prompts)], seed=k)
         t0 = time.perf_counter()
-        result = pipeline.compare(registry, request)
+        result = pipeline.compare(registry, judge, request)
         times.append(time.perf_counter() - t0)
         parts.append({r.backend: {"generate_s": r.generation.latency_s if r.generation else None, "score_s": r.score_s}
                       for r in result})
@@ -37,7 +37,7 @@ def compare_speed(registry: Registry, runs: int) -> dict:
             "sampler": defaults.sampler, "per_backend": per_backend}
 
 
-def gan_snapshots(registry: Registry, n: int) -> list[dict]:
+def gan_snapshots(registry: Registry, judge: Judge, n: int) -> list[dict]:
     """Hand Score and diversity of the GAN's generator at each saved point of its training."""
     if not family_record("gan").supports_snapshots:
         return []
@@ -51,7 +51,7 @@ def gan_snapshots(registry: Registry, n: int) -> list[dict]:
         for k, spec in enumerate(specs):
             images += g.generate(spec, n, 2000 + k).images
             image_specs += [spec] * n
-        rep = scorer.score_set(images, image_specs)
+        rep = judge.score_set(images, image_specs)
         rows.append({"snapshot": name, "hand_score": rep.mean_score, "diversity": rep.diversity, "kid": rep.kid})
     return rows
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from bench.prompts import PROMPTS
 from demo import pipeline
+from judge import Judge
 from models.registry import FAMILY_NAMES as FAMILIES
 from models.registry import Registry
 
@@ -46,10 +47,10 @@ def _time(call: Callable[[pipeline.Request], list], runs: int, **settings) -> fl
     return float(np.median(times))
 
 
-def ablation(registry: Registry, runs: int = 3) -> list[dict]:
+def ablation(registry: Registry, judge: Judge, runs: int = 3) -> list[dict]:
     """Rows: (what was added, p50 of the full comparison in s). The last row is the app as shipped."""
     default = pipeline.Request(prompt="")
-    compare = lambda request: pipeline.compare(registry, request)
+    compare = lambda request: pipeline.compare(registry, judge, request)
     compare(pipeline.validate("a fist"))  # warm-up: weights, scorer, prompt encoder
     old = _set_bf16(registry, None)
     rows = []

@@ -10,6 +10,7 @@ from core.settings import queue_size
 from demo.compare_tab import build_compare_tab
 from demo.inside_tab import build_inside_tab
 from demo.teach_tab import build_teach_tab
+from judge import Judge
 from models.registry import Registry
 from prompt import GestureEncoder, PromptParser
 
@@ -20,27 +21,27 @@ One prompt, three kinds of image generator trained on the same hands — a **VAE
 and a judge that counts the fingers of every hand they draw."""
 
 
-def warm_up(parser: PromptParser) -> None:
+def warm_up(parser: PromptParser, judge: Judge) -> None:
     """Load the prompt encoder and the scorer's reference set off the request path (background)."""
-    from judge import features
-
     parser.preload(background=True)
-    threading.Thread(target=features.reference_features, daemon=True).start()
+    threading.Thread(target=judge.reference_features, daemon=True).start()
 
 
-def build_demo() -> gr.Blocks:
+def build_demo(judge: Judge | None = None) -> gr.Blocks:
+    """The app; `judge`: the one that scores every hand (default: the shipped one, `Judge.load()`)."""
     registry = Registry()  # the app's generators: each variant loaded once, on first use
     parser = PromptParser(GestureEncoder())  # the app's prompt parser: its encoder loaded once
+    judge = judge or Judge.load()  # the app's judge: its networks loaded once, its calibration frozen
     with gr.Blocks(title="Why can't AI draw hands?") as demo:
         gr.Markdown(HEADER)
         with gr.Tab("Compare"):
-            build_compare_tab(registry, COMPUTE, parser)
+            build_compare_tab(registry, COMPUTE, parser, judge)
         with gr.Tab("Inside the models"):
-            build_inside_tab(registry, COMPUTE, parser)
+            build_inside_tab(registry, COMPUTE, parser, judge)
         with gr.Tab("Why hands?"):
             build_teach_tab()
     # a full queue answers at once (HTTP 503; the page says "currently busy. Please try again", gradio_client
     # raises QueueError "Queue is full! Please try again.") instead of letting callers time out
     demo.queue(max_size=queue_size(), default_concurrency_limit=1)
-    warm_up(parser)
+    warm_up(parser, judge)
     return demo

@@ -7,6 +7,7 @@ import pandas as pd
 
 from core.limits import DEFAULT_SAMPLER, GUIDANCE, IMAGES, PROMPT_MAX_CHARS, SAMPLERS, SEED, STEPS
 from demo import pipeline, present
+from judge import Judge
 from models.registry import FAMILY_NAMES as FAMILIES
 from models.registry import Registry
 from prompt import PromptParser
@@ -22,7 +23,7 @@ EXAMPLES = [
 TITLES = {"vae": "VAE", "gan": "GAN", "diffusion": "Diffusion"}
 
 
-def build_compare_tab(registry: Registry, concurrency_id: str, parser: PromptParser) -> None:
+def build_compare_tab(registry: Registry, concurrency_id: str, parser: PromptParser, judge: Judge) -> None:
     with gr.Row():
         prompt = gr.Textbox(label="Prompt", placeholder="Describe a hand, e.g. 'a thumbs up with the left hand'", scale=5,
                             max_length=PROMPT_MAX_CHARS, elem_id="prompt")
@@ -71,7 +72,7 @@ def build_compare_tab(registry: Registry, concurrency_id: str, parser: PromptPar
         current = [present.spec_markdown(spec)] + [[], ""] * len(FAMILIES) + [present.summary_frame([]), None, {}]
         yield list(current)
         progress(0, desc="Generating")
-        for kind, family, payload in pipeline.compare_events(registry, request, spec):
+        for kind, family, payload in pipeline.compare_events(registry, judge, request, spec):
             i = 1 + 2 * FAMILIES.index(family)  # this family's gallery in `outputs`; its stats follow it
             if kind == "step":  # a sampler's intermediate estimate: stream about 10 of them
                 step, total, previews = payload

@@ -13,7 +13,7 @@ import pandas as pd
 
 from core.limits import DEFAULT_SAMPLER, SAMPLERS
 from demo import pipeline, present
-from judge import score as scorer
+from judge import Judge
 from models.base import GenerateOptions
 from models.registry import FAMILY_NAMES as FAMILIES
 from models.registry import BackendUnavailable, Registry
@@ -35,7 +35,7 @@ def _spec(parser: PromptParser, prompt: str):
         raise gr.Error(str(err)) from None
 
 
-def build_inside_tab(registry: Registry, concurrency_id: str, parser: PromptParser) -> None:
+def build_inside_tab(registry: Registry, concurrency_id: str, parser: PromptParser, judge: Judge) -> None:
     with gr.Tab("Diffusion, step by step"):
         gr.Markdown("Diffusion starts from pure noise and removes a little of it per step. Each step is one more pass "
                     "through the network, one after another: that sequence is why diffusion is the slow family.")
@@ -99,7 +99,7 @@ def build_inside_tab(registry: Registry, concurrency_id: str, parser: PromptPars
             specs = [spec_of(r.label) for r in renders]
             recon = [gen.decode(gen.encode([im], sp)[0], sp)[0] for im, sp in zip(originals, specs)]  # z = posterior mean
             items = [(pipeline.upscale(im), "render") for im in originals]
-            items += [(pipeline.upscale(im), f"decoded, sharpness {scorer.score(im).sharpness or 0:.2f}") for im in recon]
+            items += [(pipeline.upscale(im), f"decoded, sharpness {judge.score(im).sharpness or 0:.2f}") for im in recon]
             return items
 
         v_run.click(walk, [v_a, v_b, v_seed_a, v_seed_b], v_walk, api_name="vae_walk", concurrency_id=concurrency_id,
@@ -126,7 +126,7 @@ def build_inside_tab(registry: Registry, concurrency_id: str, parser: PromptPars
             for name in list(gen.snapshots()) + ["final"]:
                 g = gen if name == "final" else gen.at_snapshot(name)
                 result = g.generate(spec, 8, 0)
-                diversity = scorer.score_set(result.images, spec).diversity
+                diversity = judge.score_set(result.images, spec).diversity
                 rows.append({"step": present.step_of(name, final_step), "diversity": diversity})
                 items += [(pipeline.upscale(im, 128), f"{name}" if k == 0 else "") for k, im in enumerate(result.images)]
             return items, pd.DataFrame(rows)

@@ -16,7 +16,7 @@ from PIL import Image
 from core.limits import DEFAULT_SAMPLER, GUIDANCE, IMAGES, PROMPT_MAX_CHARS, SAMPLERS, SEED, STEPS, Bound
 from core.vocab import HandSpec
 from demo.gpu import on_gpu
-from judge import score as scorer
+from judge import Judge
 from models.base import GenerateOptions, Generation, StepCallback
 from models.registry import FAMILY_NAMES as FAMILIES
 from models.registry import BackendUnavailable, Registry
@@ -109,12 +109,9 @@ class BackendRun:
         return self.error is None
 
 
-_SCORING = threading.Lock()  # the scorer's networks are shared by every thread (app events, bench) and not thread-safe
-
-
 @on_gpu(duration=60)
-def run_backend(registry: Registry, family: str, request: Request, spec: HandSpec, callback: StepCallback | None = None,
-                keep_frames: bool = False) -> BackendRun:
+def run_backend(registry: Registry, judge: Judge, family: str, request: Request, spec: HandSpec,
+                callback: StepCallback | None = None, keep_frames: bool = False) -> BackendRun:
     """Generate and score; a broken backend returns an error message, never an exception."""
     run = BackendRun(backend=family, variant=request.variant)
     try:
@@ -128,19 +125,18 @@ def run_backend(registry: Registry, family: str, request: Request, spec: HandSpe
     except Exception as err:  # one failing family must not take the comparison down
         run.error = f"{family}/{request.variant} failed to generate ({type(err).__name__}: {err})"
         return run
-    with _SCORING:
-        t0 = time.perf_counter()
-        try:
-            run.set_report = scorer.score_set(run.generation.images, spec)
-        except Exception as err:  # never show unscored images as if they had been judged
-            run.error = f"{family}/{request.variant}: the scorer failed ({type(err).__name__}: {err})"
-            return run
-        run.reports = run.set_report.reports
-        run.score_s = time.perf_counter() - t0
+    t0 = time.perf_counter()  # the judge holds its own lock: its networks are shared by every thread
+    try:
+        run.set_report = judge.score_set(run.generation.images, spec)
+    except Exception as err:  # never show unscored images as if they had been judged
+        run.error = f"{family}/{request.variant}: the scorer failed ({type(err).__name__}: {err})"
+        return run
+    run.reports = run.set_report.reports
+    run.score_s = time.perf_counter() - t0
     return run
 
 
-def compare_events(registry: Registry, request: Request, spec: HandSpec) -> Iterator[tuple[str, str, object]]:
+def compare_events(registry: Registry, judge: Judge, request: Request, spec: HandSpec) -> Iterator[tuple[str, str, object]]:
     """Run the backends one after another in a worker thread and yield what happens as it happens:
     ("step", family, (step, total, previews)) while a sampler denoises, ("done", family, BackendRun) at the end.
 
@@ -155,7 +151,7 @@ def compare_events(registry: Registry, request: Request, spec: HandSpec) -> Iter
                 events.put(("step", family, (step, total, previews)))
 
             try:
-                run = run_backend(registry, family, request, spec, callback=on_step)
+                run = run_backend(registry, judge, family, request, spec, callback=on_step)
             except Exception as err:  # run_backend catches what it expects; this is the last guard
                 run = BackendRun(backend=family, variant=request.variant, error=f"{family}: {type(err).__name__}: {err}")
             events.put(("done", family, run))
@@ -168,10 +164,10 @@ def compare_events(registry: Registry, request: Request, spec: HandSpec) -> Iter
         yield event
 
 
-def compare(registry: Registry, request: Request, spec: HandSpec | None = None) -> list[BackendRun]:
+def compare(registry: Registry, judge: Judge, request: Request, spec: HandSpec | None = None) -> list[BackendRun]:
     """Every backend's scored answer, in FAMILIES order (see compare_events for how they run)."""
     spec = spec or understand(request.prompt)
-    runs = {family: run for kind, family, run in compare_events(registry, request, spec) if kind == "done"}
+    runs = {family: run for kind, family, run in compare_events(registry, judge, request, spec) if kind == "done"}
     return [runs[family] for family in FAMILIES]
 
 

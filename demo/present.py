@@ -8,6 +8,7 @@ import pandas as pd
 
 from core.vocab import HandSpec
 from demo import pipeline
+from judge.overlay import draw
 
 FLAG_WORDS = {
     "no_hand": "no hand found",
@@ -49,7 +50,7 @@ def gallery_items(run: pipeline.BackendRun, overlays: bool = False) -> list[tupl
         return []
     items = []
     for image, report in zip(run.generation.images, run.reports):
-        shown = report.overlay() if overlays else image
+        shown = draw(report) if overlays else image
         items.append((pipeline.upscale(shown), caption(report)))
     return items
 

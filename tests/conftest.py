@@ -8,13 +8,21 @@ import pytest
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def app_judge():
+    """The judge the demo in `client` scores with (a test reaches its networks through it)."""
+    from judge import Judge
+
+    return Judge.load()
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory, app_judge):
     """The demo launched in this process on loopback, with a gradio_client for it (one per test module)."""
     gradio_client = pytest.importorskip("gradio_client")
     from demo.blocks import build_demo
 
     os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))  # read while serving files: keep it set
-    demo = build_demo()
+    demo = build_demo(app_judge)
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
     c = gradio_client.Client(url, verbose=False)
     yield c
@@ -24,7 +32,7 @@ def client(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def keep_torch_threads():
-    """A CLI's main() run in-process sets torch's thread count for good (judge.score sets 1); give it back,
+    """A CLI's main() run in-process sets torch's thread count for good (python -m judge sets 1); give it back,
     so no later test runs at another count (the VAE's bytes, for one, differ between 1 and 2 threads)."""
     import torch
 

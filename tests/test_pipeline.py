@@ -6,6 +6,7 @@ import pytest
 
 from core.limits import GUIDANCE, IMAGES, PROMPT_MAX_CHARS, SEED, STEPS
 from demo import pipeline
+from judge import Judge
 from models.registry import FAMILY_NAMES as FAMILIES
 from models.registry import Registry
 
@@ -15,6 +16,11 @@ pytestmark = pytest.mark.skipif(not all(Registry().variants(f) for f in FAMILIES
 @pytest.fixture(scope="module")
 def registry() -> Registry:
     return Registry()
+
+
+@pytest.fixture(scope="module")
+def judge() -> Judge:
+    return Judge.load()
 
 
 def _bytes(runs) -> list[bytes]:
@@ -27,8 +33,8 @@ def _bytes(runs) -> list[bytes]:
     return out
 
 
-def test_compare_answers_every_backend_in_order_with_scores(registry):
-    runs = pipeline.compare(registry, pipeline.validate("a peace sign", seed=3, n=2, steps=3))
+def test_compare_answers_every_backend_in_order_with_scores(registry, judge):
+    runs = pipeline.compare(registry, judge, pipeline.validate("a peace sign", seed=3, n=2, steps=3))
     assert [r.backend for r in runs] == list(FAMILIES)
     for run in runs:
         assert run.ok, run.error
@@ -36,9 +42,9 @@ def test_compare_answers_every_backend_in_order_with_scores(registry):
         assert all(0 <= r.hand_score <= 100 for r in run.reports)
 
 
-def test_events_stream_steps_then_one_done_per_backend(registry):
+def test_events_stream_steps_then_one_done_per_backend(registry, judge):
     request = pipeline.validate("a fist", seed=1, n=1, steps=4)
-    events = list(pipeline.compare_events(registry, request, pipeline.understand(request.prompt)))
+    events = list(pipeline.compare_events(registry, judge, request, pipeline.understand(request.prompt)))
     done = [family for kind, family, _ in events if kind == "done"]
     assert sorted(done) == sorted(FAMILIES)
     steps = [payload[0] for kind, family, payload in events if kind == "step" and family == "diffusion"]
@@ -47,11 +53,11 @@ def test_events_stream_steps_then_one_done_per_backend(registry):
     assert last_step < [i for i, (kind, family, _) in enumerate(events) if (kind, family) == ("done", "diffusion")][0]
 
 
-def test_compare_in_its_worker_thread_gives_the_same_pixels_as_direct_calls(registry):
+def test_compare_in_its_worker_thread_gives_the_same_pixels_as_direct_calls(registry, judge):
     request = pipeline.validate("a hand holding a cup", seed=11, n=2, steps=3)
-    first = _bytes(pipeline.compare(registry, request))
-    alone = _bytes([pipeline.run_backend(registry, f, request, pipeline.understand(request.prompt)) for f in FAMILIES])
-    assert first == alone == _bytes(pipeline.compare(registry, request))
+    first = _bytes(pipeline.compare(registry, judge, request))
+    alone = _bytes([pipeline.run_backend(registry, judge, f, request, pipeline.understand(request.prompt)) for f in FAMILIES])
+    assert first == alone == _bytes(pipeline.compare(registry, judge, request))
 
 
 @pytest.mark.parametrize("field, bound", [("seed", SEED), ("n", IMAGES), ("steps", STEPS), ("guidance", GUIDANCE)])

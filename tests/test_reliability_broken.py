@@ -17,8 +17,7 @@ import torch
 gradio_client = pytest.importorskip("gradio_client")
 
 from core.settings import REPO_ROOT  # noqa: E402
-from judge import landmarks  # noqa: E402
-from judge.score import score  # noqa: E402
+from judge.witnesses import landmarks  # noqa: E402
 from models.registry import FAMILY_NAMES as FAMILIES  # noqa: E402
 from models.registry import Registry  # noqa: E402
 from world.render import render_sample  # noqa: E402
@@ -97,17 +96,18 @@ def test_missing_variant_folder_is_named(client, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def no_mediapipe(monkeypatch, tmp_path):
+def no_mediapipe(monkeypatch, tmp_path, app_judge):
+    """The app's judge without MediaPipe: its bundle gone, and the judge's loaded model forgotten."""
     monkeypatch.setattr(landmarks, "_locate_bundle", lambda: tmp_path / "missing" / landmarks.MODEL_BUNDLE)
-    landmarks._reset()
+    app_judge.networks.landmarks.reset()
     yield
-    landmarks._reset()
+    app_judge.networks.landmarks.reset()
 
 
-def test_scorer_without_mediapipe_scores_silhouettes_and_says_so(no_mediapipe):
+def test_scorer_without_mediapipe_scores_silhouettes_and_says_so(no_mediapipe, app_judge):
     image = render_sample(5, 0, 64).image
-    report = score(image)
-    assert not landmarks.available()
+    report = app_judge.score(image)
+    assert app_judge.networks.landmarks.get_or_none() is None
     assert report.hand_found and report.hand_score > 0 and report.extended_count > 0
     assert report.landmarks is None and report.presence is None
     assert any("mediapipe unavailable" in note and landmarks.MODEL_BUNDLE in note for note in report.notes), report.notes
