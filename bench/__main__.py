@@ -101,8 +101,7 @@ def main(argv=None) -> int:
     guidance = args.guidance if args.guidance is not None else ([0.0, 2.5] if quick else [0.0, 1.0, 2.5, 5.0])
     compare_runs = args.compare_runs or (2 if quick else 7)
     args.out.mkdir(parents=True, exist_ok=True)
-    registry = Registry()
-    judge = Judge.load()  # one judge scores everything measured here
+    registry, judge = Registry(), Judge.load()  # the generators, and the one judge that scores them all
     started = time.perf_counter()
     results: dict = {
         "date": dt.date.today().isoformat(), "quick": quick, "per_prompt": per_prompt,
