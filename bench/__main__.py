@@ -13,6 +13,7 @@ import json
 import platform
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -92,63 +93,101 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    quick = args.quick
-    per_prompt = args.per_prompt or (2 if quick else 15)
-    latency_calls = args.latency_calls or (3 if quick else 20)
-    sweep = args.sweep if args.sweep is not None else ([4, 8, 20] if quick else [4, 8, 10, 20, 50, 250])
-    guidance = args.guidance if args.guidance is not None else ([0.0, 2.5] if quick else [0.0, 1.0, 2.5, 5.0])
-    compare_runs = args.compare_runs or (2 if quick else 7)
-    args.out.mkdir(parents=True, exist_ok=True)
-    registry, judge = Registry(), Judge.load()  # the generators, and the one judge that scores them all
-    started = time.perf_counter()
-    results: dict = {
-        "date": dt.date.today().isoformat(), "quick": quick, "per_prompt": per_prompt,
-        "hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
-        "backends": [], "sweep": [], "guidance": [], "snapshots": [], "notes": [],
-    }
-    log("clean renders (the reference)")
-    results["renders"] = measure_renders(judge, per_prompt)
-    for family in args.families:
+@dataclass(frozen=True)
+class Plan:
+    """How much the run measures: the --quick sizes, or the full run's, unless a flag says otherwise."""
+
+    per_prompt: int
+    latency_calls: int
+    sweep: list[int]
+    guidance: list[float]
+    compare_runs: int
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Plan:
+        quick = args.quick
+        return cls(per_prompt=args.per_prompt or (2 if quick else 15),
+                   latency_calls=args.latency_calls or (3 if quick else 20),
+                   sweep=args.sweep if args.sweep is not None else ([4, 8, 20] if quick else [4, 8, 10, 20, 50, 250]),
+                   guidance=args.guidance if args.guidance is not None else ([0.0, 2.5] if quick else [0.0, 1.0, 2.5, 5.0]),
+                   compare_runs=args.compare_runs or (2 if quick else 7))
+
+
+def measure_backends(registry: Registry, judge: Judge, families: list[str], plan: Plan, results: dict) -> None:
+    """Every shipped variant of every family, on the benchmark prompts."""
+    for family in families:
         names = registry.variants(family)
         if not names:
             results["notes"].append(f"{family}: no shipped weights, not measured")
             continue
         for variant in names:
-            log(f"{family}/{variant}: {per_prompt} images x {len(specs_for_prompts())} prompts")
-            row = measure(registry, judge, family, variant, per_prompt, latency_calls)
+            log(f"{family}/{variant}: {plan.per_prompt} images x {len(specs_for_prompts())} prompts")
+            row = measure(registry, judge, family, variant, plan.per_prompt, plan.latency_calls)
             row["trained_steps"] = registry.trained_steps(family, variant)  # model cards flag scores of older weights
             results["backends"].append(row)
-    results["equal_training"] = equal_training_pairs(registry, judge, results["backends"], per_prompt, latency_calls)
-    if "diffusion" in args.families and registry.variants("diffusion"):
-        for steps in sweep:
-            log(f"diffusion sweep: {steps} steps")
-            m = measure(registry, judge, "diffusion", "full", max(1, per_prompt // 3), max(1, latency_calls // 4),
-                        options=GenerateOptions(steps=steps))
-            results["sweep"].append(m)
-        for scale in guidance:
-            log(f"diffusion guidance sweep: {scale}")
-            results["guidance"].append(measure(registry, judge, "diffusion", "full", max(1, per_prompt // 3), 1,
-                                               options=GenerateOptions(guidance=scale)))
-    if "gan" in args.families and registry.variants("gan"):
-        results["snapshots"] = speed.gan_snapshots(registry, judge, max(2, per_prompt // 2))
+
+
+def measure_diffusion_settings(registry: Registry, judge: Judge, plan: Plan, results: dict) -> None:
+    """The sampling-compute sweeps: denoising steps, then guidance scales (0 = the prompt ignored)."""
+    for steps in plan.sweep:
+        log(f"diffusion sweep: {steps} steps")
+        results["sweep"].append(measure(registry, judge, "diffusion", "full", max(1, plan.per_prompt // 3),
+                                        max(1, plan.latency_calls // 4), options=GenerateOptions(steps=steps)))
+    for scale in plan.guidance:
+        log(f"diffusion guidance sweep: {scale}")
+        results["guidance"].append(measure(registry, judge, "diffusion", "full", max(1, plan.per_prompt // 3), 1,
+                                           options=GenerateOptions(guidance=scale)))
+
+
+def measure_speed(registry: Registry, judge: Judge, plan: Plan, quick: bool, app: bool) -> dict:
+    """/compare in-process, what each speed-up bought (full run), and the launched app's start and memory."""
     log("speed of the full /compare call")
-    results["speed"] = speed.compare_speed(registry, judge, compare_runs)
+    out = speed.compare_speed(registry, judge, plan.compare_runs)
     if not quick:
         log("what each speed-up bought")
-        results["speedups"] = speedups.ablation(registry, judge, max(2, compare_runs // 2))
-    if not args.no_app:
+        out["speedups"] = speedups.ablation(registry, judge, max(2, plan.compare_runs // 2))
+    if app:
         log("app cold start and memory")
-        results["speed"].update(speed.app_start_and_memory())
-    results["compare_p50_s"] = results["speed"].get("compare_p50_s")
-    validation = REPO_ROOT / "results" / "scorer_validation.json"
-    results["scorer_validation"] = json.loads(validation.read_text()) if validation.exists() else None
+        out.update(speed.app_start_and_memory())
+    return out
+
+
+def add_near_duplicates(results: dict) -> None:
+    """Near-duplicate pairs per prompt, against the closeness of two different clean renders."""
     threshold = duplicate_threshold(results["renders"]["_pairs"])
     for row in [results["renders"], *results["backends"], *(e["full"] for e in results["equal_training"])]:
         row["_duplicates"] = near_duplicate_rates(row["_pairs"], threshold)
         row["near_duplicates"] = mean_ci(row["_duplicates"])
     results["duplicate_threshold"] = threshold
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    plan = Plan.from_args(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    registry, judge = Registry(), Judge.load()  # the generators, and the one judge that scores them all
+    started = time.perf_counter()
+    results: dict = {
+        "date": dt.date.today().isoformat(), "quick": args.quick, "per_prompt": plan.per_prompt,
+        "hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
+        "backends": [], "sweep": [], "guidance": [], "snapshots": [], "notes": [],
+    }
+    log("clean renders (the reference)")
+    results["renders"] = measure_renders(judge, plan.per_prompt)
+    measure_backends(registry, judge, args.families, plan, results)
+    results["equal_training"] = equal_training_pairs(registry, judge, results["backends"], plan.per_prompt, plan.latency_calls)
+    if "diffusion" in args.families and registry.variants("diffusion"):
+        measure_diffusion_settings(registry, judge, plan, results)
+    if "gan" in args.families and registry.variants("gan"):
+        results["snapshots"] = speed.gan_snapshots(registry, judge, max(2, plan.per_prompt // 2))
+    results["speed"] = measure_speed(registry, judge, plan, args.quick, app=not args.no_app)
+    results["speedups"] = results["speed"].pop("speedups", None)
+    if results["speedups"] is None:
+        del results["speedups"]
+    results["compare_p50_s"] = results["speed"].get("compare_p50_s")
+    validation = REPO_ROOT / "results" / "scorer_validation.json"
+    results["scorer_validation"] = json.loads(validation.read_text()) if validation.exists() else None
+    add_near_duplicates(results)
     results["claims"] = claims.evaluate(results, registry)
     results["wall_s"] = round(time.perf_counter() - started, 1)
     report.write(results, args.out)

@@ -85,34 +85,48 @@ def _guidance_row(scales: list[dict], app_guidance: float | None) -> dict | None
 
 
 def evaluate(results: dict, registry: Registry) -> list[dict]:
+    """Every claim the results can test, in the table's order: the architectures, data, compute, then
+    what makes hands hard."""
     full = {b["family"]: b for b in results["backends"] if b["variant"] == "full"}
     scarce = {b["family"]: b for b in results["backends"] if b["variant"] == "scarce"}
+    equal = {row["family"]: row for row in results.get("equal_training") or []}
+    return (_architecture_rows(full, registry) + _data_rows(full, scarce, equal, registry)
+            + _compute_rows(results, full, equal, registry) + _difficulty_rows(full, results.get("renders")))
+
+
+def _architecture_rows(full: dict, registry: Registry) -> list[dict]:
+    """The articles' claims about the three families: blur, best hands, prompt, collapse, speed, stability."""
     rows: list[dict] = []
     vae, gan, diff = full.get("vae"), full.get("gan"), full.get("diffusion")
-    renders = results.get("renders")
-    if vae and gan and diff:
-        rows.append(_versus("VAEs are blurry (the blurriest of the three)", "sharpness relative to clean renders, per image",
-                            "_sharpness", vae, [gan, diff], higher=False))
-        rows.append(_versus("Diffusion draws the best hands", "Hand Score (0-100), per image", "_scores", diff, [vae, gan],
-                            higher=True))
-        rows.append(_versus("Diffusion follows the prompt best", "extended fingers match the prompt, per image",
-                            "_correct", diff, [vae, gan], higher=True, scale=100))
-        rows.append(_versus("GANs are the least diverse (mode collapse)", "diversity within a prompt, per prompt",
-                            "_diversity", gan, [vae, diff], higher=False))
-        rows.append(_versus("GANs collapse: one prompt, the same hand whatever the seed",
-                            "near-duplicate pairs within a prompt (closer than 99% of clean-render pairs), per prompt",
-                            "_duplicates", gan, [vae, diff], higher=True, scale=100))
-        rows.append(_versus("Diffusion is slow (sequential denoising)", "latency of one image, per call (s)",
-                            "_latencies", diff, [vae, gan], higher=True))
-        ratio = diff["latency_median_s"] / max(gan["latency_median_s"], 1e-9)
-        rows[-1]["values"] += f"; diffusion/GAN latency ratio {ratio:.0f}x"
-        cv_gan, cv_diff = _loss_cv(registry, "gan", "g_"), _loss_cv(registry, "diffusion", "loss")
-        if cv_gan is not None and cv_diff is not None:
-            rows.append(_row("GAN training is unstable; diffusion training is stable",
-                             "variation (std/mean) of the logged loss over the 2nd half of training",
-                             f"GAN generator loss {cv_gan:.2f} vs diffusion loss {cv_diff:.2f} (one run each, no CI)",
-                             "holds" if cv_gan > cv_diff else "does not hold"))
-    equal = {row["family"]: row for row in results.get("equal_training") or []}
+    if not (vae and gan and diff):
+        return rows
+    rows.append(_versus("VAEs are blurry (the blurriest of the three)", "sharpness relative to clean renders, per image",
+                        "_sharpness", vae, [gan, diff], higher=False))
+    rows.append(_versus("Diffusion draws the best hands", "Hand Score (0-100), per image", "_scores", diff, [vae, gan],
+                        higher=True))
+    rows.append(_versus("Diffusion follows the prompt best", "extended fingers match the prompt, per image",
+                        "_correct", diff, [vae, gan], higher=True, scale=100))
+    rows.append(_versus("GANs are the least diverse (mode collapse)", "diversity within a prompt, per prompt",
+                        "_diversity", gan, [vae, diff], higher=False))
+    rows.append(_versus("GANs collapse: one prompt, the same hand whatever the seed",
+                        "near-duplicate pairs within a prompt (closer than 99% of clean-render pairs), per prompt",
+                        "_duplicates", gan, [vae, diff], higher=True, scale=100))
+    rows.append(_versus("Diffusion is slow (sequential denoising)", "latency of one image, per call (s)",
+                        "_latencies", diff, [vae, gan], higher=True))
+    ratio = diff["latency_median_s"] / max(gan["latency_median_s"], 1e-9)
+    rows[-1]["values"] += f"; diffusion/GAN latency ratio {ratio:.0f}x"
+    cv_gan, cv_diff = _loss_cv(registry, "gan", "g_"), _loss_cv(registry, "diffusion", "loss")
+    if cv_gan is not None and cv_diff is not None:
+        rows.append(_row("GAN training is unstable; diffusion training is stable",
+                         "variation (std/mean) of the logged loss over the 2nd half of training",
+                         f"GAN generator loss {cv_gan:.2f} vs diffusion loss {cv_diff:.2f} (one run each, no CI)",
+                         "holds" if cv_gan > cv_diff else "does not hold"))
+    return rows
+
+
+def _data_rows(full: dict, scarce: dict, equal: dict, registry: Registry) -> list[dict]:
+    """Scarce data: worse hands, and more repetition (at equal training steps where a snapshot allows)."""
+    rows: list[dict] = []
     for family, small in scarce.items():
         if family in equal:  # the full run's snapshot at the scarce run's step: data is the only difference
             d, lo, hi = diff_ci(equal[family]["full"]["_scores"], small["_scores"])
@@ -133,6 +147,12 @@ def evaluate(results: dict, registry: Registry) -> list[dict]:
             rows.append(_row(f"Scarce data makes a generator repeat itself ({family})",
                              "near-duplicate pairs within a prompt, scarce − full (percentage points, per prompt)",
                              f"{_fmt(100 * d)} [{_fmt(100 * lo)}, {_fmt(100 * hi)}]", verdict(lo, hi)))
+    return rows
+
+
+def _compute_rows(results: dict, full: dict, equal: dict, registry: Registry) -> list[dict]:
+    """Compute at sampling (steps, guidance) and in training (snapshots, the same run earlier)."""
+    rows: list[dict] = []
     sweep = results.get("sweep") or []
     if len(sweep) >= 2:
         lo_s, hi_s = sweep[0], sweep[-1]
@@ -159,6 +179,12 @@ def evaluate(results: dict, registry: Registry) -> list[dict]:
                              f"Hand Score at {registry.trained_steps(family, 'full'):,} vs {row['steps']:,} training steps "
                              "(same run, same prompts and seeds, paired)",
                              f"{_fmt(d)} [{_fmt(lo)}, {_fmt(hi)}]", verdict(lo, hi)))
+    return rows
+
+
+def _difficulty_rows(full: dict, renders: dict | None) -> list[dict]:
+    """Why hands are hard: occlusion, a hand that looks right but is wrong, no margin for error."""
+    rows: list[dict] = []
     for name, b in full.items():
         d, lo, hi = diff_ci(b["_open_scores"], b["_occluded_scores"])
         rows.append(_row(f"Occlusion makes hands harder ({name})", "Hand Score: open-finger prompts − fists/held objects",

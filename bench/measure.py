@@ -11,6 +11,7 @@ import psutil
 
 from bench.prompts import OCCLUDED, OPEN, PROMPTS
 from bench.stats import mean_ci
+from demo.pipeline import Batch, generate_and_score
 from judge import Judge
 from models.base import GenerateOptions
 from models.registry import Registry
@@ -57,23 +58,13 @@ def measure(registry: Registry, judge: Judge, family: str, variant: str, per_pro
     """
     generator = generator or registry.load(family, variant)
     specs = specs_for_prompts()
-    images, image_specs, groups = [], [], []
-    batch_s = 0.0
+    batches = [Batch(spec, per_prompt, seed + k) for k, spec in enumerate(specs.values())]
     with PeakRSS() as mem:
-        for k, (key, spec) in enumerate(specs.items()):
-            result = generator.generate(spec, per_prompt, seed + k, options)
-            batch_s += result.latency_s
-            images += result.images
-            image_specs += [spec] * len(result.images)
-            groups += [key] * len(result.images)
-        latencies = []
-        keys = list(specs)
-        for j in range(latency_calls):
-            result = generator.generate(specs[keys[j % len(keys)]], 1, seed + 500 + j, options)
-            latencies.append(result.latency_s)
-    t0 = time.perf_counter()
-    report = judge.score_set(images, image_specs, reference=reference)
-    score_s = time.perf_counter() - t0
+        scored = generate_and_score(generator, judge, batches, options, reference=reference)
+        latencies = latency_samples(generator, list(specs.values()), latency_calls, seed + 500, options)
+    images, report, score_s = scored.images, scored.set_report, scored.score_s
+    batch_s = sum(g.latency_s for g in scored.generations)
+    groups = [key for key, g in zip(specs, scored.generations) for _ in g.images]
     scores = np.array([r.hand_score for r in report.reports])
     sharp = [r.sharpness for r in report.reports if r.sharpness is not None]
     correct = [float(bool(r.gesture_match)) for r in report.reports if r.expected_count is not None]
@@ -116,6 +107,11 @@ def measure(registry: Registry, judge: Judge, family: str, variant: str, per_pro
         "_occluded_scores": scores[np.isin(groups, OCCLUDED)].tolist(),
         "_images": images,
     }
+
+
+def latency_samples(generator, specs: list, calls: int, seed: int, options: GenerateOptions | None) -> list[float]:
+    """Seconds per single-image call, over `calls` calls cycling through `specs` (what one picture costs)."""
+    return [generator.generate(specs[j % len(specs)], 1, seed + j, options).latency_s for j in range(calls)]
 
 
 def pair_distances(judge: Judge, images, groups: np.ndarray, reference=None) -> dict[str, list[float]]:

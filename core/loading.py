@@ -28,9 +28,12 @@ class Unavailable(RuntimeError):
 class Lazy(Generic[T]):
     """A value built on first use, once, thread-safely; its owner (a Judge, a Registry) holds it."""
 
-    def __init__(self, build: Callable[[], T], what: str) -> None:
+    def __init__(self, build: Callable[[], T], what: str, lock: threading.Lock | threading.RLock | None = None) -> None:
+        """`lock`: a lock of the owner's for a build that loads no model (a computed reference set), so it
+        does not hold every model load up behind it; default, the process-wide load lock."""
         self._build = build
         self.what = what
+        self._lock = _LOAD_LOCK if lock is None else lock
         self._value: T | None = None
         self._error: str | None = None
         self._done = False
@@ -38,7 +41,7 @@ class Lazy(Generic[T]):
     def get(self) -> T:
         """The value; raises Unavailable (with the first failure's reason) when it cannot be built."""
         if not self._done:
-            with _LOAD_LOCK:
+            with self._lock:
                 if not self._done:
                     try:
                         self._value = self._build()
@@ -68,7 +71,7 @@ class Lazy(Generic[T]):
 
     def reset(self) -> None:
         """Forget the value or the failure (after a file was repaired, or a package installed)."""
-        with _LOAD_LOCK:
+        with self._lock:
             self._value, self._error, self._done = None, None, False
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -40,8 +39,3 @@ def queue_size() -> int:
     value = os.environ.get("HANDS_QUEUE_SIZE")
     return max(1, int(value)) if value else 64
 
-
-# One lock around every model load: diffusers/accelerate build models under an "empty weights" init that
-# patches torch globally while it runs, so a sentence encoder loading at the same moment in another thread
-# came up with meta tensors ("Cannot copy out of meta tensor"; seen once in the test suite).
-MODEL_LOAD_LOCK = threading.RLock()

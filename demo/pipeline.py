@@ -16,8 +16,8 @@ from PIL import Image
 from core.limits import DEFAULT_SAMPLER, GUIDANCE, IMAGES, PROMPT_MAX_CHARS, SAMPLERS, SEED, STEPS, Bound
 from core.vocab import HandSpec
 from demo.gpu import on_gpu
-from judge import Judge
-from models.base import GenerateOptions, Generation, StepCallback
+from judge import Judge, SetReport
+from models.base import GenerateOptions, Generation, Generator, StepCallback
 from models.registry import FAMILY_NAMES as FAMILIES
 from models.registry import BackendUnavailable, Registry
 from prompt import PromptParser, parse
@@ -100,7 +100,7 @@ class BackendRun:
     variant: str
     generation: Generation | None = None
     reports: list = field(default_factory=list)
-    set_report: object | None = None
+    set_report: SetReport | None = None
     score_s: float = 0.0
     error: str | None = None
 
@@ -109,30 +109,72 @@ class BackendRun:
         return self.error is None
 
 
+@dataclass(frozen=True)
+class Batch:
+    """One call to a generator: n images of one spec from one seed."""
+
+    spec: HandSpec
+    n: int
+    seed: int
+
+
+@dataclass
+class Scored:
+    """What `generate_and_score` made: every batch's Generation, and the judge's set report over all of them."""
+
+    generations: list[Generation]
+    set_report: SetReport
+    score_s: float  # seconds the judge took over the whole set
+
+    @property
+    def images(self) -> list[Image.Image]:
+        return [image for generation in self.generations for image in generation.images]
+
+
+class GenerationFailed(RuntimeError):
+    """The generator raised: its message says which family and why."""
+
+
+class ScoringFailed(RuntimeError):
+    """The judge raised: never show unscored images as if they had been judged."""
+
+
+def generate_and_score(generator: Generator, judge: Judge, batches: list[Batch], options: GenerateOptions | None = None,
+                       callback: StepCallback | None = None, reference=None) -> Scored:
+    """The one generate-and-score path: the app's columns, the API's /compare and the benchmark all come here.
+
+    1. Each batch goes through the `Generator` protocol (a denoising family calls `callback` per step).
+    2. The judge scores every image against its own batch's spec, as one set (KID and diversity over all).
+    `reference`: clean-render features for KID (default: the judge's reference set).
+    """
+    try:
+        generations = [generator.generate(b.spec, b.n, b.seed, options, callback) for b in batches]
+    except Exception as err:  # one failing family must not take a comparison down
+        raise GenerationFailed(f"{generator.family}/{generator.variant} failed to generate ({type(err).__name__}: {err})") from err
+    images = [image for generation in generations for image in generation.images]
+    specs = [batch.spec for batch, generation in zip(batches, generations) for _ in generation.images]
+    t0 = time.perf_counter()  # the judge holds its own lock: its networks are shared by every thread
+    try:
+        set_report = judge.score_set(images, specs, reference=reference)
+    except Exception as err:
+        raise ScoringFailed(f"{generator.family}/{generator.variant}: the scorer failed ({type(err).__name__}: {err})") from err
+    return Scored(generations, set_report, time.perf_counter() - t0)
+
+
 @on_gpu(duration=60)
 def run_backend(registry: Registry, judge: Judge, family: str, request: Request, spec: HandSpec,
                 callback: StepCallback | None = None, keep_frames: bool = False) -> BackendRun:
-    """Generate and score; a broken backend returns an error message, never an exception."""
+    """One column of a comparison: generate and score; a broken backend returns an error message, never an exception."""
     run = BackendRun(backend=family, variant=request.variant)
-    try:
-        generator = registry.load(family, request.variant)
-    except BackendUnavailable as err:
-        run.error = str(err)
-        return run
     options = GenerateOptions(steps=request.steps, guidance=request.guidance, sampler=request.sampler, keep_frames=keep_frames)
     try:
-        run.generation = generator.generate(spec, request.n, request.seed, options, callback)
-    except Exception as err:  # one failing family must not take the comparison down
-        run.error = f"{family}/{request.variant} failed to generate ({type(err).__name__}: {err})"
+        generator = registry.load(family, request.variant)
+        scored = generate_and_score(generator, judge, [Batch(spec, request.n, request.seed)], options, callback)
+    except (BackendUnavailable, GenerationFailed, ScoringFailed) as err:
+        run.error = str(err)
         return run
-    t0 = time.perf_counter()  # the judge holds its own lock: its networks are shared by every thread
-    try:
-        run.set_report = judge.score_set(run.generation.images, spec)
-    except Exception as err:  # never show unscored images as if they had been judged
-        run.error = f"{family}/{request.variant}: the scorer failed ({type(err).__name__}: {err})"
-        return run
-    run.reports = run.set_report.reports
-    run.score_s = time.perf_counter() - t0
+    run.generation, run.set_report, run.score_s = scored.generations[0], scored.set_report, scored.score_s
+    run.reports = scored.set_report.reports
     return run
 
 

@@ -79,6 +79,7 @@ class Judge:
         self.networks = networks
         self._references: dict[tuple[int, int], Lazy[np.ndarray]] = {}
         self._diversity: dict[bytes, Lazy[float]] = {}
+        self.weights_dir: Path | None = None  # set by `load`; a judge built from parts cannot be pickled
 
     @classmethod
     def load(cls, weights_dir: Path | None = None) -> Judge:
@@ -86,7 +87,15 @@ class Judge:
         calibration is read now, over the defaults; the networks load when first needed."""
         weights_dir = DEFAULT_WEIGHTS if weights_dir is None else Path(weights_dir)
         path = weights_dir / calibration.FILE
-        return cls(Calibration.load(path) if path.exists() else Calibration(), Networks.from_dir(weights_dir))
+        judge = cls(Calibration.load(path) if path.exists() else Calibration(), Networks.from_dir(weights_dir))
+        judge.weights_dir = weights_dir
+        return judge
+
+    def __reduce__(self):
+        """Pickled (ZeroGPU passes a call's arguments to its GPU worker that way) as a fresh judge on the same weights."""
+        if self.weights_dir is None:
+            raise TypeError("a Judge built from parts cannot be pickled; use Judge.load(weights_dir)")
+        return Judge.load, (self.weights_dir,)
 
     def score(self, image, spec: HandSpec | None = None, use_landmarks: bool = True) -> HandReport:
         """Score one image (PIL or HxWx3 uint8) against an optional prompt spec."""
@@ -163,7 +172,8 @@ class Judge:
         """Features of `count` clean renders (seed 7303: neither training nor calibration), computed once
         per judge (the app's warm-up thread and a first request never both do it)."""
         build = partial(self._reference_build, count, seed)
-        lazy = self._references.setdefault((count, seed), Lazy(build, f"reference set ({count} renders, seed {seed})"))
+        lazy = self._references.setdefault((count, seed), Lazy(build, f"reference set ({count} renders, seed {seed})",
+                                                                lock=threading.Lock()))  # computed, not loaded: no load lock
         return lazy.get()
 
     def _reference_build(self, count: int, seed: int) -> np.ndarray:
