@@ -141,3 +141,55 @@ def test_import_contract_is_kept():
     run = subprocess.run([shutil.which("lint-imports"), "--no-cache"], cwd=ROOT, capture_output=True, text=True,
                          env={"PYTHONPATH": str(ROOT), "PATH": str(Path(sys.executable).parent)})
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+
+
+def readme_map() -> str:
+    """The code block under README's '## Layout'."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Layout"):]
+    start = section.index("```") + 3
+    return section[start:section.index("```", start)]
+
+
+def map_problems(block: str, root: Path) -> list[str]:
+    """Files the map names that the tree lacks, and project files the map does not name.
+
+    A line that starts with 'folder/' opens that folder (inside the folder of the nearest less-indented
+    such line); the .py names on a line are in the folder it opens, or else the one it sits in."""
+    named, problems, opened = set(), [], []  # opened: (indent, folder path)
+    for line in block.splitlines():
+        words = line.split()
+        if not words:
+            continue
+        indent = len(line) - len(line.lstrip())
+        opened = [(i, f) for i, f in opened if i < indent]
+        folder = opened[-1][1] if opened else ""
+        if words[0].endswith("/"):
+            folder = f"{folder}{words[0]}"
+            opened.append((indent, folder))
+            named.add(folder.rstrip("/"))
+            if not (root / folder).is_dir():
+                problems.append(f"named but missing: {folder}")
+        for word in (w.strip("():,;") for w in words):
+            if word.endswith(".py") and "/" not in word:
+                named.add(f"{folder}{word}")
+                if not (root / folder / word).exists():
+                    problems.append(f"named but missing: {folder}{word}")
+    for room in ROOMS:
+        for path in (root / room).rglob("*.py"):
+            rel = path.relative_to(root).as_posix()
+            if path.name != "__init__.py" and rel not in named:
+                problems.append(f"not on the map: {rel}")
+    return problems
+
+
+def test_readme_map_matches_the_tree():
+    assert map_problems(readme_map(), ROOT) == []
+
+
+def test_map_check_catches_a_missing_and_an_unmapped_file(tmp_path):
+    (tmp_path / "core").mkdir()
+    (tmp_path / "core" / "a.py").write_text("")
+    (tmp_path / "core" / "b.py").write_text("")
+    problems = map_problems("core/   a.py c.py\n", tmp_path)
+    assert "named but missing: core/c.py" in problems and "not on the map: core/b.py" in problems
