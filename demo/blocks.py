@@ -35,7 +35,7 @@ def build_demo(judge: Judge | None = None) -> gr.Blocks:
     with gr.Blocks(title="Why can't AI draw hands?") as demo:
         gr.Markdown(HEADER)
         with gr.Tab("Compare"):
-            build_compare_tab(registry, COMPUTE, parser, judge)
+            build_compare_tab(registry, COMPUTE, parser, judge, demo)
         with gr.Tab("Inside the models"):
             build_inside_tab(registry, COMPUTE, parser, judge)
         with gr.Tab("Why hands?"):

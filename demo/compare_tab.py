@@ -1,25 +1,31 @@
-"""The first tab: one prompt, three architectures side by side, every hand scored.
+"""The first tab: one prompt, three architectures side by side, every hand judged in plain words.
 
-`build_compare_tab` only lays out components and wires each event to one named handler; the handler that runs
-models is a method of `CompareHandlers`, which holds the app's generators, prompt parser and judge.
+`build_compare_tab` only lays out components and wires each event to one named handler; the handlers that run
+models are methods of `CompareHandlers`, which holds the app's generators, prompt parser and judge. Under each
+picture is its verdict line (`present.verdict`); the numbers are behind "Details".
 """
 
 from __future__ import annotations
 
+import logging
+import random
+import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
-import pandas as pd
 
-from core.limits import DEFAULT_SAMPLER, GUIDANCE, IMAGES, PROMPT_MAX_CHARS, SAMPLERS, SEED, STEPS
+from core.limits import GUIDANCE, IMAGES, PROMPT_MAX_CHARS, SAMPLERS, SEED, STEPS
 from core.vocab import HandSpec
-from demo import pipeline, present
+from demo import lessons, links, pipeline, present, slide
 from judge import Judge
 from models.registry import FAMILY_NAMES as FAMILIES
 from models.registry import Registry
 from prompt import PromptParser
+
+log = logging.getLogger(__name__)
 
 EXAMPLES = [
     ["a fist"],  # articulation: every finger folded
@@ -29,9 +35,20 @@ EXAMPLES = [
     ["a dark-skinned left hand making a peace sign"],  # variability: skin tone, handedness
     ["hang loose 🤙"],  # slang and emoji
 ]
-TITLES = {"vae": "VAE", "gan": "GAN", "diffusion": "Diffusion"}
+TITLES = present.TITLES
+NEW_SEEDS = 100_000  # the 🎲 button picks seeds under this: short enough to read out and type
 
 JSON = Any  # a value as the browser or an API client sent it (preprocess=False): pipeline.validate checks it
+
+# After a run, the link box gets the page's own address with the run's query, and the address bar shows it too.
+SHOW_LINK = """(query) => {
+  if (!query || !query.startsWith("?")) return query;
+  const url = new URL(window.location.href);
+  url.search = query;
+  window.history.replaceState(null, "", url);
+  return url.toString();
+}"""
+ROUND_SEED = "(seed) => (seed === null || seed === '' || isNaN(seed)) ? seed : Math.max(0, Math.round(Number(seed)))"
 
 
 @dataclass
@@ -48,7 +65,7 @@ class CompareInputs:
     overlays: gr.Checkbox
 
     def as_list(self) -> list[gr.components.Component]:
-        """In the order `CompareHandlers.on_compare` takes them (and API clients send them)."""
+        """In the order `CompareHandlers.on_compare` takes them (and API clients send them): `links.Inputs`."""
         return [self.prompt, self.seed, self.n, self.steps, self.guidance, self.sampler, self.variant, self.overlays]
 
 
@@ -59,83 +76,154 @@ class CompareOutputs:
 
     understood: Any
     galleries: dict[str, Any]
-    stats: dict[str, Any]
+    sentences: dict[str, Any]
+    pictures: dict[str, Any]
     table: Any
-    plot: Any
+    link: Any
     state: Any
+    fresh: set[str] = field(default_factory=set)  # (handler side) what changed since the last yield
 
     @classmethod
     def waiting(cls, spec: HandSpec) -> CompareOutputs:
-        """The first answer: what the prompt was understood as, every gallery and summary still empty."""
+        """What the prompt was understood as; every column still drawing."""
         return cls(present.spec_markdown(spec), {f: [] for f in FAMILIES}, {f: "" for f in FAMILIES},
-                   present.summary_frame([]), None, {})
+                   {f: present.waiting_html(f) for f in FAMILIES}, present.summary_frame([]), "", {})
 
     def as_list(self) -> list:
-        """understood; each family's gallery then its stats, in FAMILIES order; the table, the plot, the state."""
-        per_family = [x for family in FAMILIES for x in (self.galleries[family], self.stats[family])]
-        return [self.understood, *per_family, self.table, self.plot, self.state]
+        """understood; each family's gallery then its sentence; each family's pictures; the table, the link, the
+        state. (Galleries and sentences alternate first, as API clients of earlier versions read them.)"""
+        per_family = [x for family in FAMILIES for x in (self.galleries[family], self.sentences[family])]
+        pictures = [self.pictures[family] for family in FAMILIES]
+        return [self.understood, *per_family, *pictures, self.table, self.link, self.state]
+
+    def changed(self) -> list:
+        """The values that changed since the last yield, gr.skip() for the rest: a streamed step re-sends one
+        column, so the finished columns neither flicker nor travel again."""
+        fresh, skip = self.fresh, gr.skip()
+        self.fresh = set()
+
+        def per_family(name: str, values: dict) -> dict:
+            return {f: values[f] if (name, f) in fresh else skip for f in FAMILIES}
+
+        return CompareOutputs(self.understood if "understood" in fresh else skip,
+                              per_family("galleries", self.galleries), per_family("sentences", self.sentences),
+                              per_family("pictures", self.pictures), self.table if "table" in fresh else skip,
+                              self.link if "link" in fresh else skip, skip).as_list()
+
+    @classmethod
+    def unchanged(cls) -> list:
+        """gr.skip() for every output."""
+        per_family = {f: gr.skip() for f in FAMILIES}
+        return cls(gr.skip(), per_family, per_family, per_family, gr.skip(), gr.skip(), gr.skip()).as_list()
 
 
 def streamed(step: int, total: int) -> bool:
-    """Whether a sampler's step is shown: about 10 per run, since each yield sends every output again."""
+    """Whether a sampler's step is shown: about 10 per run."""
     return step % max(1, total // 10) == 0 or step == total
+
+
+def refused(err: Exception) -> gr.Error:
+    """A request the app cannot run: one line in the log, one message on the page, no traceback."""
+    log.warning("refused a request: %s", err)
+    return gr.Error(str(err), print_exception=False)
 
 
 @dataclass(frozen=True)
 class CompareHandlers:
-    """The handler that runs the models, made once per app so it holds the app's objects."""
+    """The handlers that run the models, made once per app so they hold the app's objects."""
 
     registry: Registry
     parser: PromptParser
     judge: Judge
 
-    def on_compare(self, prompt_text: JSON, seed_v: JSON, n_v: JSON, steps_v: JSON, guidance_v: JSON, sampler_v: JSON,
-                   variant_v: JSON, show_overlays: JSON, progress: gr.Progress = gr.Progress()) -> Iterator[list]:
-        """Generate n hands per backend for the prompt and score each one."""
-        request, spec = self.request_and_spec(prompt_text, seed_v, n_v, steps_v, guidance_v, sampler_v, variant_v)
+    def on_compare(self, prompt: JSON, seed: JSON, images_per_backend: JSON, steps: JSON, guidance: JSON,
+                   sampler: JSON, training_data: JSON, show_overlays: JSON) -> Iterator[list]:
+        """Draw `images_per_backend` hands with each model for the prompt and judge every one.
+
+        Streams: each column appears as soon as its model is done; the diffusion column shows its drafts while
+        it removes noise. The last answer holds every output (API clients see only it)."""
+        request, spec = self.request_and_spec(prompt, seed, images_per_backend, steps, guidance, sampler, training_data)
         if spec.gesture is None and spec.confidence < 0.3:
-            gr.Warning("I could not tell which gesture you mean, so every backend draws any hand.")
-        runs: dict[str, pipeline.BackendRun] = {}
-        # every yield carries all outputs, so the last one is the complete answer (API clients see only it)
-        view = CompareOutputs.waiting(spec)
-        yield view.as_list()
-        progress(0, desc="Generating")
+            gr.Warning("I could not tell which gesture you mean, so every model draws any hand.")
+        overlays = bool(show_overlays)
+        view, runs = CompareOutputs.waiting(spec), {}
+        view.fresh = {"understood", "table", *((name, f) for f in FAMILIES for name in ("galleries", "sentences", "pictures"))}
+        yield view.changed()  # at once, before any model runs: what the prompt was understood as
         for kind, family, payload in pipeline.compare_events(self.registry, self.judge, request, spec):
-            if kind == "step":  # a sampler's intermediate estimate
+            if kind == "step":  # a sampler's intermediate estimate: only its own column changes
                 step, total, previews = payload
-                progress((step, total), desc=f"{TITLES[family]}: denoising step {step}/{total}")
-                if not streamed(step, total):
-                    continue
-                view.galleries[family] = [(pipeline.upscale(p), f"step {step}/{total}") for p in previews]
-            else:
-                runs[family] = run = payload
-                if run.error:
-                    gr.Warning(run.error)
-                view.galleries[family], view.stats[family] = present.gallery_items(run, show_overlays), present.stats_markdown(run)
-            yield view.as_list()
-        runs = {f: runs[f] for f in FAMILIES if f in runs}  # the summary lists backends in a fixed order
-        frame = present.summary_frame(list(runs.values()))
-        view.table, view.plot, view.state = frame, frame[["backend", "hand_score"]], {"runs": runs, "spec": spec}
+                if streamed(step, total):
+                    view.pictures[family] = present.progress_html(family, step, total, previews)
+                    view.fresh.add(("pictures", family))
+                    yield view.changed()
+                continue
+            runs[family] = run = payload
+            if run.error:
+                gr.Warning(run.error)
+            view.galleries[family] = present.gallery_items(run, spec, overlays)
+            view.sentences[family] = present.column_sentence(run, spec)
+            view.pictures[family] = present.pictures_html(run, spec, overlays)
+            view.fresh |= {("galleries", family), ("sentences", family), ("pictures", family)}
+            if len(runs) < len(FAMILIES):
+                yield view.changed()
+        runs = {f: runs[f] for f in FAMILIES if f in runs}  # the table lists models in a fixed order
+        view.table = present.summary_frame(list(runs.values()))
+        inputs = links.Inputs(request.prompt, request.seed, request.n, request.steps, request.guidance,
+                              request.sampler, request.variant, overlays)
+        view.link = links.to_query(inputs)
+        view.state = {"runs": runs, "spec": spec, "inputs": inputs}
         yield view.as_list()
 
-    def request_and_spec(self, prompt_text: JSON, *settings: JSON) -> tuple[pipeline.Request, HandSpec]:
-        """The checked request and what its prompt asks for; a bad value becomes a message on the page."""
+    def request_and_spec(self, prompt: JSON, *settings: JSON) -> tuple[pipeline.Request, HandSpec]:
+        """The checked request and what its prompt asks for; a bad value becomes one message on the page."""
         try:
-            request = pipeline.validate(prompt_text, *settings)
+            request = pipeline.validate(prompt, *settings)
             return request, pipeline.understand(request.prompt, self.parser)
         except ValueError as err:
-            raise gr.Error(str(err)) from None
+            raise refused(err) from None
+
+    def on_open(self, request: gr.Request) -> Iterator[list]:
+        """A page opened from a link: fill the inputs from its query and draw the same pictures again.
+        Outputs: the inputs, then /compare's outputs. A page opened without a link changes nothing."""
+        inputs, unread = links.from_query(dict(request.query_params) if request else {})
+        if inputs is None:
+            yield [gr.skip()] * len(links.Inputs("").as_list()) + CompareOutputs.unchanged()
+            return
+        if unread:
+            gr.Warning(f"The link's {', '.join(unread)} could not be read; the defaults are used instead.")
+        for values in self.on_compare(*inputs.as_list()):
+            yield inputs.as_list() + values
 
 
 def on_overlays(show: bool, saved: dict | None) -> list:
-    """Redraw the galleries with or without the scorer's overlays from the saved runs: no model runs again."""
-    runs = (saved or {}).get("runs", {})
-    return [present.gallery_items(runs[f], show) if f in runs else gr.skip() for f in FAMILIES]
+    """Redraw the pictures with or without the judge's marks from the saved runs: no model runs again."""
+    runs, spec = (saved or {}).get("runs", {}), (saved or {}).get("spec")
+    pictures = [present.pictures_html(runs[f], spec, show) if f in runs else gr.skip() for f in FAMILIES]
+    galleries = [present.gallery_items(runs[f], spec, show) if f in runs else gr.skip() for f in FAMILIES]
+    return [present.OVERLAY_LEGEND if show else "", *pictures, *galleries]
+
+
+def on_new_seed() -> int:
+    """A fresh seed for the 🎲 button (short, so it can be read out)."""
+    return random.randrange(NEW_SEEDS)
+
+
+def on_slide(saved: dict | None) -> gr.DownloadButton:
+    """The last comparison as one slide (a PNG with its verdicts), ready behind the download button."""
+    runs = (saved or {}).get("runs")
+    if not runs:
+        return gr.DownloadButton(interactive=False)
+    inputs: links.Inputs = saved["inputs"]
+    image = slide.compose(inputs, list(runs.values()), saved["spec"])
+    folder = Path(tempfile.mkdtemp(prefix="hands-slide-"))
+    path = folder / slide.file_name(inputs)
+    image.save(path)
+    return gr.DownloadButton(value=str(path), interactive=True)
 
 
 @dataclass(frozen=True)
 class HandReport:
-    """The select handler of one family's gallery: which family a click came from is fixed when it is wired."""
+    """The select handler of one family's details gallery: which family a click came from is fixed when wired."""
 
     family: str
 
@@ -144,69 +232,125 @@ class HandReport:
         runs = (saved or {}).get("runs", {})
         if self.family not in runs or evt.index is None:
             return gr.skip()
-        return present.report_markdown(runs[self.family], int(evt.index))
+        return present.report_markdown(runs[self.family], int(evt.index), saved.get("spec"))
 
 
-def request_controls() -> tuple[CompareInputs, gr.Button]:
-    """The prompt box and its button, the examples, and the settings accordion."""
-    with gr.Row():
+def on_lesson(title: str) -> tuple[str, gr.Button]:
+    """Show the picked lesson's two lines; its button runs it, or says it is coming."""
+    lesson = lessons.by_title(title)
+    ready = lesson is not None and lesson.inputs is not None
+    return lessons.text(lesson), gr.Button("Show me" if ready else "Coming soon", interactive=ready)
+
+
+def on_show_me(title: str) -> list:
+    """Fill the Compare inputs with the lesson's prompt, seed and settings (the run follows)."""
+    lesson = lessons.by_title(title)
+    if lesson is None or lesson.inputs is None:
+        raise gr.Error("This lesson is not built yet.", print_exception=False)
+    return lesson.inputs.as_list()
+
+
+def lesson_panel() -> tuple[gr.Radio, gr.Button]:
+    """The lesson path: pick a lesson, read its two lines, press "Show me"."""
+    with gr.Accordion("Lessons: why AI gets hands wrong, in 7 short steps", open=True, elem_id="lessons"):
+        first = lessons.titles()[0]
+        picker = gr.Radio(lessons.titles(), value=first, show_label=False, elem_id="lesson-picker")
+        with gr.Row(equal_height=True):
+            text = gr.Markdown(lessons.text(lessons.by_title(first)), elem_id="lesson-text")
+            show = gr.Button("Show me", variant="primary", scale=0, min_width=140, elem_id="show-me")
+    picker.change(on_lesson, picker, [text, show], api_visibility="private")
+    return picker, show
+
+
+def request_controls() -> tuple[CompareInputs, gr.Button, gr.Button]:
+    """The prompt box and its buttons, the examples, and the settings accordion."""
+    with gr.Row(equal_height=True):
         prompt = gr.Textbox(label="Prompt", placeholder="Describe a hand, e.g. 'a thumbs up with the left hand'", scale=5,
                             max_length=PROMPT_MAX_CHARS, elem_id="prompt")
         run = gr.Button("Generate", variant="primary", scale=1, elem_id="generate")
-    gr.Examples(EXAMPLES, inputs=prompt, cache_examples=False)
+        dice = gr.Button("🎲 New seed", scale=1, elem_id="new-seed")
+    gr.Examples(EXAMPLES, inputs=prompt, cache_examples=False, label="Try one")
     with gr.Accordion("Settings", open=False):
         with gr.Row():
-            seed = gr.Number(label="Seed", value=SEED.default, precision=0, minimum=SEED.lo, maximum=SEED.hi)
-            n = gr.Slider(IMAGES.lo, IMAGES.hi, value=IMAGES.default, step=1, label="Images per backend")
+            seed = gr.Number(label="Seed (same seed, same pictures)", value=SEED.default, precision=0, step=1,
+                             minimum=SEED.lo, maximum=SEED.hi, elem_id="seed")
+            n = gr.Slider(IMAGES.lo, IMAGES.hi, value=IMAGES.default, step=1, label="Pictures per model")
             variant = gr.Radio(list(pipeline.VARIANTS), value="full", label="Training data",
-                               info="full: 20,000 rendered hands; scarce: 1,000")
+                               info="full: 20,000 drawn hands; scarce: 1,000")
         with gr.Row():
             steps = gr.Slider(STEPS.lo, STEPS.hi, value=STEPS.default, step=1, label="Diffusion steps")
-            guidance = gr.Slider(GUIDANCE.lo, GUIDANCE.hi, value=GUIDANCE.default, step=0.5, label="Guidance (classifier-free)")
-            sampler = gr.Radio(list(SAMPLERS), value=DEFAULT_SAMPLER, label="Sampler")
-        overlays = gr.Checkbox(label="Show the scorer's overlays (landmarks, counted fingertips, flags in red)")
-    return CompareInputs(prompt, seed, n, steps, guidance, sampler, variant, overlays), run
+            guidance = gr.Slider(GUIDANCE.lo, GUIDANCE.hi, value=GUIDANCE.default, step=0.5,
+                                 label="Guidance: how strongly the words steer diffusion")
+            sampler = gr.Radio(list(SAMPLERS), value=SAMPLERS[0], label="Sampler")
+        overlays = gr.Checkbox(label="Show what the judge saw (outline, counted fingertips, problems in red)")
+    seed.blur(None, seed, seed, js=ROUND_SEED)  # a whole number in the box, in the browser: no round trip
+    return CompareInputs(prompt, seed, n, steps, guidance, sampler, variant, overlays), run, dice
 
 
-def family_column(family: str) -> tuple[gr.Gallery, gr.Markdown]:
-    """One family's column: its title, its gallery of hands and their stats."""
-    with gr.Column(min_width=220):
-        gr.Markdown(f"### {TITLES[family]}")
-        gallery = gr.Gallery(label=f"{TITLES[family]} hands", columns=2, height=420, object_fit="contain",
-                             elem_id=f"gallery-{family}", format="png")
-        stats = gr.Markdown(elem_id=f"stats-{family}")
-    return gallery, stats
+def family_column(family: str) -> tuple[gr.Markdown, gr.HTML]:
+    """One family's column: its sentence, then its pictures each with its verdict line under it."""
+    with gr.Column(min_width=240):
+        gr.Markdown(f"### {TITLES[family]}", elem_classes="family-title")
+        sentence = gr.Markdown(label=f"{TITLES[family]} in one sentence", elem_id=f"sentence-{family}")
+        pictures = gr.HTML(label=f"{TITLES[family]} pictures with verdicts", css_template=present.PICTURES_CSS,
+                           elem_id=f"pictures-{family}", min_height=60)
+    return sentence, pictures
 
 
-def result_views() -> tuple[CompareOutputs, gr.Markdown]:
-    """What the prompt was understood as, a column per family, the clicked hand's report (returned apart: not
-    an output of /compare), and the summary across backends."""
-    understood = gr.Markdown(elem_id="understood")
-    galleries, stats = {}, {}
+def details(outputs_state: gr.State) -> tuple[dict[str, gr.Gallery], gr.Dataframe]:
+    """Behind a switch: every picture with its Hand Score (click one for its full report), and the numbers."""
+    with gr.Accordion("Details: scores, ranges and times", open=False, elem_id="details"):
+        galleries = {}
+        with gr.Row():
+            for family in FAMILIES:
+                galleries[family] = gr.Gallery(label=f"{TITLES[family]} pictures", columns=2, height=360,
+                                               object_fit="contain", format="png", elem_id=f"gallery-{family}")
+        report = gr.Markdown("Click a picture for everything the judge found in it.", elem_id="detail")
+        table = gr.Dataframe(present.summary_frame([]), label="The numbers, per model", interactive=False,
+                             elem_id="summary", wrap=True)
+        gr.Markdown(present.SUMMARY_GLOSSARY)
+    for family in FAMILIES:
+        galleries[family].select(HandReport(family).on_select, outputs_state, report, api_visibility="private")
+    return galleries, table
+
+
+def result_views() -> tuple[CompareOutputs, gr.HTML, gr.DownloadButton]:
+    """What the prompt was understood as, a column per family, the slide and the link, and the details."""
+    understood = gr.Markdown(label="What the judge expects", elem_id="understood")
+    legend = gr.HTML("", label="What the marks mean", elem_id="legend", css_template=present.PICTURES_CSS)
+    sentences, pictures = {}, {}
     with gr.Row(equal_height=False):
         for family in FAMILIES:
-            galleries[family], stats[family] = family_column(family)
-    detail = gr.Markdown(elem_id="detail")
-    table = gr.Dataframe(label="Summary across backends", interactive=False, elem_id="summary")
-    plot = gr.BarPlot(x="backend", y="hand_score", color="backend", title="Mean Hand Score (0-100)", y_lim=[0, 100],
-                      label="Hand Score by backend")
+            sentences[family], pictures[family] = family_column(family)
+    with gr.Row(equal_height=True):
+        link = gr.Textbox(label="Link to these pictures (opens the same comparison)", buttons=["copy"],
+                          interactive=False, scale=4, elem_id="link")
+        slide_button = gr.DownloadButton("Export slide (PNG)", interactive=False, scale=1, elem_id="export-slide")
     state = gr.State({})
-    return CompareOutputs(understood, galleries, stats, table, plot, state), detail
+    galleries, table = details(state)
+    return CompareOutputs(understood, galleries, sentences, pictures, table, link, state), legend, slide_button
 
 
-def build_compare_tab(registry: Registry, concurrency_id: str, parser: PromptParser, judge: Judge) -> None:
+def build_compare_tab(registry: Registry, concurrency_id: str, parser: PromptParser, judge: Judge,
+                      demo: gr.Blocks) -> None:
     """Lay out the tab and wire each event to its one handler."""
-    inputs, run = request_controls()
-    outputs, detail = result_views()
+    picker, show_me = lesson_panel()
+    inputs, run, dice = request_controls()
+    outputs, legend, slide_button = result_views()
     handlers = CompareHandlers(registry, parser, judge)
-    gr.on([run.click, inputs.prompt.submit], handlers.on_compare, inputs=inputs.as_list(), outputs=outputs.as_list(),
-          api_name="compare", concurrency_id=concurrency_id, concurrency_limit=1,
-          preprocess=False)  # raw JSON in: pipeline.validate explains any bad value; Gradio's own checks raise bare errors
-    inputs.overlays.change(on_overlays, [inputs.overlays, outputs.state], [outputs.galleries[f] for f in FAMILIES],
+    compare = dict(fn=handlers.on_compare, inputs=inputs.as_list(), outputs=outputs.as_list(),
+                   concurrency_id=concurrency_id, concurrency_limit=1, show_progress="full",
+                   show_progress_on=[outputs.understood], preprocess=False)
+    # raw JSON in (preprocess=False): pipeline.validate explains any bad value; Gradio's own checks raise bare errors
+    runs = [gr.on([run.click, inputs.prompt.submit], api_name="compare", **compare),
+            dice.click(on_new_seed, None, inputs.seed, api_visibility="private").then(api_visibility="private", **compare),
+            show_me.click(on_show_me, picker, inputs.as_list(), api_visibility="private")
+            .success(api_visibility="private", **compare),
+            demo.load(handlers.on_open, None, inputs.as_list() + outputs.as_list(), concurrency_id=concurrency_id,
+                      show_progress="full", show_progress_on=[outputs.understood], api_visibility="private")]
+    for done in runs:
+        done.success(None, outputs.link, outputs.link, js=SHOW_LINK)
+        done.success(on_slide, outputs.state, slide_button, api_visibility="private")
+    inputs.overlays.change(on_overlays, [inputs.overlays, outputs.state],
+                           [legend, *[outputs.pictures[f] for f in FAMILIES], *[outputs.galleries[f] for f in FAMILIES]],
                            api_visibility="private")
-    for family in FAMILIES:
-        outputs.galleries[family].select(HandReport(family).on_select, outputs.state, detail, api_visibility="private")
-
-
-def empty_summary() -> pd.DataFrame:
-    return present.summary_frame([])

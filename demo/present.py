@@ -1,102 +1,309 @@
-"""Turning runs and reports into what the UI shows: captions, markdown, tables. No Gradio here."""
+"""Turning runs and reports into what the UI shows: verdict lines, pictures with their verdicts, sentences,
+tables. No Gradio here, so every word a class reads can be tested without a browser.
+
+The one place that decides whether a hand is right, wrong or unsure is `verdict`.
+"""
 
 from __future__ import annotations
 
+import base64
+import html
+import io
 import re
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+from PIL import Image
 
 from core.vocab import HandSpec
 from demo import pipeline
 from judge.overlay import draw
 
+# A hand the judge flagged nothing on but scored under this lost points to doubts that raise no flag (a blob-like
+# shape, a finger a little too wide, the malformation detector half sure). On clean renders 48 of 50 unflagged
+# hands score 86 or more; generated hands the judge passes score 40-100. 70 is also the project's bar for
+# "as good as 70 % of a clean render". Under it the verdict is "unsure", never "right".
+SURE_SCORE = 70.0
+
+# The judge's flags in words a class reads (a flag the judge adds later is shown with its underscores as spaces).
 FLAG_WORDS = {
-    "no_hand": "no hand found",
-    "extra_finger": "too many fingers",
-    "missing_finger": "a finger is missing",
+    "no_hand": "not a hand",
+    "extra_finger": "an extra finger",
+    "missing_finger": "a finger missing",
     "fused_fingers": "fingers fused together",
-    "long_finger": "a finger is too long",
-    "joint_past_limit": "a joint bent past its limit",
+    "long_finger": "a finger too long",
+    "joint_past_limit": "a joint bent the wrong way",
+    "bone_ratio": "finger bones the wrong length",
     "blurry": "blurry",
     "wrong_gesture": "not the gesture asked for",
-    "wrong_count": "wrong number of extended fingers",
+    "wrong_count": "wrong number of fingers",
 }
+# Flags that do not say the hand is wrong, or that the finger count already says.
+_SOFT_FLAGS = {"blurry"}
+_COUNT_FLAGS = {"extra_finger", "missing_finger", "wrong_gesture", "wrong_count"}
+
+GESTURE_WORDS = {
+    "open_palm": "open hand", "fist": "fist", "point": "pointing finger", "peace": "peace sign",
+    "thumbs_up": "thumbs up", "ok": "OK sign", "rock": "rock sign", "call_me": "call-me sign", "three": "three",
+    "four": "four", "gun": "finger gun", "grip": "a hand holding something",
+}
+TITLES = {"vae": "VAE", "gan": "GAN", "diffusion": "Diffusion"}
+MARKS = {"right": "✓", "wrong": "✗", "unsure": "?"}
 
 
-def flag_words(flags: list[str]) -> str:
-    return ", ".join(FLAG_WORDS.get(f, f.replace("_", " ")) for f in flags) or "no problems found"
+@dataclass(frozen=True)
+class Verdict:
+    """What a class is told about one picture: right, wrong or unsure, and why in a few plain words."""
+
+    kind: str  # "right", "wrong" or "unsure"
+    words: str
+
+    @property
+    def mark(self) -> str:
+        return MARKS[self.kind]
+
+    @property
+    def line(self) -> str:
+        return f"{self.mark} {self.words}"
+
+
+def fingers(n: int) -> str:
+    """'no fingers up', '1 finger up', '3 fingers up'."""
+    return "no fingers up" if n == 0 else f"{n} finger up" if n == 1 else f"{n} fingers up"
+
+
+def gesture_words(spec: HandSpec | None) -> str:
+    """What the prompt asked for, as a class would say it ('peace sign'; 'a hand' when it named no gesture)."""
+    if spec is None or spec.gesture is None:
+        return "a hand"
+    if spec.gesture == "grip" and spec.object not in (None, "none"):
+        return f"a hand holding a {spec.object}"
+    return GESTURE_WORDS.get(spec.gesture, spec.gesture.replace("_", " "))
+
+
+def problems(report) -> list[str]:
+    """What is wrong with a found hand, in words: the finger count first (against five, then against the
+    prompt), then every other flag the judge raised."""
+    n, asked, flags = report.extended_count, report.expected_count, report.flags
+    words = []
+    if n > 5:
+        words.append(f"{n} fingers (a hand has 5)")
+    elif asked is not None and n != asked and report.gesture_match is False:
+        words.append(f"{fingers(n)}, asked for {asked or 'none'}")
+    counted = bool(words)
+    for flag in flags:
+        if flag in _SOFT_FLAGS or flag == "no_hand" or (counted and flag in _COUNT_FLAGS):
+            continue
+        words.append(FLAG_WORDS.get(flag, flag.replace("_", " ")))
+    return words
+
+
+def verdict(report, spec: HandSpec | None = None) -> Verdict:
+    """Right, wrong or unsure, from the judge's report fields; the only place the app decides it.
+
+    - ✗ "not a hand": `hand_found` is False.
+    - ✗ what is wrong: any flag but "blurry": more than five fingers, a finger count other than the prompt's,
+      fused / too long / bent-back fingers (`problems` words them all).
+    - ? "blurry": blur is the only flag; the judge cannot see the fingers well enough to call it.
+    - ? "unsure": nothing flagged, but the prompt named a gesture and `gesture_match` is None (fewer fingers
+      than asked, on a hand seen edge-on, where fingers hide behind each other), or `hand_score` is under
+      SURE_SCORE (points lost to doubts that raise no flag).
+    - ✓ the gesture and its finger count: a hand, nothing flagged, the count the prompt asked for, and a
+      score of at least SURE_SCORE.
+    """
+    if not report.hand_found:
+        return Verdict("wrong", "not a hand")
+    said = problems(report)
+    if said:
+        return Verdict("wrong", ", ".join(said))
+    count = fingers(report.extended_count)
+    if "blurry" in report.flags:
+        return Verdict("unsure", f"blurry, {count}")
+    if report.expected_count is not None and report.gesture_match is None:
+        return Verdict("unsure", f"{count}, the others may be hidden")
+    if report.hand_score < SURE_SCORE:
+        return Verdict("unsure", f"{count}, looks odd")
+    return Verdict("right", f"{gesture_words(spec)}, {count}")
+
+
+def verdicts(run: pipeline.BackendRun, spec: HandSpec | None) -> list[Verdict]:
+    return [verdict(report, spec) for report in run.reports]
+
+
+def tally(run: pipeline.BackendRun, spec: HandSpec | None) -> str:
+    """'3 of 4 hands right, 1 unsure'."""
+    kinds = [v.kind for v in verdicts(run, spec)]
+    unsure = kinds.count("unsure")
+    return f"{kinds.count('right')} of {len(kinds)} hands right" + (f", {unsure} unsure" if unsure else "")
+
+
+def column_sentence(run: pipeline.BackendRun, spec: HandSpec | None) -> str:
+    """'Diffusion: 3 of 4 hands right, 1 unsure.' — one line a class can read from the back."""
+    title = TITLES.get(run.backend, run.backend)
+    if not run.ok:
+        return f"**{title}** could not draw: {run.error}"
+    notes = run.set_report.notes if run.set_report is not None else []
+    return f"**{title}: {tally(run, spec)}**" + "".join(f"  \n<small>⚠️ {html.escape(note)}</small>" for note in notes)
 
 
 def spec_markdown(spec: HandSpec) -> str:
-    d = spec.to_dict()
-    parts = []
-    for name in ("gesture", "handedness", "object", "skin_tone", "view"):
-        value = d[name]
-        parts.append(f"**{name.replace('_', ' ')}**: {value.replace('_', ' ') if value else '_any_'}")
-    expected = "any" if d["extended_count"] is None else f"{d['extended_count']} ({', '.join(d['extended']) or 'none'})"
-    notes = "; ".join(spec.notes[:4])
-    return (f"**Understood** (confidence {spec.confidence:.0%}): " + " · ".join(parts)
-            + f" · **extended fingers expected**: {expected}" + (f"  \n<small>{notes}</small>" if notes else ""))
+    """What the prompt was understood as, in one plain line."""
+    asked = gesture_words(spec)
+    parts = [f"**{asked}**"]
+    if spec.extended_count is not None:
+        parts.append(fingers(spec.extended_count) + (f" ({', '.join(spec.extended)})" if spec.extended else ""))
+    for name in ("handedness", "skin_tone", "view"):
+        value = getattr(spec, name)
+        if value:
+            parts.append(f"{value.replace('_', ' ')} {'hand' if name == 'handedness' else name.replace('_', ' ')}")
+    unsure = "" if spec.confidence >= 0.6 else f" (I am only {spec.confidence:.0%} sure)"
+    return "The judge expects: " + ", ".join(parts) + unsure
 
 
-def caption(report) -> str:
-    if not report.hand_found:
-        return "no hand · 0/100"
-    return f"{report.hand_score:.0f}/100 · {report.extended_count} fingers · {flag_words(report.flags)}"
+# ---- pictures -----------------------------------------------------------------------------------------------
+
+def data_url(image: Image.Image) -> str:
+    """The picture's PNG bytes inline: the page shows exactly the pixels generated, with no file to fetch."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def gallery_items(run: pipeline.BackendRun, overlays: bool = False) -> list[tuple]:
+def marked(report, size: int = 128) -> Image.Image:
+    """The judge's overlay (`judge.overlay.draw`) drawn small, so its lines stay thick when the page enlarges
+    it, with its 12 px title bar (flag names in 6 px type) painted back over: the verdict line under the
+    picture says the same in large words."""
+    image = draw(report, size)
+    under = Image.fromarray(report.image).resize(image.size, Image.BILINEAR)
+    dimmed = (np.asarray(under) * 0.8).astype(np.uint8)  # what draw() shows under its bar
+    image.paste(Image.fromarray(dimmed[:13]), (0, 0))
+    return image
+
+
+def shown_images(run: pipeline.BackendRun, overlays: bool) -> list[Image.Image]:
+    """The pictures as generated, or with the judge's marks."""
     if not run.ok or run.generation is None:
         return []
+    if overlays:
+        return [marked(report) for report in run.reports]
+    return list(run.generation.images)
+
+
+def figures_html(images: list[Image.Image], lines: list[tuple[str, str]], alt: str) -> str:
+    """Pictures in a grid, each with its line under it, in large type that wraps instead of being cut.
+    `lines`: (kind, text) per picture; kind "right" / "wrong" / "unsure" colours the mark, "" shows plain text."""
+    cells = []
+    for k, (image, (kind, text)) in enumerate(zip(images, lines), 1):
+        mark = f'<b class="mark {kind}">{MARKS[kind]}</b> ' if kind else ""
+        cells.append(f'<figure class="pic {kind}"><img src="{data_url(image)}" alt="{html.escape(alt)} {k}">'
+                     f'<figcaption>{mark}{html.escape(text)}</figcaption></figure>')
+    return f'<div class="pics">{"".join(cells)}</div>'
+
+
+def pictures_html(run: pipeline.BackendRun, spec: HandSpec | None, overlays: bool = False) -> str:
+    """One column's pictures, each with its verdict line under it."""
+    title = TITLES.get(run.backend, run.backend)
+    if not run.ok:
+        return f'<p class="status">⚠️ {html.escape(run.error or "")}</p>'
+    lines = [(v.kind, v.words) for v in verdicts(run, spec)]
+    return figures_html(shown_images(run, overlays), lines, f"{title} picture")
+
+
+def progress_html(family: str, step: int, total: int, previews: list[Image.Image]) -> str:
+    """A denoising column while it streams: the model's current guesses and how far it has got."""
+    status = f'<p class="status">Removing noise: step {step} of {total}</p>'
+    lines = [("", f"step {step} of {total}")] * len(previews)
+    return status + figures_html(previews, lines, f"{TITLES.get(family, family)} draft")
+
+
+def waiting_html(family: str) -> str:
+    return f'<p class="status">{TITLES.get(family, family)} is drawing…</p>'
+
+
+def strips_html(strips: list[tuple[str, list[Image.Image], list[str]]]) -> str:
+    """Labelled rows of pictures (GAN snapshots, renders and their reconstructions, two prompts side by side): each
+    row's label in large type above it, every picture shown whole, whatever the window's width."""
+    parts = []
+    for label, images, captions in strips:
+        cells = "".join(f'<figure class="pic"><img src="{data_url(im)}" alt="{html.escape(label)}">'
+                        f"<figcaption>{html.escape(c)}</figcaption></figure>" for im, c in zip(images, captions))
+        parts.append(f'<p class="status">{html.escape(label)}</p><div class="strip">{cells}</div>')
+    return "".join(parts)
+
+
+OVERLAY_LEGEND = ('<p class="legend"><b style="color:#3cdc5a">green line</b>: the hand the judge found · '
+                  '<b style="color:#e6b800">yellow rings</b>: the fingertips it counted · '
+                  '<b style="color:#eb2828">red</b>: what it says is wrong</p>')
+
+PICTURES_CSS = """
+.pics { display: grid; grid-template-columns: repeat(auto-fill, minmax(130px, 1fr)); gap: 12px; }
+.pic { margin: 0; }
+.pic img { width: 100%; aspect-ratio: 1; image-rendering: pixelated; border-radius: 6px; display: block; }
+.pic figcaption { font-size: 1.2rem; line-height: 1.3; margin-top: 4px; overflow-wrap: anywhere; }
+.mark { font-size: 1.4rem; }
+.mark.right { color: #1a9a3a; } .mark.wrong { color: #d62828; } .mark.unsure { color: #c98a00; }
+.status { font-size: 1.2rem; margin: 4px 0 8px; }
+.legend { font-size: 1.15rem; }
+.strip { display: grid; grid-template-columns: repeat(auto-fill, minmax(90px, 1fr)); gap: 8px; margin-bottom: 10px; }
+.strip figcaption { font-size: 1rem; }
+"""
+
+
+# ---- details ------------------------------------------------------------------------------------------------
+
+def gallery_items(run: pipeline.BackendRun, spec: HandSpec | None, overlays: bool = False) -> list[tuple]:
+    """Pictures for the details gallery (and API clients): each captioned with its verdict and Hand Score."""
     items = []
-    for image, report in zip(run.generation.images, run.reports):
-        shown = draw(report) if overlays else image
-        items.append((pipeline.upscale(shown), caption(report)))
+    for image, report, v in zip(shown_images(run, overlays), run.reports, verdicts(run, spec)):
+        items.append((pipeline.upscale(image), f"{v.line} · Hand Score {report.hand_score:.0f}/100"))
     return items
 
 
-def stats_markdown(run: pipeline.BackendRun) -> str:
-    if not run.ok:
-        return f"⚠️ {run.error}"
-    g, s = run.generation, run.set_report
-    lo, hi = s.score_ci
-    fingers = "—" if s.finger_count_accuracy is None else f"{s.finger_count_accuracy:.0%}"
-    return (f"**Hand Score {s.mean_score:.0f}** (95% CI {lo:.0f}–{hi:.0f}) · fingers right {fingers} · "
-            f"hands found {s.hand_found_rate:.0%}  \n{len(g.images)} images in **{g.latency_s:.2f} s** "
-            f"({g.images_per_s:.1f} images/s, {g.evaluations} network passes) · scoring {run.score_s:.2f} s"
-            + "".join(f"  \n⚠️ {note}" for note in s.notes))  # what the scorer had to do without
+SUMMARY_COLUMNS = ["Model", "Training data", "Hand Score (0-100)", "Likely at least", "Likely at most",
+                   "Fingers right", "Hands found", "Sharpness", "Variety", "Seconds to draw", "Pictures per second"]
+SUMMARY_GLOSSARY = """**How to read the table.** *Hand Score*: 100 minus the points the judge took off (a clean drawing
+scores about 90). *Likely at least / at most*: with this few pictures the score is only roughly known; 95 times in
+100 the true mean falls between the two. *Fingers right*: the share of pictures with the number of fingers the
+prompt asks for. *Sharpness*: how crisp the edges are, against a clean drawing (1 = as sharp; the VAE's are
+softer). *Variety*: how different the pictures are from each other (0 = all the same; a GAN that collapses draws
+the same hand again and again)."""
 
 
 def summary_frame(runs: list[pipeline.BackendRun]) -> pd.DataFrame:
-    columns = ["backend", "variant", "hand_score", "ci_low", "ci_high", "finger_accuracy", "hands_found", "sharpness",
-               "diversity", "latency_s", "images_per_s"]
+    """The numbers behind the sentences, one row per model, with column names a class can read."""
     rows = []
     for run in runs:
         if not run.ok:
             continue
         s, g = run.set_report, run.generation
-        rows.append({
-            "backend": run.backend, "variant": run.variant, "hand_score": round(s.mean_score, 1),
-            "ci_low": round(s.score_ci[0], 1), "ci_high": round(s.score_ci[1], 1),
-            "finger_accuracy": _round(s.finger_count_accuracy), "hands_found": round(s.hand_found_rate, 3),
-            "sharpness": _round(s.sharpness_mean), "diversity": _round(s.diversity),
-            "latency_s": round(g.latency_s, 3), "images_per_s": round(g.images_per_s, 1),
-        })
-    return pd.DataFrame(rows, columns=columns)
+        values = [TITLES.get(run.backend, run.backend), run.variant, round(s.mean_score), round(s.score_ci[0]),
+                  round(s.score_ci[1]), _percent(s.finger_count_accuracy), _percent(s.hand_found_rate),
+                  _round(s.sharpness_mean, 2), _round(s.diversity, 1), round(g.latency_s, 2), round(g.images_per_s, 1)]
+        rows.append(dict(zip(SUMMARY_COLUMNS, values)))
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
-def _round(value: float | None, digits: int = 3) -> float | None:
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-def report_markdown(run: pipeline.BackendRun, index: int) -> str:
+def report_markdown(run: pipeline.BackendRun, index: int, spec: HandSpec | None = None) -> str:
+    """One picture's full report: its verdict, then every point the judge took off and why."""
     if not run.ok or not 0 <= index < len(run.reports):
         return ""
     r = run.reports[index]
-    lines = [f"#### {run.backend} image {index + 1}: Hand Score {r.hand_score:.0f}/100", f"Flags: {flag_words(r.flags)}", ""]
-    lines.append("| penalty | points | why |\n|---|---|---|")
-    for name, penalty in r.breakdown.items():
-        lines.append(f"| {name.replace('_', ' ')} | −{penalty.points:.0f} | {penalty.reason} |")
+    title = TITLES.get(run.backend, run.backend)
+    lines = [f"#### {title}, picture {index + 1}: {verdict(r, spec).line} (Hand Score {r.hand_score:.0f}/100)", ""]
+    if not r.breakdown:
+        return "\n".join(lines + ["The judge took no points off."])
+    lines.append("| points off | why |\n|---|---|")
+    for penalty in r.breakdown.values():
+        lines.append(f"| −{penalty.points:.0f} | {penalty.reason} |")
     return "\n".join(lines)
 
 

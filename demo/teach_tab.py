@@ -1,30 +1,23 @@
-"""'Why hands?': each claim in plain words next to the number this project measured for it."""
+"""'Why hands?': the causes and fixes the articles give, each claim this project measured in one sentence with a
+verdict badge and a small chart; the numbers behind a switch."""
 
 from __future__ import annotations
 
 import json
 
 import gradio as gr
-import pandas as pd
 
 from core.settings import REPO_ROOT
+from demo import claims
 
 RESULTS = REPO_ROOT / "results" / "benchmark.json"
 
 INTRO = """
-**Why do image generators get hands wrong?** Five reasons are usually given. This app was built to test them:
-the three model families below were trained here on the same 20,000 rendered hands (and on only 1,000),
-and a judge counts the fingers of every hand they draw.
-
-1. **Articulation.** A hand has 27 bones and about 20 joints; a fist and an open palm look nothing alike.
-2. **Variability.** Sizes, proportions, skin tones, left and right, every angle of view.
-3. **Occlusion.** A pointing hand hides three fingers; a hand holding a banana hides most of itself.
-4. **Scarce, low-resolution data.** Hands are small in most photos: few pixels, few examples.
-5. **No margin for error.** A face may be a little off; a sixth finger or a little finger longer than the middle one is wrong at once.
-
-And the three families: a **VAE** is easy to train but blurry; a **GAN** is fast and sharp but can collapse to a few
-hands and trains unstably; **diffusion** is stable, diverse, follows the text and draws the best hands, but is slow
-because it denoises step after step. The fixes usually proposed: more and better data, more compute, human feedback.
+**Why do image generators get hands wrong?** Articles give five causes and three fixes. This app tests them: three
+kinds of image generator were trained here on the same 20,000 drawn hands (and on only 1,000), and a judge counts
+the fingers of every hand they draw. Each claim below says what was measured and whether it **holds**, **does not
+hold**, or whether the test could not tell (**unsure**). The dot is what was measured, the bar its likely range;
+when the bar crosses the dashed "no difference" line, the test cannot tell.
 """
 
 
@@ -35,23 +28,19 @@ def load_results() -> dict | None:
         return None
 
 
-def claims_frame(results: dict | None) -> pd.DataFrame:
-    columns = ["claim", "verdict", "values", "measured by"]  # the verdict next to the claim: visible without scrolling
-    if not results:
-        return pd.DataFrame(columns=columns)
-    rows = [{"claim": c["claim"], "measured by": c["metric"], "values": c["values"], "verdict": c["verdict"]}
-            for c in results.get("claims", [])]
-    return pd.DataFrame(rows, columns=columns)
-
-
 def build_teach_tab() -> None:
+    """The groups as cards (static: drawn when the app is built), then the numbers in an accordion."""
     gr.Markdown(INTRO)
     results = load_results()
     if results is None:
         gr.Markdown("_No benchmark results yet: run `python -m bench` to measure the claims._")
         return
-    gr.Markdown(f"### The claims, measured (benchmark of {results.get('date', '?')}, `python -m bench`)")
-    gr.Dataframe(claims_frame(results), interactive=False, wrap=True, elem_id="claims")
-    notes = results.get("notes")
-    if notes:
-        gr.Markdown("\n".join(f"- {n}" for n in notes))
+    groups = claims.grouped(results.get("claims", []))
+    gr.HTML("".join(claims.group_html(g, c) for g, c in groups), css_template=claims.CSS, elem_id="claims",
+            label="The claims, measured")
+    with gr.Accordion(f"The numbers behind each claim (benchmark of {results.get('date', '?')})", open=False,
+                      elem_id="claim-numbers"):
+        gr.Markdown("\n\n".join(t for t in (claims.numbers_markdown(g, c) for g, c in groups) if t))
+        notes = results.get("notes")
+        if notes:
+            gr.Markdown("\n".join(f"- {n}" for n in notes))

@@ -1,4 +1,4 @@
-"""The launched app, through gradio_client: the /compare endpoint end to end, and bad input."""
+"""The launched app, through gradio_client: the /compare endpoint end to end, its API names, and bad input."""
 
 from __future__ import annotations
 
@@ -13,31 +13,49 @@ from models.registry import Registry  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not all(Registry().variants(f) for f in FAMILIES), reason="shipped weights missing")
 
+INPUT_NAMES = ["prompt", "seed", "images_per_backend", "steps", "guidance", "sampler", "training_data", "show_overlays"]
+F = len(FAMILIES)
+
 
 def _compare(client, prompt="a peace sign", seed=3, n=2, steps=8):
     return client.predict(prompt, seed, n, steps, 2.5, "dpm++", "full", False, api_name="/compare")
+
+
+def galleries(out) -> list:
+    return out[1:1 + 2 * F:2]
 
 
 def _digest(gallery) -> list[str]:
     return [hashlib.sha256(open(item["image"], "rb").read()).hexdigest() for item in gallery]
 
 
-def test_compare_returns_three_scored_galleries(client):
+def test_compare_returns_three_judged_columns(client):
     out = _compare(client)
-    understood, galleries, table = out[0], out[1:7:2], out[7]
-    assert "peace" in understood
-    for gallery in galleries:
+    understood, sentences, pictures, table, link = out[0], out[2:2 + 2 * F:2], out[1 + 2 * F:1 + 3 * F], out[1 + 3 * F], out[2 + 3 * F]
+    assert "peace sign" in understood
+    for gallery, sentence, page in zip(galleries(out), sentences, pictures):
         assert len(gallery) == 2
         for item in gallery:
-            assert "/100" in item["caption"]
+            assert "/100" in item["caption"] and item["caption"][0] in "✓✗?"
+        assert "of 2 hands right" in sentence
+        assert page.count("<figure") == 2 and page.count("<figcaption>") == 2
     assert len(table["data"]) == 3
-    assert {row[0] for row in table["data"]} == set(FAMILIES)
+    assert [row[0] for row in table["data"]] == ["VAE", "GAN", "Diffusion"]
+    assert "_" not in "".join(table["headers"])
+    assert link.startswith("?prompt=a+peace+sign&seed=3&n=2&steps=8")
+
+
+def test_api_names_are_plain(client):
+    api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/compare"]
+    assert [p["parameter_name"] for p in api["parameters"]] == INPUT_NAMES
+    labels = [r["label"] for r in api["returns"]]
+    assert len(labels) == 3 + 3 * F and all(labels) and not any(label.startswith("value_") for label in labels)
 
 
 def test_same_seed_same_images(client):
-    first = [_digest(g) for g in _compare(client, seed=11)[1:7:2]]
-    again = [_digest(g) for g in _compare(client, seed=11)[1:7:2]]
-    other = [_digest(g) for g in _compare(client, seed=12)[1:7:2]]
+    first = [_digest(g) for g in galleries(_compare(client, seed=11))]
+    again = [_digest(g) for g in galleries(_compare(client, seed=11))]
+    other = [_digest(g) for g in galleries(_compare(client, seed=12))]
     assert first == again
     assert first != other
 
@@ -51,7 +69,7 @@ def test_bad_prompts_get_a_clear_error(client, prompt):
     assert "prompt" in str(err.value).lower()
 
 
-@pytest.mark.parametrize("field,value", [(1, -5), (2, 99), (3, 0), (1, 1e18), (3, 10**6)])
+@pytest.mark.parametrize("field,value", [(1, -5), (2, 99), (3, 0), (1, 1e18), (3, 10**6), (1, 7.5)])
 def test_out_of_range_numbers_get_a_clear_error(client, field, value):
     from gradio_client.exceptions import AppError
 
@@ -62,8 +80,19 @@ def test_out_of_range_numbers_get_a_clear_error(client, field, value):
     assert any(word in str(err.value).lower() for word in ("seed", "n ", "n must", "steps"))
 
 
+def test_a_refused_request_logs_one_line_not_a_traceback(client, capfd, caplog):
+    from gradio_client.exceptions import AppError
+
+    capfd.readouterr()
+    with caplog.at_level("INFO", logger="demo.compare_tab"), pytest.raises(AppError):
+        _compare(client, prompt="")
+    assert "Traceback" not in capfd.readouterr().err
+    assert [r.getMessage() for r in caplog.records if r.name == "demo.compare_tab"] == \
+        ["refused a request: The prompt is empty: describe a hand, e.g. 'a peace sign' or 'a hand holding a banana'."]
+
+
 def test_emoji_only_prompt_works(client):
     out = _compare(client, prompt="🤘", n=1)
     assert "rock" in out[0]
     out = _compare(client, prompt="🍕🍕", n=1)  # no hand emoji: any hand, with a warning, no crash
-    assert all(len(g) == 1 for g in out[1:7:2])
+    assert all(len(g) == 1 for g in galleries(out))
