@@ -119,11 +119,17 @@ def summarise(reports: list[HandReport], kid_value: tuple[float, float] | None =
 
 
 def auroc(pos, neg) -> float:
-    """P(score of a positive > score of a negative), ties count half (torchmetrics' binary AUROC)."""
+    """P(score of a positive > score of a negative), ties count half (torchmetrics' binary AUROC).
+
+    The scores go in as ranks scaled into [0, 1]: torchmetrics reads values outside [0, 1] as logits and
+    squashes them with a sigmoid, which ties every Hand Score above ~37 at exactly 1.0 (AUROC is a
+    rank statistic, so ranks change nothing else)."""
     import torch
+    from scipy.stats import rankdata
     from torchmetrics.functional.classification import binary_auroc
 
     pos, neg = np.asarray(pos, float), np.asarray(neg, float)
-    preds = torch.from_numpy(np.concatenate([pos, neg]))
+    values = np.concatenate([pos, neg])
+    preds = torch.from_numpy(rankdata(values) / max(len(values), 1))
     target = torch.cat([torch.ones(len(pos), dtype=torch.long), torch.zeros(len(neg), dtype=torch.long)])
     return float(binary_auroc(preds, target, thresholds=None))
