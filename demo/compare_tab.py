@@ -270,7 +270,7 @@ def request_controls() -> tuple[CompareInputs, gr.Button, gr.Button]:
         run = gr.Button("Generate", variant="primary", scale=1, elem_id="generate")
         dice = gr.Button("🎲 New seed", scale=1, elem_id="new-seed")
     gr.Examples(EXAMPLES, inputs=prompt, cache_examples=False, label="Try one")
-    with gr.Accordion("Settings", open=False):
+    with gr.Accordion("Settings", open=False, elem_id="settings"):
         with gr.Row():
             seed = gr.Number(label="Seed (same seed, same pictures)", value=SEED.default, precision=0, step=1,
                              minimum=SEED.lo, maximum=SEED.hi, elem_id="seed")
@@ -339,18 +339,19 @@ def build_compare_tab(registry: Registry, concurrency_id: str, parser: PromptPar
     outputs, legend, slide_button = result_views()
     handlers = CompareHandlers(registry, parser, judge)
     compare = dict(fn=handlers.on_compare, inputs=inputs.as_list(), outputs=outputs.as_list(),
-                   concurrency_id=concurrency_id, concurrency_limit=1, show_progress="full",
-                   show_progress_on=[outputs.understood], preprocess=False)
-    # raw JSON in (preprocess=False): pipeline.validate explains any bad value; Gradio's own checks raise bare errors
+                   concurrency_id=concurrency_id, concurrency_limit=1, show_progress="hidden", preprocess=False)
+    # raw JSON in (preprocess=False): pipeline.validate explains any bad value; Gradio's own checks raise bare errors.
+    # No progress overlay: it would cover finished columns and leave an "Error" badge on each output after a refused
+    # request; the columns say themselves what they are doing ("drawing…", "removing noise: step 4 of 10").
     runs = [gr.on([run.click, inputs.prompt.submit], api_name="compare", **compare),
             dice.click(on_new_seed, None, inputs.seed, api_visibility="private").then(api_visibility="private", **compare),
             show_me.click(on_show_me, picker, inputs.as_list(), api_visibility="private")
             .success(api_visibility="private", **compare),
             demo.load(handlers.on_open, None, inputs.as_list() + outputs.as_list(), concurrency_id=concurrency_id,
-                      show_progress="full", show_progress_on=[outputs.understood], api_visibility="private")]
+                      show_progress="hidden", api_visibility="private")]
     for done in runs:
-        done.success(None, outputs.link, outputs.link, js=SHOW_LINK)
-        done.success(on_slide, outputs.state, slide_button, api_visibility="private")
+        done.success(None, outputs.link, outputs.link, js=SHOW_LINK, show_progress="hidden")
+        done.success(on_slide, outputs.state, slide_button, api_visibility="private", show_progress="hidden")
     inputs.overlays.change(on_overlays, [inputs.overlays, outputs.state],
                            [legend, *[outputs.pictures[f] for f in FAMILIES], *[outputs.galleries[f] for f in FAMILIES]],
-                           api_visibility="private")
+                           api_visibility="private", show_progress="hidden")
