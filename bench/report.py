@@ -92,7 +92,22 @@ def speed_lines(results: dict) -> str:
     if s.get("app_cold_start_s") is not None:
         out.append(f"- app cold start to first page: **{s['app_cold_start_s']:.1f} s**; resident memory "
                    f"{s['app_rss_idle_mb']:.0f} MB idle, {s['app_rss_after_requests_mb']:.0f} MB after {s['app_requests']} /compare calls")
+    if s.get("compare_client_warm_p50_s") is not None:
+        out.append(client_line(s))
     return "\n".join(out)
+
+
+def client_line(s: dict) -> str:
+    """/compare as people wait for it: through gradio_client against the launched app (bench.wait)."""
+    def sec(key: str) -> str:
+        return "–" if s.get(key) is None else f"{s[key]:.2f} s"
+
+    return (f"- `/compare` through gradio_client against `python app.py` (load average {s.get('compare_client_load')}): "
+            f"warm p50 **{sec('compare_client_warm_p50_s')}** (computing {sec('compare_client_compute_p50_s')}; without "
+            f"downloading the pictures {sec('compare_client_no_download_p50_s')}; streamed {sec('compare_client_stream_p50_s')}), "
+            f"the first call after start **{sec('compare_client_first_s')}**, a repeated request (answered from the cache) "
+            f"{sec('compare_client_cached_p50_s')}; the in-process figure above ran at {s.get('compare_threads', '?')} "
+            f"threads, load average {s.get('compare_load', '?')}")
 
 
 def speedups_table(results: dict) -> str:

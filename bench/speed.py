@@ -1,13 +1,16 @@
-"""Speed and memory of what users wait for: the /compare call, the app's cold start, its RSS."""
+"""Speed and memory of what users wait for: /compare in-process and through gradio_client, the app's cold start, its RSS."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
+import torch
 
+from bench import wait
 from bench.prompts import PROMPTS
-from bench.server import compare_args, launched_app
+from bench.server import launched_app
 from demo import pipeline
 from judge import Judge
 from models.registry import Registry, family_record
@@ -33,7 +36,8 @@ def compare_speed(registry: Registry, judge: Judge, runs: int) -> dict:
                                 "score_p50_s": float(np.median([p[backend]["score_s"] for p in parts]))}
     defaults = pipeline.Request(prompt="")
     return {"compare_p50_s": float(np.median(times)), "compare_p90_s": float(np.percentile(times, 90)),
-            "compare_runs": runs, "n_per_backend": defaults.n, "diffusion_steps": defaults.steps, "guidance": defaults.guidance,
+            "compare_runs": runs, "compare_threads": torch.get_num_threads(), "compare_load": round(os.getloadavg()[0], 2),
+            "n_per_backend": defaults.n, "diffusion_steps": defaults.steps, "guidance": defaults.guidance,
             "sampler": defaults.sampler, "per_backend": per_backend}
 
 
@@ -56,22 +60,20 @@ def gan_snapshots(registry: Registry, judge: Judge, n: int) -> list[dict]:
     return rows
 
 
-def app_start_and_memory(requests: int = 5, timeout_s: float = 120) -> dict:
-    """Launch `python app.py`, time until the page answers, call /compare, read the RSS."""
-    from gradio_client import Client
-
+def app_start_and_memory(requests: int = 5, timeout_s: float = 300) -> dict:
+    """Launch `python app.py`, time until the page answers, then /compare through gradio_client the way people
+    wait for it (bench.wait: the first call, `requests` new ones each way, a repeated one), and read the RSS."""
     try:
-        with launched_app(timeout_s=timeout_s) as app:
+        with launched_app({"HANDS_TIMING": "1"}, timeout_s=timeout_s) as app:
             rss_idle = app.rss_mb()
-            client = Client(app.url, verbose=False)
-            d = pipeline.Request(prompt="")  # the app's defaults
-            settings = {"n": d.n, "steps": d.steps, "guidance": d.guidance, "sampler": d.sampler, "variant": d.variant,
-                        "overlays": False}
-            for k in range(requests):
-                client.predict(*compare_args("a peace sign", k, settings), api_name="/compare")
+            waits = wait.client_waits(app, requests)
             rss = app.rss_mb()
-            client.close()
-            return {"app_cold_start_s": round(app.cold_start_s, 2), "app_rss_idle_mb": round(rss_idle, 1),
-                    "app_rss_after_requests_mb": round(rss, 1), "app_requests": requests}
     except RuntimeError as err:
         return {"app_cold_start_s": None, "note": f"app did not answer: {err}"[:300]}
+    return {"app_cold_start_s": round(app.cold_start_s, 2), "app_rss_idle_mb": round(rss_idle, 1),
+            "app_rss_after_requests_mb": round(rss, 1), "app_requests": waits["sent"],
+            "compare_client_first_s": waits["first"]["p50"], "compare_client_warm_p50_s": waits["warm"]["p50"],
+            "compare_client_compute_p50_s": waits["warm"].get("compute_p50"),
+            "compare_client_no_download_p50_s": waits["no_download"]["p50"],
+            "compare_client_stream_p50_s": waits["stream"]["p50"], "compare_client_cached_p50_s": waits["cached"]["p50"],
+            "compare_client_load": waits["warm"]["load"]}

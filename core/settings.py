@@ -39,3 +39,18 @@ def queue_size() -> int:
     value = os.environ.get("HANDS_QUEUE_SIZE")
     return max(1, int(value)) if value else 64
 
+
+
+def result_cache_images() -> int:
+    """Images the app's cache of finished comparisons may hold (HANDS_RESULT_CACHE, default 384; 0 turns it off).
+
+    A comparison of n images per backend holds 3n images, about 0.25 MB each with their reports (the judge's
+    silhouette maps): the default keeps 32 comparisons at the default n = 4, about 100 MB at most.
+    """
+    value = os.environ.get("HANDS_RESULT_CACHE")
+    return max(0, int(value)) if value else 384
+
+
+def timing_log() -> bool:
+    """HANDS_TIMING=1: one line per /compare on stderr with the seconds spent computing (bench/wait.py reads it)."""
+    return os.environ.get("HANDS_TIMING", "") not in ("", "0")

@@ -1,18 +1,27 @@
 """One comparison, without any UI: validate a request, understand the prompt, run each backend
 through the `Generator` protocol, score every hand. The Gradio tabs and the benchmark call this.
+
+For a room of people: finished comparisons are kept in a bounded cache (`RESULTS`), so identical requests (a
+class following a lesson) are answered without computing again; `precompute` fills it ahead (the lesson
+steps, at start) and `warm_up` does every one-time cost (the judge's reference set, the weights, torch's
+kernels) before the first person waits. Measured in bench/wait.py and bench/students.py.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import queue
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from PIL import Image
 
+from core import settings
 from core.limits import DEFAULT_SAMPLER, GUIDANCE, IMAGES, PROMPT_MAX_CHARS, SAMPLERS, SEED, STEPS, Bound
 from core.vocab import HandSpec
 from demo.gpu import on_gpu
@@ -20,7 +29,7 @@ from judge import Judge, SetReport
 from models.base import GenerateOptions, Generation, Generator, StepCallback
 from models.registry import FAMILY_NAMES as FAMILIES
 from models.registry import BackendUnavailable, Registry
-from prompt import PromptParser, parse
+from prompt import GestureEncoder, PromptParser, parse
 
 VARIANTS = ("full", "scarce")
 
@@ -178,16 +187,93 @@ def run_backend(registry: Registry, judge: Judge, family: str, request: Request,
     return run
 
 
-def compare_events(registry: Registry, judge: Judge, request: Request, spec: HandSpec) -> Iterator[tuple[str, str, object]]:
+class ResultCache:
+    """Finished comparisons, answered again to identical requests: a class following a lesson sends the same
+    request thirty times. Least recently used out first, bounded by the images held (each comparison holds
+    3 x n, about 0.25 MB each with their reports); thread-safe. A hit is the very same `BackendRun` objects,
+    so the same pictures byte for byte. Only comparisons in which every backend answered are kept: a
+    failure (a damaged file, a full disk) is retried by the next request, never remembered."""
+
+    def __init__(self, max_images: int) -> None:
+        self.max_images = max_images
+        self._runs: OrderedDict[tuple, list[BackendRun]] = OrderedDict()
+        self._images = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple) -> list[BackendRun] | None:
+        with self._lock:
+            runs = self._runs.get(key)
+            if runs is None:
+                self.misses += 1
+                return None
+            self._runs.move_to_end(key)
+            self.hits += 1
+            return runs
+
+    def put(self, key: tuple, runs: list[BackendRun]) -> bool:
+        """Keep `runs` under `key` (dropping the least recently used until the images fit); whether it was kept."""
+        size = _images(runs)
+        if not runs or not all(run.ok for run in runs) or size > self.max_images:
+            return False
+        with self._lock:
+            old = self._runs.pop(key, None)
+            self._images -= _images(old) if old else 0
+            self._runs[key] = runs
+            self._images += size
+            while self._images > self.max_images:
+                self._images -= _images(self._runs.popitem(last=False)[1])
+        return True
+
+    @property
+    def images(self) -> int:
+        return self._images
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._runs.clear()
+            self._images = 0
+
+
+def _images(runs: list[BackendRun]) -> int:
+    return sum(len(run.generation.images) for run in runs if run.generation is not None)
+
+
+def cache_key(registry: Registry, judge: Judge, request: Request, spec: HandSpec) -> tuple:
+    """What decides a comparison's answer: the weights served (two registries on one folder draw the same
+    pictures), the judge itself (held, so its id cannot be reused), the checked request and what its prompt
+    was understood as."""
+    return str(registry.weights_root), judge, request, repr(spec)
+
+
+RESULTS = ResultCache(settings.result_cache_images())  # the app's cache (HANDS_RESULT_CACHE images; 0: none)
+
+
+def compare_events(registry: Registry, judge: Judge, request: Request, spec: HandSpec,
+                   cache: ResultCache | None = RESULTS) -> Iterator[tuple[str, str, object]]:
     """Run the backends one after another in a worker thread and yield what happens as it happens:
     ("step", family, (step, total, previews)) while a sampler denoises, ("done", family, BackendRun) at the end.
 
     One after another, fastest first: measured on the 2-core CPU, running them side by side (a thread
     each) made the whole comparison 0.2 s slower, and the fast columns fill first anyway.
+    A request answered before is answered from `cache` (default: the app's `RESULTS`; None always computes):
+    its three "done" events at once, in FAMILIES order, and no steps.
     """
+    key = cache_key(registry, judge, request, spec)
+    cached = cache.get(key) if cache is not None else None
+    if cached is not None:
+        _timing_line(request, 0.0, cached=True)
+        for run in cached:
+            yield "done", run.backend, run
+        return
     events: queue.Queue = queue.Queue()
+    t0 = time.perf_counter()
 
     def work() -> None:
+        runs = []
         for family in FAMILIES:
             def on_step(step: int, total: int, previews, family=family) -> None:
                 events.put(("step", family, (step, total, previews)))
@@ -196,6 +282,11 @@ def compare_events(registry: Registry, judge: Judge, request: Request, spec: Han
                 run = run_backend(registry, judge, family, request, spec, callback=on_step)
             except Exception as err:  # run_backend catches what it expects; this is the last guard
                 run = BackendRun(backend=family, variant=request.variant, error=f"{family}: {type(err).__name__}: {err}")
+            runs.append(run)
+            if len(runs) == len(FAMILIES):  # kept before the last event: the next identical request is a hit
+                _timing_line(request, time.perf_counter() - t0, cached=False)
+                if cache is not None:
+                    cache.put(key, runs)
             events.put(("done", family, run))
 
     threading.Thread(target=work, daemon=True, name="compare").start()
@@ -206,11 +297,85 @@ def compare_events(registry: Registry, judge: Judge, request: Request, spec: Han
         yield event
 
 
-def compare(registry: Registry, judge: Judge, request: Request, spec: HandSpec | None = None) -> list[BackendRun]:
-    """Every backend's scored answer, in FAMILIES order (see compare_events for how they run)."""
+def _timing_line(request: Request, compute_s: float, cached: bool) -> None:
+    """With HANDS_TIMING=1, one line per comparison on stderr, which bench/wait.py reads from the app's log to
+    split a client's wait into computing and everything else."""
+    if settings.timing_log():
+        line = {"t": round(time.time(), 3), "prompt": request.prompt[:40], "seed": request.seed, "n": request.n,
+                "steps": request.steps, "compute_s": round(compute_s, 3), "cached": cached}
+        print(f"hands-timing {json.dumps(line)}", file=sys.stderr, flush=True)
+
+
+def compare(registry: Registry, judge: Judge, request: Request, spec: HandSpec | None = None,
+            cache: ResultCache | None = None) -> list[BackendRun]:
+    """Every backend's scored answer, in FAMILIES order (see compare_events for how they run). Computed every
+    time unless a `cache` is given: the benchmarks time it."""
     spec = spec or understand(request.prompt)
-    runs = {family: run for kind, family, run in compare_events(registry, judge, request, spec) if kind == "done"}
+    runs = {family: run for kind, family, run in compare_events(registry, judge, request, spec, cache) if kind == "done"}
     return [runs[family] for family in FAMILIES]
+
+
+def as_request(item: Request | Sequence) -> Request:
+    """A Request, or /compare's raw inputs in its order (prompt, seed, n, steps, guidance, sampler, variant
+    [, overlays]: what a lesson or a link holds), checked by `validate`."""
+    return item if isinstance(item, Request) else validate(*list(item)[:7])
+
+
+def precompute(registry: Registry, judge: Judge, requests: Iterable[Request | Sequence], parser: PromptParser | None = None,
+               cache: ResultCache | None = RESULTS) -> list[Request]:
+    """Compute each request now and keep it in `cache`, so that everyone who sends it later (a class on the
+    lesson path) is answered from the cache; one already there costs nothing. `parser`: the app's, so that a
+    prompt is understood as the app understands it (the spec is part of the key). Returns the requests computed
+    (one that does not validate is skipped with a line on stderr)."""
+    done = []
+    for item in requests:
+        try:
+            request = as_request(item)
+        except ValueError as err:  # a bad lesson must not keep the app from starting: its own run says why
+            print(f"precompute: skipped {item!r}: {err}", file=sys.stderr, flush=True)
+            continue
+        compare(registry, judge, request, understand(request.prompt, parser), cache=cache)
+        done.append(request)
+    return done
+
+
+WARM_UP = Request(prompt="a hand", seed=SEED.hi)  # at the defaults, so torch's kernels are ready for their shapes
+
+
+def warm_up(registry: Registry | None = None, judge: Judge | None = None, parser: PromptParser | None = None,
+            requests: Iterable[Request | Sequence] = ()) -> Judge:
+    """Pay every one-time cost before anyone waits, and return the judge (made here if not given).
+
+    1. the judge's reference set for KID (500 clean renders: the largest one-time cost, 4-11 s on the 2-core CPU);
+    2. every family's default weights and the prompt encoder; 3. one comparison at the defaults, not cached
+    (torch picks its kernels for those shapes on the first call, the judge's networks load); 4. `precompute(requests)`.
+    What it warms is the process's (torch, the judge) and the objects given; results go to `RESULTS`, shared by
+    every registry on the same weights folder. A failing backend is left to say so on its first request."""
+    started = time.perf_counter()
+    registry, judge = registry or Registry(), judge or Judge.load()
+    parser = parser or PromptParser(GestureEncoder())  # one encoder for every prompt below, loaded once
+    judge.reference_features()
+    for family in FAMILIES:
+        try:
+            registry.load(family)
+        except BackendUnavailable:
+            pass
+    parser.preload(background=False)
+    compare(registry, judge, WARM_UP, understand(WARM_UP.prompt, parser))
+    done = precompute(registry, judge, requests, parser)
+    print(f"warm-up: {time.perf_counter() - started:.1f} s ({len(done)} requests precomputed)", file=sys.stderr, flush=True)
+    return judge
+
+
+def use_serving_threads() -> int:
+    """Torch's intra-op threads for serving: HANDS_THREADS, else 1, and returns the count. On the 2-core CPU the
+    other core encodes and sends the pictures; torch on both cores made every /compare wait for them (measured
+    in bench/wait.py: see README, Speed)."""
+    import torch
+
+    count = settings.threads() or 1
+    torch.set_num_threads(count)
+    return count
 
 
 def upscale(image: Image.Image, size: int = 192) -> Image.Image:

@@ -44,7 +44,7 @@ def test_compare_answers_every_backend_in_order_with_scores(registry, judge):
 
 def test_events_stream_steps_then_one_done_per_backend(registry, judge):
     request = pipeline.validate("a fist", seed=1, n=1, steps=4)
-    events = list(pipeline.compare_events(registry, judge, request, pipeline.understand(request.prompt)))
+    events = list(pipeline.compare_events(registry, judge, request, pipeline.understand(request.prompt), cache=None))
     done = [family for kind, family, _ in events if kind == "done"]
     assert sorted(done) == sorted(FAMILIES)
     steps = [payload[0] for kind, family, payload in events if kind == "step" and family == "diffusion"]
