@@ -28,7 +28,7 @@ INSIDE = [("Diffusion, step by step", "Denoise", "#denoise-image img", "inside-d
           ("VAE latent space", "Walk", "#vae-walk img", "inside-vae"),
           ("Does it listen to the prompt?", "Draw both and measure", "#listen img", "inside-listen"),
           ("GAN across training", "Show snapshots", "#gan-snapshots img", "inside-gan"),
-          ("Training curves", None, ".vega-embed", "inside-curves")]
+          ("Training curves", None, "#curve-vae-loss .vega-embed", "inside-curves")]
 
 
 def main(argv=None) -> int:
@@ -74,7 +74,7 @@ def shoot_tabs(page, out: Path, size: str, lesson: int) -> list[Path]:
     shots = []
     run_lesson(page, lessons.titles()[lesson - 1])
     shots.append(_shot(page, out / f"compare-{size}.png"))
-    page.evaluate("document.querySelector('#understood').scrollIntoView({block: 'start'})")
+    page.evaluate("document.querySelector('#lesson-note').scrollIntoView({block: 'start'})")
     shots.append(_shot(page, out / f"compare-pictures-{size}.png"))
     page.evaluate("window.scrollTo(0, 0)")
     page.get_by_role("tab", name="Inside the models").click()
@@ -119,7 +119,7 @@ def shoot_lessons(page, out: Path, size: str) -> list[Path]:
         if lesson.inputs is None:
             continue
         run_lesson(page, title)
-        page.evaluate("document.querySelector('#understood').scrollIntoView({block: 'start'})")
+        page.evaluate("document.querySelector('#lesson-note').scrollIntoView({block: 'start'})")
         shots.append(_shot(page, out / f"lesson-{k}-{size}.png"))
     return shots
 

@@ -160,8 +160,9 @@ def badge(verdict: str, family: str = "") -> str:
     return f'<span class="badge {kind}">{html.escape(who + words)}</span>'
 
 
-def chart(items: list[Measure], width: int = 300) -> str:
-    """A small inline SVG: ranges against a 'no difference' line, or bars from zero for plain values."""
+def chart(items: list[Measure], width: int = 320) -> str:
+    """A small inline SVG: each difference as a dot (what was measured) on its likely range, against a dashed
+    'no difference' line at 0; or bars from zero for plain values. Each number is written next to its mark."""
     if not items:
         return ""
     ranged = all(m.lo is not None for m in items)
@@ -169,31 +170,34 @@ def chart(items: list[Measure], width: int = 300) -> str:
     high = max([0.0] + [m.hi if ranged else m.value for m in items])
     pad = (high - low) * 0.08 or 1.0
     low, high = low - (pad if low < 0 else 0), high + pad
-    left, row = 110, 26
-    x = lambda v: left + (width - left - 8) * (v - low) / (high - low)  # noqa: E731
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {row * len(items) + 8}" width="{width}" role="img">']
+    left, right, row = 112, (16 if ranged else 48), 34
+    x = lambda v: left + (width - left - right) * (v - low) / (high - low)  # noqa: E731
+    height = row * len(items) + (30 if ranged else 14)
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" role="img">']
     for k, m in enumerate(items):
-        y = 6 + k * row + row / 2
+        y = 10 + k * row + row / 2
         parts.append(f'<text x="{left - 8}" y="{y + 5}" text-anchor="end">{html.escape(m.label)}</text>')
         if ranged:
-            clear = m.lo > 0 or m.hi < 0
-            colour = "#1a9a3a" if clear else "#888"
+            colour = "#1a9a3a" if m.lo > 0 or m.hi < 0 else "#888"
             parts.append(f'<line x1="{x(m.lo):.1f}" x2="{x(m.hi):.1f}" y1="{y}" y2="{y}" stroke="{colour}" stroke-width="4"/>'
-                         f'<circle cx="{x(m.value):.1f}" cy="{y}" r="6" fill="{colour}"/>')
+                         f'<circle cx="{x(m.value):.1f}" cy="{y}" r="6" fill="{colour}"/>'
+                         f'<text x="{x(m.value):.1f}" y="{y - 10}" text-anchor="middle">{m.value:g}</text>')
         else:
-            parts.append(f'<rect x="{x(0):.1f}" y="{y - 8}" width="{max(1.0, x(m.value) - x(0)):.1f}" height="16" fill="#5b7fc7"/>'
-                         f'<text x="{x(m.value) + 4:.1f}" y="{y + 5}">{m.value:g}</text>')
+            parts.append(f'<rect x="{x(0):.1f}" y="{y - 8}" width="{max(1.0, x(m.value) - x(0)):.1f}" height="16" '
+                         f'fill="#5b7fc7"/><text x="{x(m.value) + 4:.1f}" y="{y + 5}">{m.value:g}</text>')
     if ranged:
-        parts.append(f'<line x1="{x(0):.1f}" x2="{x(0):.1f}" y1="2" y2="{row * len(items) + 6}" stroke="currentColor" '
-                     'stroke-dasharray="4 3"/>')
+        zero, bottom = x(0), row * len(items) + 10
+        parts.append(f'<line x1="{zero:.1f}" x2="{zero:.1f}" y1="2" y2="{bottom}" stroke="currentColor" '
+                     f'stroke-dasharray="4 3"/><text x="{zero:.1f}" y="{bottom + 14}" text-anchor="middle">0</text>')
     return "".join(parts) + "</svg>"
 
 
 def card(claim: Claim) -> str:
-    """One claim: its badges, its sentence, its chart."""
+    """One claim: its badges, its sentence, its chart, and what was measured."""
     badges = "".join(badge(v, f) for f, v in claim.verdicts.items())
+    metric = claim.rows[0][1].get("metric", "") if claim.rows else ""
     return (f'<div class="claim"><div class="badges">{badges}</div><p>{html.escape(claim.sentence)}</p>'
-            f"{chart(claim.measures)}</div>")
+            f'{chart(claim.measures)}<p class="metric">Measured: {html.escape(metric)}</p></div>')
 
 
 def group_html(group: Group, claims: list[Claim]) -> str:
@@ -236,4 +240,5 @@ h3 { margin: 10px 0 2px; font-size: 1.4rem; }
          font-size: 0.95rem; color: white; }
 .badge.yes { background: #1a8a36; } .badge.no { background: #c62828; } .badge.unsure { background: #8a7400; }
 .chart { max-width: 100%; height: auto; font-size: 13px; fill: currentColor; }
+.claim p.metric { font-size: 0.9rem; opacity: 0.8; margin: 2px 0 0; }
 """

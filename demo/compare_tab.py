@@ -48,6 +48,11 @@ SHOW_LINK = """(query) => {
   window.history.replaceState(null, "", url);
   return url.toString();
 }"""
+# Bring the pictures into view when a run starts (a projector shows 768 pixels): values pass through unchanged.
+SCROLL_TO = """(...values) => {{
+  document.querySelector('{target}')?.scrollIntoView({{behavior: 'smooth', block: 'start'}});
+  return values.length === 1 ? values[0] : values;
+}}"""
 ROUND_SEED = "(seed) => (seed === null || seed === '' || isNaN(seed)) ? seed : Math.max(0, Math.round(Number(seed)))"
 
 
@@ -81,12 +86,12 @@ class CompareOutputs:
     table: Any
     link: Any
     state: Any
-    fresh: set[str] = field(default_factory=set)  # (handler side) what changed since the last yield
+    fresh: set = field(default_factory=set)  # (handler side) names, or (name, family), changed since the last yield
 
     @classmethod
     def waiting(cls, spec: HandSpec) -> CompareOutputs:
         """What the prompt was understood as; every column still drawing."""
-        return cls(present.spec_markdown(spec), {f: [] for f in FAMILIES}, {f: "" for f in FAMILIES},
+        return cls(present.spec_markdown(spec), {f: [] for f in FAMILIES}, {f: present.column_title(f) for f in FAMILIES},
                    {f: present.waiting_html(f) for f in FAMILIES}, present.summary_frame([]), "", {})
 
     def as_list(self) -> list:
@@ -191,8 +196,10 @@ class CompareHandlers:
             return
         if unread:
             gr.Warning(f"The link's {', '.join(unread)} could not be read; the defaults are used instead.")
+        shown = inputs.as_list()  # the inputs once, with the first answer; unchanged after that
         for values in self.on_compare(*inputs.as_list()):
-            yield inputs.as_list() + values
+            yield shown + values
+            shown = [gr.skip()] * len(shown)
 
 
 def on_overlays(show: bool, saved: dict | None) -> list:
@@ -243,23 +250,23 @@ def on_lesson(title: str) -> tuple[str, gr.Button]:
 
 
 def on_show_me(title: str) -> list:
-    """Fill the Compare inputs with the lesson's prompt, seed and settings (the run follows)."""
+    """Fill the Compare inputs with the lesson's prompt, seed and settings, and put what to look at above the
+    pictures (the run follows)."""
     lesson = lessons.by_title(title)
     if lesson is None or lesson.inputs is None:
         raise gr.Error("This lesson is not built yet.", print_exception=False)
-    return lesson.inputs.as_list()
+    return [*lesson.inputs.as_list(), lessons.note(title)]
 
 
-def lesson_panel() -> tuple[gr.Radio, gr.Button]:
+def lesson_panel() -> tuple[gr.Radio, gr.Markdown, gr.Button]:
     """The lesson path: pick a lesson, read its two lines, press "Show me"."""
     with gr.Accordion("Lessons: why AI gets hands wrong, in 7 short steps", open=True, elem_id="lessons"):
         first = lessons.titles()[0]
-        picker = gr.Radio(lessons.titles(), value=first, show_label=False, elem_id="lesson-picker")
         with gr.Row(equal_height=True):
-            text = gr.Markdown(lessons.text(lessons.by_title(first)), elem_id="lesson-text")
+            picker = gr.Radio(lessons.titles(), value=first, show_label=False, scale=5, elem_id="lesson-picker")
             show = gr.Button("Show me", variant="primary", scale=0, min_width=140, elem_id="show-me")
-    picker.change(on_lesson, picker, [text, show], api_visibility="private")
-    return picker, show
+        text = gr.Markdown(lessons.text(lessons.by_title(first)), elem_id="lesson-text")
+    return picker, text, show
 
 
 def request_controls() -> tuple[CompareInputs, gr.Button, gr.Button]:
@@ -290,8 +297,8 @@ def request_controls() -> tuple[CompareInputs, gr.Button, gr.Button]:
 def family_column(family: str) -> tuple[gr.Markdown, gr.HTML]:
     """One family's column: its sentence, then its pictures each with its verdict line under it."""
     with gr.Column(min_width=240):
-        gr.Markdown(f"### {TITLES[family]}", elem_classes="family-title")
-        sentence = gr.Markdown(label=f"{TITLES[family]} in one sentence", elem_id=f"sentence-{family}")
+        sentence = gr.Markdown(present.column_title(family), label=f"{TITLES[family]} in one sentence",
+                               elem_id=f"sentence-{family}")
         pictures = gr.HTML(label=f"{TITLES[family]} pictures with verdicts", css_template=present.PICTURES_CSS,
                            elem_id=f"pictures-{family}", min_height=60)
     return sentence, pictures
@@ -314,8 +321,10 @@ def details(outputs_state: gr.State) -> tuple[dict[str, gr.Gallery], gr.Datafram
     return galleries, table
 
 
-def result_views() -> tuple[CompareOutputs, gr.HTML, gr.DownloadButton]:
-    """What the prompt was understood as, a column per family, the slide and the link, and the details."""
+def result_views() -> tuple[CompareOutputs, gr.Markdown, gr.HTML, gr.DownloadButton]:
+    """The lesson's note, what the prompt was understood as, a column per family, the slide and the link, and the
+    details."""
+    note = gr.Markdown(elem_id="lesson-note")
     understood = gr.Markdown(label="What the judge expects", elem_id="understood")
     legend = gr.HTML("", label="What the marks mean", elem_id="legend", css_template=present.PICTURES_CSS)
     sentences, pictures = {}, {}
@@ -328,30 +337,33 @@ def result_views() -> tuple[CompareOutputs, gr.HTML, gr.DownloadButton]:
         slide_button = gr.DownloadButton("Export slide (PNG)", interactive=False, scale=1, elem_id="export-slide")
     state = gr.State({})
     galleries, table = details(state)
-    return CompareOutputs(understood, galleries, sentences, pictures, table, link, state), legend, slide_button
+    return CompareOutputs(understood, galleries, sentences, pictures, table, link, state), note, legend, slide_button
 
 
 def build_compare_tab(registry: Registry, concurrency_id: str, parser: PromptParser, judge: Judge,
                       demo: gr.Blocks) -> None:
     """Lay out the tab and wire each event to its one handler."""
-    picker, show_me = lesson_panel()
+    picker, lesson_text, show_me = lesson_panel()
     inputs, run, dice = request_controls()
-    outputs, legend, slide_button = result_views()
+    outputs, note, legend, slide_button = result_views()
     handlers = CompareHandlers(registry, parser, judge)
-    compare = dict(fn=handlers.on_compare, inputs=inputs.as_list(), outputs=outputs.as_list(),
-                   concurrency_id=concurrency_id, concurrency_limit=1, show_progress="hidden", preprocess=False)
     # raw JSON in (preprocess=False): pipeline.validate explains any bad value; Gradio's own checks raise bare errors.
     # No progress overlay: it would cover finished columns and leave an "Error" badge on each output after a refused
     # request; the columns say themselves what they are doing ("drawing…", "removing noise: step 4 of 10").
-    runs = [gr.on([run.click, inputs.prompt.submit], api_name="compare", **compare),
+    compare = dict(fn=handlers.on_compare, inputs=inputs.as_list(), outputs=outputs.as_list(),
+                   concurrency_id=concurrency_id, concurrency_limit=1, show_progress="hidden", preprocess=False)
+    runs = [gr.on([run.click, inputs.prompt.submit], api_name="compare", js=SCROLL_TO.format(target="#understood"),
+                  **compare),
             dice.click(on_new_seed, None, inputs.seed, api_visibility="private").then(api_visibility="private", **compare),
-            show_me.click(on_show_me, picker, inputs.as_list(), api_visibility="private")
-            .success(api_visibility="private", **compare),
+            show_me.click(on_show_me, picker, [*inputs.as_list(), note], js=SCROLL_TO.format(target="#lesson-note"),
+                          api_visibility="private").success(api_visibility="private", **compare),
             demo.load(handlers.on_open, None, inputs.as_list() + outputs.as_list(), concurrency_id=concurrency_id,
                       show_progress="hidden", api_visibility="private")]
     for done in runs:
         done.success(None, outputs.link, outputs.link, js=SHOW_LINK, show_progress="hidden")
         done.success(on_slide, outputs.state, slide_button, api_visibility="private", show_progress="hidden")
+    gr.on([run.click, inputs.prompt.submit, dice.click], None, None, note, js="() => ''")  # the lesson is left
+    picker.change(on_lesson, picker, [lesson_text, show_me], api_visibility="private")
     inputs.overlays.change(on_overlays, [inputs.overlays, outputs.state],
                            [legend, *[outputs.pictures[f] for f in FAMILIES], *[outputs.galleries[f] for f in FAMILIES]],
                            api_visibility="private", show_progress="hidden")

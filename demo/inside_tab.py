@@ -58,12 +58,13 @@ class InsideHandlers:
         frames = [pipeline.upscale(step[0], 320) for step in result.frames] + [pipeline.upscale(result.images[0], 320)]
         return frames, gr.Slider(0, len(frames) - 1, value=len(frames) - 1, step=1), frames[-1]
 
-    def walk(self, a: JSON, b: JSON, seed_a: JSON, seed_b: JSON) -> list[tuple]:
-        """Interpolate the VAE's latent code between two prompts/seeds."""
+    def walk(self, a: JSON, b: JSON, seed_a: JSON, seed_b: JSON) -> str:
+        """Interpolate the VAE's latent code between two prompts/seeds: 8 pictures, from the first to the second."""
         ra, rb = _validated(a, seed=seed_a), _validated(b, seed=seed_b)
         gen = _load(self.registry, "vae", "full")
         images = gen.interpolate(_spec(self.parser, ra.prompt), _spec(self.parser, rb.prompt), ra.seed, rb.seed, 8).images
-        return [(pipeline.upscale(im), f"{k}/7") for k, im in enumerate(images)]
+        captions = ["start"] + [""] * (len(images) - 2) + ["end"]
+        return present.strips_html([(f"From “{ra.prompt}” (left) to “{rb.prompt}” (right)", images, captions)])
 
     def reconstruct(self, seed: JSON) -> str:
         """Encode renders with the VAE's encoder and decode them back: the input on one row, the output under it."""
@@ -171,8 +172,8 @@ def vae_latent_space(handlers: InsideHandlers, concurrency_id: str) -> None:
         seed_a = gr.Number(label="Seed A", value=0, precision=0, step=1, minimum=0)
         seed_b = gr.Number(label="Seed B", value=1, precision=0, step=1, minimum=0)
     walk_run = gr.Button("Walk", variant="primary")
-    walk = gr.Gallery(label="Latent walk, from the first prompt to the second", columns=8, height="auto", format="png",
-                      elem_id="vae-walk")
+    walk = gr.HTML(label="Latent walk, from the first prompt to the second", css_template=present.PICTURES_CSS,
+                   elem_id="vae-walk")
     gr.Markdown("Encode a drawn hand and decode it back: the first row goes in, the second comes out.")
     with gr.Row():
         render_seed = gr.Number(label="Render seed", value=0, precision=0, step=1, minimum=0)
@@ -218,7 +219,8 @@ def gan_across_training(handlers: InsideHandlers, concurrency_id: str) -> None:
 
 CURVES = {  # per family: its logged quantities, in words, and what to see in them
     "vae": ("The VAE's loss is its pixel error (MSE) plus β × KL, how far its codes stray from a plain bell curve. "
-            "Both fall steadily; β is not learned, it is raised on a schedule.",
+            "Both drop fast, then level off and wobble from batch to batch; β is not learned, it is raised on a "
+            "schedule. The scarce model's error ends lower: 1,000 hands are easier to memorise than 20,000.",
             {"loss": "loss", "mse": "pixel error (MSE)", "kl": "KL: codes vs a bell curve", "beta": "β (schedule)"}),
     "gan": ("A GAN's two losses do not fall: the generator and the critic push against each other, so the lines "
             "jump around one level. d_real and d_fake are the critic's scores for real and generated hands.",
@@ -230,18 +232,27 @@ CURVES = {  # per family: its logged quantities, in words, and what to see in th
 }
 
 
+CURVE_COLOURS = {"full": "#3b6fb6", "scarce": "#e8821e"}  # the same two lines in every plot
+
+
 def curves(registry: Registry) -> None:
-    """The shipped training logs: one small plot per logged quantity, full and scarce data as two lines (no
-    event: drawn when the app is built)."""
+    """The shipped training logs: one plot per logged quantity, two to a row so each stays readable on a
+    projector; full and scarce data as two lines (no event: drawn when the app is built)."""
+    gr.Markdown("Each plot is one number logged while training, against the training pictures seen so far. "
+                "<b style='color:#3b6fb6'>Blue</b>: the model trained on 20,000 hands; "
+                "<b style='color:#e8821e'>orange</b>: on 1,000 (scarce).")
     for family in FAMILIES:
         text, names = CURVES[family]
         gr.Markdown(f"### {present.TITLES[family]}\n{text}")
         frame = training_curves(registry, family)
-        with gr.Row():
-            for quantity, words in names.items():
-                gr.LinePlot(frame[frame["quantity"] == quantity], x="images_seen", y="value", color="training data",
-                            title=words, label=f"{present.TITLES[family]}: {words}", x_title="training images seen",
-                            y_title=words, height=240, min_width=220)
+        quantities = list(names.items())
+        for k in range(0, len(quantities), 2):
+            with gr.Row():
+                for quantity, words in quantities[k:k + 2]:
+                    gr.LinePlot(frame[frame["quantity"] == quantity], x="images_seen", y="value",
+                                color="training data", color_map=CURVE_COLOURS, title=words, show_label=False,
+                                label=f"{present.TITLES[family]}: {words}", x_title="training images seen",
+                                y_title=" ", height=300, min_width=300, elem_id=f"curve-{family}-{quantity}")
 
 
 def build_inside_tab(registry: Registry, concurrency_id: str, parser: PromptParser, judge: Judge) -> None:

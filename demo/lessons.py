@@ -66,5 +66,11 @@ def by_title(title: str | None) -> Lesson | None:
 
 
 def text(lesson: Lesson | None) -> str:
-    """The lesson's two lines, as shown above the pictures."""
+    """The lesson's two lines, as the lesson panel shows them."""
     return "" if lesson is None else f"**{lesson.why}**  \n{lesson.look}"
+
+
+def note(title: str) -> str:
+    """What to look at, right above the pictures once a lesson has run."""
+    lesson = by_title(title)
+    return "" if lesson is None else f"#### Lesson {title}\n{lesson.look}"

@@ -121,7 +121,7 @@ def verdict(report, spec: HandSpec | None = None) -> Verdict:
     if "blurry" in report.flags:
         return Verdict("unsure", f"blurry, {count}")
     if report.expected_count is not None and report.gesture_match is None:
-        return Verdict("unsure", f"{count}, the others may be hidden")
+        return Verdict("unsure", f"{count}, some may be hidden")
     if report.hand_score < SURE_SCORE:
         return Verdict("unsure", f"{count}, looks odd")
     return Verdict("right", f"{gesture_words(spec)}, {count}")
@@ -138,13 +138,17 @@ def tally(run: pipeline.BackendRun, spec: HandSpec | None) -> str:
     return f"{kinds.count('right')} of {len(kinds)} hands right" + (f", {unsure} unsure" if unsure else "")
 
 
+def column_title(family: str) -> str:
+    """A column's heading before its model has drawn."""
+    return f"### {TITLES.get(family, family)}"
+
+
 def column_sentence(run: pipeline.BackendRun, spec: HandSpec | None) -> str:
-    """'Diffusion: 3 of 4 hands right, 1 unsure.' — one line a class can read from the back."""
-    title = TITLES.get(run.backend, run.backend)
+    """The column's heading once drawn: 'Diffusion: 3 of 4 hands right, 1 unsure', readable from the back."""
     if not run.ok:
-        return f"**{title}** could not draw: {run.error}"
+        return f"{column_title(run.backend)}\n⚠️ could not draw: {html.escape(run.error or '')}"
     notes = run.set_report.notes if run.set_report is not None else []
-    return f"**{title}: {tally(run, spec)}**" + "".join(f"  \n<small>⚠️ {html.escape(note)}</small>" for note in notes)
+    return f"{column_title(run.backend)}: {tally(run, spec)}" + "".join(f"\n\n<small>⚠️ {html.escape(n)}</small>" for n in notes)
 
 
 def spec_markdown(spec: HandSpec) -> str:
@@ -245,7 +249,7 @@ PICTURES_CSS = """
 .mark.right { color: #1a9a3a; } .mark.wrong { color: #d62828; } .mark.unsure { color: #c98a00; }
 .status { font-size: 1.2rem; margin: 4px 0 8px; }
 .legend { font-size: 1.15rem; }
-.strip { display: grid; grid-template-columns: repeat(auto-fill, minmax(90px, 1fr)); gap: 8px; margin-bottom: 10px; }
+.strip { display: grid; grid-template-columns: repeat(auto-fill, minmax(105px, 1fr)); gap: 8px; margin-bottom: 10px; }
 .strip figcaption { font-size: 1rem; }
 """
 
@@ -301,10 +305,16 @@ def report_markdown(run: pipeline.BackendRun, index: int, spec: HandSpec | None 
     lines = [f"#### {title}, picture {index + 1}: {verdict(r, spec).line} (Hand Score {r.hand_score:.0f}/100)", ""]
     if not r.breakdown:
         return "\n".join(lines + ["The judge took no points off."])
-    lines.append("| points off | why |\n|---|---|")
+    lines.append("| why | points |\n|---|---|")
     for penalty in r.breakdown.values():
-        lines.append(f"| −{penalty.points:.0f} | {penalty.reason} |")
+        lines.append(f"| {plain_reason(penalty.reason)} | −{penalty.points:.0f} |")
     return "\n".join(lines)
+
+
+def plain_reason(reason: str) -> str:
+    """The judge's reason with its detector probabilities in words: '(P = 0.74; malformed P = 0.99)' -> '(99 % sure
+    it is malformed)'."""
+    return re.sub(r"\(P = [\d.]+; malformed P = ([\d.]+)\)", lambda m: f"({float(m[1]):.0%} sure it is malformed)", reason)
 
 
 def step_of(snapshot_name: str, final_step: int | None) -> int | None:

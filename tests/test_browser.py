@@ -159,6 +159,9 @@ def test_bad_input_gives_one_message_and_no_badges(open_page):
     playwright.expect(toast.first).to_contain_text("empty", timeout=30_000)
     assert toast.count() == 1
     assert page.evaluate(SHOWN_TRACKERS) == 0  # no "Error" badge on any output
+    page.get_by_label("Prompt").first.fill("a fist")  # the same button then runs a good prompt
+    page.get_by_role("button", name="Generate").click()
+    wait_for_run(page, 4)
     page.get_by_text("Details: scores, ranges and times").click()
     playwright.expect(page.locator("#summary")).to_contain_text("Hand Score")  # plain headers before any run
 
@@ -176,7 +179,7 @@ def test_every_tab_opens_without_errors(open_page):
     page = open_page()
     page.get_by_role("tab", name="Inside the models").click()
     page.get_by_role("tab", name="Training curves").click()
-    playwright.expect(page.locator(".vega-embed").first).to_be_visible(timeout=30_000)
+    playwright.expect(page.locator("#curve-diffusion-loss .vega-embed")).to_be_visible(timeout=30_000)
     page.get_by_role("tab", name="Why hands?").click()
     playwright.expect(page.locator("#claims .claim").first).to_be_visible()
     playwright.expect(page.locator("#claims")).to_contain_text("does not hold")
