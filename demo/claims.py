@@ -178,7 +178,7 @@ def chart(items: list[Measure], width: int = 320) -> str:
         y = 10 + k * row + row / 2
         parts.append(f'<text x="{left - 8}" y="{y + 5}" text-anchor="end">{html.escape(m.label)}</text>')
         if ranged:
-            colour = "#1a9a3a" if m.lo > 0 or m.hi < 0 else "#888"
+            colour = "#2b5fad" if m.lo > 0 or m.hi < 0 else "#888"  # clear of 0 or not; the badge says if it holds
             parts.append(f'<line x1="{x(m.lo):.1f}" x2="{x(m.hi):.1f}" y1="{y}" y2="{y}" stroke="{colour}" stroke-width="4"/>'
                          f'<circle cx="{x(m.value):.1f}" cy="{y}" r="6" fill="{colour}"/>'
                          f'<text x="{x(m.value):.1f}" y="{y - 10}" text-anchor="middle">{m.value:g}</text>')

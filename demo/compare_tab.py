@@ -207,7 +207,7 @@ def on_overlays(show: bool, saved: dict | None) -> list:
     runs, spec = (saved or {}).get("runs", {}), (saved or {}).get("spec")
     pictures = [present.pictures_html(runs[f], spec, show) if f in runs else gr.skip() for f in FAMILIES]
     galleries = [present.gallery_items(runs[f], spec, show) if f in runs else gr.skip() for f in FAMILIES]
-    return [present.OVERLAY_LEGEND if show else "", *pictures, *galleries]
+    return [gr.HTML(present.OVERLAY_LEGEND, visible=bool(show)), *pictures, *galleries]
 
 
 def on_new_seed() -> int:
@@ -326,7 +326,8 @@ def result_views() -> tuple[CompareOutputs, gr.Markdown, gr.HTML, gr.DownloadBut
     details."""
     note = gr.Markdown(elem_id="lesson-note")
     understood = gr.Markdown(label="What the judge expects", elem_id="understood")
-    legend = gr.HTML("", label="What the marks mean", elem_id="legend", css_template=present.PICTURES_CSS)
+    legend = gr.HTML(present.OVERLAY_LEGEND, label="What the marks mean", elem_id="legend",
+                     css_template=present.PICTURES_CSS, visible=False)
     sentences, pictures = {}, {}
     with gr.Row(equal_height=False):
         for family in FAMILIES:

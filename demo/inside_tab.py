@@ -209,10 +209,11 @@ def gan_across_training(handlers: InsideHandlers, concurrency_id: str) -> None:
     with gr.Row():
         prompt = gr.Textbox(label="Prompt", value="an open palm", scale=3)
         run = gr.Button("Show snapshots", variant="primary")
+    plot = gr.LinePlot(x="step", y="diversity", title="Variety of the 8 hands across training", label="Variety",
+                       show_label=False, x_title="training steps", y_title="variety (0 = all the same)",
+                       y_lim=[0, None], height=220, elem_id="gan-variety")
     rows = gr.HTML(label="The same 8 seeds at each training snapshot", css_template=present.PICTURES_CSS,
                    elem_id="gan-snapshots")
-    plot = gr.LinePlot(x="step", y="diversity", title="Variety of the 8 hands across training", label="Variety",
-                       x_title="training steps", y_title="variety (0 = all the same)", y_lim=[0, None], height=260)
     run.click(handlers.snapshots, [prompt], [rows, plot], api_name="gan_snapshots", concurrency_id=concurrency_id,
               preprocess=False)
 

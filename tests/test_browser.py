@@ -166,6 +166,17 @@ def test_bad_input_gives_one_message_and_no_badges(open_page):
     playwright.expect(page.locator("#summary")).to_contain_text("Hand Score")  # plain headers before any run
 
 
+def test_overlays_come_with_a_legend_in_words(open_page):
+    page = open_page("?prompt=a+fist&seed=2&n=1&steps=2&overlays=1")
+    wait_for_run(page, 1)
+    legend = page.locator("#legend")
+    playwright.expect(legend).to_be_visible()
+    playwright.expect(legend).to_contain_text("yellow rings: the fingertips it counted")
+    page.locator("#settings").get_by_text("Settings").first.click()
+    page.get_by_label("Show what the judge saw").uncheck()
+    playwright.expect(legend).to_be_hidden()
+
+
 def test_seed_box_takes_whole_numbers_only(open_page):
     page = open_page()
     page.locator("#settings").get_by_text("Settings").first.click()
