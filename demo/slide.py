@@ -62,23 +62,34 @@ def caption(draw: ImageDraw.ImageDraw, xy: tuple[int, int], verdict: present.Ver
         draw.text((x + (indent if k == 0 else 0), y + k * round(size * 1.2)), line, fill=INK, font=font(size))
 
 
-def grid(draw: ImageDraw.ImageDraw, verdicts: list[present.Verdict], width: int, height: int) -> tuple[int, int, int, int]:
-    """(pictures per row, picture side, caption height, type size): the largest type whose longest verdict, wrapped
-    whole, still leaves each picture at least 60 % of its cell's width."""
-    per_row = max(1, math.ceil(math.sqrt(len(verdicts))))
-    rows, gap = math.ceil(len(verdicts) / per_row), 18
-    cell_w = (width - gap * (per_row - 1)) // per_row
-    for size in (28, 24, 20, 18, 16, 14):
-        lines = max(len(caption_lines(draw, v, cell_w, size)) for v in verdicts)
-        caption_h = lines * round(size * 1.2) + 12
-        side = int(min(cell_w, height / rows - caption_h - gap))
-        if side >= 0.6 * cell_w:
-            break
+TYPE_SIZES = (28, 24, 20, 18, 16, 14)
+
+
+def grid(draw: ImageDraw.ImageDraw, verdicts: list[present.Verdict], width: int, height: int,
+         sizes: tuple[int, ...] = TYPE_SIZES) -> tuple[int, int, int, int]:
+    """(pictures per row, picture side, caption height, type size): the largest type at which every verdict,
+    wrapped whole, still leaves pictures at least 60 % of their cell's width; at that type, the number of pictures
+    per row that makes them largest."""
+    n, gap = max(1, len(verdicts)), 18
+    layouts = []
+    for size in sizes:
+        for per_row in range(math.ceil(math.sqrt(n)), min(n, 4) + 1):
+            cell_w = (width - gap * (per_row - 1)) // per_row
+            lines = max((len(caption_lines(draw, v, cell_w, size)) for v in verdicts), default=1)
+            caption_h = lines * round(size * 1.2) + 12
+            side = int(min(cell_w, height / math.ceil(n / per_row) - caption_h - gap))
+            layouts.append((side >= 0.6 * cell_w, size, side, per_row, caption_h))
+        fitting = [layout for layout in layouts if layout[0] and layout[1] == size]
+        if fitting:
+            _, size, side, per_row, caption_h = max(fitting, key=lambda layout: layout[2])
+            return per_row, side, caption_h, size
+    _, size, side, per_row, caption_h = max(layouts, key=lambda layout: (layout[1] == sizes[-1], layout[2]))
     return per_row, side, caption_h, size
 
 
-def column(canvas: Image.Image, box: tuple[int, int, int, int], run: pipeline.BackendRun, spec: HandSpec | None) -> None:
-    """One model's column: its name, its tally, and a grid of pictures each with its verdict line."""
+def column(canvas: Image.Image, box: tuple[int, int, int, int], run: pipeline.BackendRun, spec: HandSpec | None,
+           size: int) -> None:
+    """One model's column: its name, its tally, and a grid of pictures each with its verdict line in `size` type."""
     x0, y0, x1, y1 = box
     draw = ImageDraw.Draw(canvas)
     draw.text((x0, y0), present.TITLES.get(run.backend, run.backend), fill=INK, font=font(46, bold=True))
@@ -88,7 +99,7 @@ def column(canvas: Image.Image, box: tuple[int, int, int, int], run: pipeline.Ba
     draw.text((x0, y0 + 60), present.tally(run, spec), fill=GREY, font=font(30))
     images, verdicts = run.generation.images, present.verdicts(run, spec)
     top, gap = y0 + 116, 18
-    per_row, side, caption_h, size = grid(draw, verdicts, x1 - x0, y1 - top)
+    per_row, side, caption_h, size = grid(draw, verdicts, x1 - x0, y1 - top, (size,))
     cell_w = (x1 - x0 - gap * (per_row - 1)) // per_row
     for k, (image, verdict) in enumerate(zip(images, verdicts)):
         x = x0 + (k % per_row) * (cell_w + gap)
@@ -106,9 +117,11 @@ def compose(inputs: Inputs, runs: list[pipeline.BackendRun], spec: HandSpec | No
              f"{inputs.guidance:g} · {inputs.training_data} training data")
     draw.text((MARGIN, MARGIN + 70), setup, fill=GREY, font=font(28))
     width = (SIZE[0] - 2 * MARGIN - GAP * (len(runs) - 1)) // max(1, len(runs))
-    for k, run in enumerate(runs):
+    height = SIZE[1] - MARGIN - (MARGIN + 140 + 116)  # under the column headings
+    size = min((grid(draw, present.verdicts(run, spec), width, height)[3] for run in runs if run.ok), default=28)
+    for k, run in enumerate(runs):  # one type size on the whole slide: the one the longest verdicts need
         x = MARGIN + k * (width + GAP)
-        column(canvas, (x, MARGIN + 140, x + width, SIZE[1] - MARGIN), run, spec)
+        column(canvas, (x, MARGIN + 140, x + width, SIZE[1] - MARGIN), run, spec, size)
     return canvas
 
 
