@@ -128,11 +128,13 @@ def client_waits(app: App, warm: int, seed0: int = SEED0) -> dict:
 
 def in_process(pairs: list[tuple[str, int]]) -> dict:
     """`pipeline.compare` on the same requests in this process, warmed up and on the app's threads."""
-    threads = pipeline.use_serving_threads()
-    judge = pipeline.warm_up()
+    from judge import Judge
     from models.registry import Registry
+    from prompt import GestureEncoder, PromptParser
 
-    registry, times, loads = Registry(), [], []
+    threads = pipeline.use_serving_threads()
+    registry, judge, times, loads = Registry(), Judge.load(), [], []
+    pipeline.warm_up(registry, judge, PromptParser(GestureEncoder()), None)  # no cache: every request computed
     for prompt, seed in pairs:
         request = pipeline.validate(prompt, seed=seed)
         t0 = time.perf_counter()

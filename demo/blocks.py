@@ -6,9 +6,10 @@ import threading
 
 import gradio as gr
 
-from core.settings import queue_size
+from core.settings import queue_size, result_cache_images
 from demo.compare_tab import build_compare_tab
 from demo.inside_tab import build_inside_tab
+from demo.pipeline import ResultCache
 from demo.teach_tab import build_teach_tab
 from judge import Judge
 from models.registry import Registry
@@ -27,15 +28,19 @@ def warm_up(parser: PromptParser, judge: Judge) -> None:
     threading.Thread(target=judge.reference_features, daemon=True).start()
 
 
-def build_demo(judge: Judge | None = None) -> gr.Blocks:
-    """The app; `judge`: the one that scores every hand (default: the shipped one, `Judge.load()`)."""
-    registry = Registry()  # the app's generators: each variant loaded once, on first use
-    parser = PromptParser(GestureEncoder())  # the app's prompt parser: its encoder loaded once
+def build_demo(judge: Judge | None = None, registry: Registry | None = None, parser: PromptParser | None = None,
+               results: ResultCache | None = None) -> gr.Blocks:
+    """The app, on the objects it is given (app.py loads them once; a missing one is made here, e.g. in tests):
+    `judge` scores every hand, `registry` serves the generators, `parser` reads prompts, `results` keeps finished
+    comparisons for identical requests."""
+    registry = registry or Registry()  # the app's generators: each variant loaded once, on first use
+    parser = parser or PromptParser(GestureEncoder())  # the app's prompt parser: its encoder loaded once
     judge = judge or Judge.load()  # the app's judge: its networks loaded once, its calibration frozen
+    results = results if results is not None else ResultCache(result_cache_images())
     with gr.Blocks(title="Why can't AI draw hands?") as demo:
         gr.Markdown(HEADER)
         with gr.Tab("Compare"):
-            build_compare_tab(registry, COMPUTE, parser, judge, demo)
+            build_compare_tab(registry, COMPUTE, parser, judge, demo, results)
         with gr.Tab("Inside the models"):
             build_inside_tab(registry, COMPUTE, parser, judge)
         with gr.Tab("Why hands?"):

@@ -140,6 +140,7 @@ class CompareHandlers:
     registry: Registry
     parser: PromptParser
     judge: Judge
+    results: pipeline.ResultCache | None  # finished comparisons, answered again to identical requests
 
     def on_compare(self, prompt: JSON, seed: JSON, images_per_backend: JSON, steps: JSON, guidance: JSON,
                    sampler: JSON, training_data: JSON, show_overlays: JSON) -> Iterator[list]:
@@ -154,7 +155,7 @@ class CompareHandlers:
         view, runs = CompareOutputs.waiting(spec), {}
         view.fresh = {"understood", "table", *((name, f) for f in FAMILIES for name in ("galleries", "sentences", "pictures"))}
         yield view.changed()  # at once, before any model runs: what the prompt was understood as
-        for kind, family, payload in pipeline.compare_events(self.registry, self.judge, request, spec):
+        for kind, family, payload in pipeline.compare_events(self.registry, self.judge, request, spec, self.results):
             if kind == "step":  # a sampler's intermediate estimate: only its own column changes
                 step, total, previews = payload
                 if streamed(step, total):
@@ -342,12 +343,12 @@ def result_views() -> tuple[CompareOutputs, gr.Markdown, gr.HTML, gr.DownloadBut
 
 
 def build_compare_tab(registry: Registry, concurrency_id: str, parser: PromptParser, judge: Judge,
-                      demo: gr.Blocks) -> None:
+                      demo: gr.Blocks, results: pipeline.ResultCache | None = None) -> None:
     """Lay out the tab and wire each event to its one handler."""
     picker, lesson_text, show_me = lesson_panel()
     inputs, run, dice = request_controls()
     outputs, note, legend, slide_button = result_views()
-    handlers = CompareHandlers(registry, parser, judge)
+    handlers = CompareHandlers(registry, parser, judge, results)
     # raw JSON in (preprocess=False): pipeline.validate explains any bad value; Gradio's own checks raise bare errors.
     # No progress overlay: it would cover finished columns and leave an "Error" badge on each output after a refused
     # request; the columns say themselves what they are doing ("drawing…", "removing noise: step 4 of 10").

@@ -1,7 +1,7 @@
 """One comparison, without any UI: validate a request, understand the prompt, run each backend
 through the `Generator` protocol, score every hand. The Gradio tabs and the benchmark call this.
 
-For a room of people: finished comparisons are kept in a bounded cache (`RESULTS`), so identical requests (a
+For a room of people: finished comparisons are kept in a bounded cache (a `ResultCache` the app holds), so identical requests (a
 class following a lesson) are answered without computing again; `precompute` fills it ahead (the lesson
 steps, at start) and `warm_up` does every one-time cost (the judge's reference set, the weights, torch's
 kernels) before the first person waits. Measured in bench/wait.py and bench/students.py.
@@ -29,7 +29,7 @@ from judge import Judge, SetReport
 from models.base import GenerateOptions, Generation, Generator, StepCallback
 from models.registry import FAMILY_NAMES as FAMILIES
 from models.registry import BackendUnavailable, Registry
-from prompt import GestureEncoder, PromptParser, parse
+from prompt import PromptParser, parse
 
 VARIANTS = ("full", "scarce")
 
@@ -249,17 +249,14 @@ def cache_key(registry: Registry, judge: Judge, request: Request, spec: HandSpec
     return str(registry.weights_root), judge, request, repr(spec)
 
 
-RESULTS = ResultCache(settings.result_cache_images())  # the app's cache (HANDS_RESULT_CACHE images; 0: none)
-
-
 def compare_events(registry: Registry, judge: Judge, request: Request, spec: HandSpec,
-                   cache: ResultCache | None = RESULTS) -> Iterator[tuple[str, str, object]]:
+                   cache: ResultCache | None = None) -> Iterator[tuple[str, str, object]]:
     """Run the backends one after another in a worker thread and yield what happens as it happens:
     ("step", family, (step, total, previews)) while a sampler denoises, ("done", family, BackendRun) at the end.
 
     One after another, fastest first: measured on the 2-core CPU, running them side by side (a thread
     each) made the whole comparison 0.2 s slower, and the fast columns fill first anyway.
-    A request answered before is answered from `cache` (default: the app's `RESULTS`; None always computes):
+    A request answered before is answered from `cache` (the app's; None always computes):
     its three "done" events at once, in FAMILIES order, and no steps.
     """
     key = cache_key(registry, judge, request, spec)
@@ -322,7 +319,7 @@ def as_request(item: Request | Sequence) -> Request:
 
 
 def precompute(registry: Registry, judge: Judge, requests: Iterable[Request | Sequence], parser: PromptParser | None = None,
-               cache: ResultCache | None = RESULTS) -> list[Request]:
+               cache: ResultCache | None = None) -> list[Request]:
     """Compute each request now and keep it in `cache`, so that everyone who sends it later (a class on the
     lesson path) is answered from the cache; one already there costs nothing. `parser`: the app's, so that a
     prompt is understood as the app understands it (the spec is part of the key). Returns the requests computed
@@ -342,18 +339,16 @@ def precompute(registry: Registry, judge: Judge, requests: Iterable[Request | Se
 WARM_UP = Request(prompt="a hand", seed=SEED.hi)  # at the defaults, so torch's kernels are ready for their shapes
 
 
-def warm_up(registry: Registry | None = None, judge: Judge | None = None, parser: PromptParser | None = None,
-            requests: Iterable[Request | Sequence] = ()) -> Judge:
-    """Pay every one-time cost before anyone waits, and return the judge (made here if not given).
+def warm_up(registry: Registry, judge: Judge, parser: PromptParser, cache: ResultCache | None,
+            requests: Iterable[Request | Sequence] = ()) -> None:
+    """Pay every one-time cost before anyone waits, on the app's own objects (loaded once, in app.py).
 
     1. the judge's reference set for KID (500 clean renders: the largest one-time cost, 4-11 s on the 2-core CPU);
     2. every family's default weights and the prompt encoder; 3. one comparison at the defaults, not cached
     (torch picks its kernels for those shapes on the first call, the judge's networks load); 4. `precompute(requests)`.
-    What it warms is the process's (torch, the judge) and the objects given; results go to `RESULTS`, shared by
-    every registry on the same weights folder. A failing backend is left to say so on its first request."""
+    What it warms is the process's (torch) and the objects given; the lesson steps go to `cache`. A failing
+    backend is left to say so on its first request."""
     started = time.perf_counter()
-    registry, judge = registry or Registry(), judge or Judge.load()
-    parser = parser or PromptParser(GestureEncoder())  # one encoder for every prompt below, loaded once
     judge.reference_features()
     for family in FAMILIES:
         try:
@@ -362,9 +357,8 @@ def warm_up(registry: Registry | None = None, judge: Judge | None = None, parser
             pass
     parser.preload(background=False)
     compare(registry, judge, WARM_UP, understand(WARM_UP.prompt, parser))
-    done = precompute(registry, judge, requests, parser)
+    done = precompute(registry, judge, requests, parser, cache)
     print(f"warm-up: {time.perf_counter() - started:.1f} s ({len(done)} requests precomputed)", file=sys.stderr, flush=True)
-    return judge
 
 
 def use_serving_threads() -> int:

@@ -96,7 +96,7 @@ def test_cache_size_comes_from_the_setting(monkeypatch):
     monkeypatch.setenv("HANDS_RESULT_CACHE", "-3")
     assert settings.result_cache_images() == 0
     monkeypatch.delenv("HANDS_RESULT_CACHE")
-    assert settings.result_cache_images() == pipeline.RESULTS.max_images == 384
+    assert settings.result_cache_images() == 384
 
 
 @needs_weights
@@ -140,12 +140,15 @@ def test_precompute_fills_the_cache_for_lesson_inputs_and_skips_a_bad_one(regist
 
 
 @needs_weights
-def test_warm_up_returns_the_judge_with_its_reference_set_and_the_requests_precomputed(registry, judge):
+def test_warm_up_computes_the_reference_set_and_precomputes_into_the_cache(registry, judge):
     request = pipeline.Request("a peace sign", seed=25, n=1, steps=2)
-    assert pipeline.warm_up(registry, judge, requests=[request]) is judge
+    from prompt import PromptParser
+
+    cache = pipeline.ResultCache(max_images=100)
+    pipeline.warm_up(registry, judge, PromptParser(), cache, requests=[request])
     assert judge._references  # the KID reference set: computed, not left to the first request
     key = pipeline.cache_key(registry, judge, request, pipeline.understand(request.prompt))
-    assert pipeline.RESULTS.get(key) is not None
+    assert cache.get(key) is not None
 
 
 def test_serving_threads_follow_the_setting(monkeypatch):
