@@ -54,10 +54,10 @@ def test_the_lesson_path_is_the_lessons_with_a_run_and_the_first_use_round_moves
 
 
 def test_a_students_answer_yields_each_picture_url_once():
-    picture = {"path": "/tmp/g/a.png", "url": "http://h/file=/tmp/g/a.png", "meta": {"_type": "gradio.FileData"}}
+    picture = {"path": "/gradio/g/a.png", "url": "http://h/file=/gradio/g/a.png", "meta": {"_type": "gradio.FileData"}}
     answer = ["understood", [{"image": picture, "caption": "✓"}, {"image": dict(picture), "caption": "✓"}],
               "<p>html</p>", {"headers": ["Model"], "data": [["vae"]]}, {"url": None, "path": None}]
-    assert students.image_urls(answer) == ["http://h/file=/tmp/g/a.png"]
+    assert students.image_urls(answer) == ["http://h/file=/gradio/g/a.png"]
 
 
 def test_the_class_fails_on_any_failed_request_or_a_slow_precomputed_step(capsys):
