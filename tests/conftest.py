@@ -8,6 +8,22 @@ import pytest
 
 
 @pytest.fixture(scope="module")
+def registry():
+    """The shipped generators, each variant loaded once per test module."""
+    from models.registry import Registry
+
+    return Registry()
+
+
+@pytest.fixture(scope="module")
+def judge():
+    """The shipped judge, its networks loaded once per test module."""
+    from judge import Judge
+
+    return Judge.load()
+
+
+@pytest.fixture(scope="module")
 def app_judge():
     """The judge the demo in `client` scores with (a test reaches its networks through it)."""
     from judge import Judge

@@ -6,21 +6,10 @@ import pytest
 
 from core.limits import GUIDANCE, IMAGES, PROMPT_MAX_CHARS, SEED, STEPS
 from demo import pipeline
-from judge import Judge
 from models.registry import FAMILY_NAMES as FAMILIES
 from models.registry import Registry
 
 pytestmark = pytest.mark.skipif(not all(Registry().variants(f) for f in FAMILIES), reason="needs the shipped weights")
-
-
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return Registry()
-
-
-@pytest.fixture(scope="module")
-def judge() -> Judge:
-    return Judge.load()
 
 
 def _bytes(runs) -> list[bytes]:

@@ -20,11 +20,6 @@ pytestmark = pytest.mark.skipif(not all(Registry().variants(f) for f in FAMILIES
 PROMPT, SEED = "a thumbs up with the left hand", 1234
 
 
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return Registry()
-
-
 def digests_in_fresh_process(hash_seed: str) -> dict:
     env = dict(os.environ, PYTHONHASHSEED=hash_seed)
     run = subprocess.run([sys.executable, "-m", "bench.digests", "--prompt", PROMPT, "--seed", str(SEED)], cwd=REPO_ROOT,

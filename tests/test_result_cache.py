@@ -19,16 +19,6 @@ from models.registry import Registry
 needs_weights = pytest.mark.skipif(not all(Registry().variants(f) for f in FAMILIES), reason="needs the shipped weights")
 
 
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return Registry()
-
-
-@pytest.fixture(scope="module")
-def judge() -> Judge:
-    return Judge.load()
-
-
 def _run(family: str, images: int, ok: bool = True) -> pipeline.BackendRun:
     pictures = [Image.new("RGB", (4, 4), (k, 0, 0)) for k in range(images)]
     generation = Generation(pictures, family, "full", 0, 1, 0.0, 1)
