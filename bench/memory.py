@@ -3,9 +3,11 @@
     python -m bench.memory [--requests 500] [--bound-mb 150] [--out results/memory.json]
 
 Launches `python app.py` on loopback, warms it up (weights, prompt encoder, scorer references and
-allocator pools fill on the first requests), then sends cheap requests one after another (1 image
-per backend, 2 DPM++ steps), reading the server's RSS every --every requests. Exit 1 if the RSS
-grew by more than --bound-mb from after the warm-up to the end, or if any request failed.
+allocator pools fill on the first requests, and the app's cache of finished comparisons fills to its
+bound, HANDS_RESULT_CACHE images: at least enough requests for that), then sends cheap requests one after
+another (1 image per backend, 2 DPM++ steps, every one new), reading the server's RSS every --every
+requests. Exit 1 if the RSS grew by more than --bound-mb from after the warm-up to the end, or if any
+request failed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ from pathlib import Path
 
 from bench.load import log, run_clients
 from bench.server import CHEAP, launched_app
-from core.settings import REPO_ROOT
+from core.settings import REPO_ROOT, result_cache_images
+from models.registry import FAMILY_NAMES as FAMILIES
+
+
+def warmup_requests(asked: int) -> int:
+    """`asked`, or more if the app's result cache needs more new requests to fill (each holds 3 x n images):
+    a bounded cache filling up is not a leak."""
+    if asked == 0:
+        return 0
+    return max(asked, result_cache_images() // (len(FAMILIES) * CHEAP["n"]) + 1)
 
 
 def verdict(samples: list[dict], bound_mb: float) -> dict:
@@ -47,9 +58,10 @@ def main(argv=None) -> int:
     samples, served, failed, errors = [], 0, 0, set()
     try:
         with launched_app() as app:
-            if args.warmup:
-                log(f"warm-up: {args.warmup} requests")
-                run_clients(app.url, 1, args.warmup, CHEAP, seed0=10**6)
+            warmup = warmup_requests(args.warmup)
+            if warmup:
+                log(f"warm-up: {warmup} requests (the result cache holds {result_cache_images()} images)")
+                run_clients(app.url, 1, warmup, CHEAP, seed0=10**6)
             samples.append({"requests": 0, "rss_mb": round(app.rss_mb(), 1)})
             while served + failed < args.requests:
                 batch = min(args.every, args.requests - served - failed)
@@ -62,7 +74,8 @@ def main(argv=None) -> int:
     except RuntimeError as err:
         print(f"error: {err}".splitlines()[0], file=sys.stderr)
         return 1
-    result = {"date": dt.datetime.now().isoformat(timespec="seconds"), "settings": CHEAP, "warmup": args.warmup,
+    result = {"date": dt.datetime.now().isoformat(timespec="seconds"), "settings": CHEAP, "warmup": warmup_requests(args.warmup),
+              "result_cache_images": result_cache_images(),
               "requests": args.requests, "served": served, "failed": failed, "errors": sorted(errors)[:5],
               "server_alive": alive, **verdict(samples, args.bound_mb), "samples": samples}
     args.out.parent.mkdir(parents=True, exist_ok=True)
