@@ -7,7 +7,8 @@ student is a thread with its own gradio_client Client; they open the page within
 then follow the path of `demo.lessons` one step after another, reading for about --read seconds between steps. A
 step's wait runs from the click (`submit`) to the last streamed update, plus fetching that answer's pictures once
 over one kept-alive connection, as a browser tab does (gradio_client itself would download every picture of every
-update, on a fresh connection each: --client-downloads measures that instead).
+update, on a fresh connection each: --client-downloads measures that instead). The app's CPU seconds per answer
+are reported too: on this machine the simulated students use about as much CPU as the server does.
 
 Two rounds on the same app: `precomputed`, the lesson path as shipped; `first_use`, the same steps with other
 seeds, so the first student to reach a step computes it and the others are answered from the cache. Bounded: at
@@ -28,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 from bench.server import App, launched_app
 from bench.wait import load, log
@@ -145,6 +147,13 @@ def cache_use(app: App, since: int) -> dict:
     return {"computed": sum(not x["cached"] for x in lines), "from_cache": sum(x["cached"] for x in lines)}
 
 
+def app_cpu_s(app: App) -> float:
+    """CPU seconds the app's process has used: per answer, the server's own cost, whatever the clients on this
+    machine cost (a class's browsers run elsewhere)."""
+    times = psutil.Process(app.process.pid).cpu_times()
+    return times.user + times.system
+
+
 def round_report(run: dict, app: App, since: int) -> dict:
     every = [w for waits in run["waits"].values() for w in waits]
     return {"all_steps": stats(every), "steps": {title: stats(w) for title, w in run["waits"].items()},
@@ -180,10 +189,12 @@ def main(argv=None) -> int:
             result["cold_start_s"] = round(app.cold_start_s, 1)
             for name, offset in rounds:
                 log(f"{name}: {args.students} students, {len(path)} steps (load {load()})")
-                since = len(app.log_tail(10**8))
+                since, cpu = len(app.log_tail(10**8)), app_cpu_s(app)
                 run = run_class(app.url, lesson_path(offset), args.students, args.spread, args.read, args.timeout,
                                 args.client_downloads, seed=offset)
                 result[name] = round_report(run, app, since)
+                served = max(1, result[name]["all_steps"]["served"])
+                result[name]["server_cpu_s_per_answer"] = round((app_cpu_s(app) - cpu) / served, 3)
             result["server_alive"] = app.alive()
     except RuntimeError as err:
         print(f"error: {err}".splitlines()[0], file=sys.stderr)
