@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.processing_utils import save_pil_to_cache
+from gradio.utils import get_upload_folder
+from PIL import Image
 
 from core.limits import GUIDANCE, IMAGES, PROMPT_MAX_CHARS, SAMPLERS, SEED, STEPS
 from core.vocab import HandSpec
@@ -141,6 +144,7 @@ class CompareHandlers:
     parser: PromptParser
     judge: Judge
     results: pipeline.ResultCache | None  # finished comparisons, answered again to identical requests
+    pictures: present.Pictures  # each picture's PNG file and data URL, made once (a class gets the same pictures)
 
     def on_compare(self, prompt: JSON, seed: JSON, images_per_backend: JSON, steps: JSON, guidance: JSON,
                    sampler: JSON, training_data: JSON, show_overlays: JSON) -> Iterator[list]:
@@ -166,10 +170,12 @@ class CompareHandlers:
             runs[family] = run = payload
             if run.error:
                 gr.Warning(run.error)
-            view.galleries[family] = present.gallery_items(run, spec, overlays)
+            view.galleries[family] = present.gallery_items(run, spec, overlays, self.pictures)
             view.sentences[family] = present.column_sentence(run, spec)
-            view.pictures[family] = present.pictures_html(run, spec, overlays)
-            view.fresh |= {("galleries", family), ("sentences", family), ("pictures", family)}
+            view.pictures[family] = present.pictures_html(run, spec, overlays, self.pictures)
+            # the galleries (behind Details) travel once, in the last answer: as files, each a download for an
+            # API client, which would otherwise fetch the finished columns' pictures again with every update
+            view.fresh |= {("sentences", family), ("pictures", family)}
             if len(runs) < len(FAMILIES):
                 yield view.changed()
         runs = {f: runs[f] for f in FAMILIES if f in runs}  # the table lists models in a fixed order
@@ -203,12 +209,18 @@ class CompareHandlers:
             shown = [gr.skip()] * len(shown)
 
 
-def on_overlays(show: bool, saved: dict | None) -> list:
-    """Redraw the pictures with or without the judge's marks from the saved runs: no model runs again."""
-    runs, spec = (saved or {}).get("runs", {}), (saved or {}).get("spec")
-    pictures = [present.pictures_html(runs[f], spec, show) if f in runs else gr.skip() for f in FAMILIES]
-    galleries = [present.gallery_items(runs[f], spec, show) if f in runs else gr.skip() for f in FAMILIES]
-    return [gr.HTML(present.OVERLAY_LEGEND, visible=bool(show)), *pictures, *galleries]
+    def on_overlays(self, show: bool, saved: dict | None) -> list:
+        """Redraw the pictures with or without the judge's marks from the saved runs: no model runs again."""
+        runs, spec = (saved or {}).get("runs", {}), (saved or {}).get("spec")
+        pictures = [present.pictures_html(runs[f], spec, show, self.pictures) if f in runs else gr.skip() for f in FAMILIES]
+        galleries = [present.gallery_items(runs[f], spec, show, self.pictures) if f in runs else gr.skip() for f in FAMILIES]
+        return [gr.HTML(present.OVERLAY_LEGEND, visible=bool(show)), *pictures, *galleries]
+
+
+def save_png(image: Image.Image) -> str:
+    """Write a gallery picture where the server serves files from (Gradio's upload folder) and return its path; the
+    Gallery then serves that file as it is, without writing it again (`present.Pictures` calls this once per picture)."""
+    return save_pil_to_cache(image, cache_dir=get_upload_folder(), format="png")
 
 
 def on_new_seed() -> int:
@@ -348,7 +360,7 @@ def build_compare_tab(registry: Registry, concurrency_id: str, parser: PromptPar
     picker, lesson_text, show_me = lesson_panel()
     inputs, run, dice = request_controls()
     outputs, note, legend, slide_button = result_views()
-    handlers = CompareHandlers(registry, parser, judge, results)
+    handlers = CompareHandlers(registry, parser, judge, results, present.Pictures(save_png))
     # raw JSON in (preprocess=False): pipeline.validate explains any bad value; Gradio's own checks raise bare errors.
     # No progress overlay: it would cover finished columns and leave an "Error" badge on each output after a refused
     # request; the columns say themselves what they are doing ("drawing…", "removing noise: step 4 of 10").
@@ -366,6 +378,6 @@ def build_compare_tab(registry: Registry, concurrency_id: str, parser: PromptPar
         done.success(on_slide, outputs.state, slide_button, api_visibility="private", show_progress="hidden")
     gr.on([run.click, inputs.prompt.submit, dice.click], None, None, note, js="() => ''")  # the lesson is left
     picker.change(on_lesson, picker, [lesson_text, show_me], api_visibility="private")
-    inputs.overlays.change(on_overlays, [inputs.overlays, outputs.state],
+    inputs.overlays.change(handlers.on_overlays, [inputs.overlays, outputs.state],
                            [legend, *[outputs.pictures[f] for f in FAMILIES], *[outputs.galleries[f] for f in FAMILIES]],
                            api_visibility="private", show_progress="hidden")

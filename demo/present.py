@@ -10,7 +10,11 @@ import base64
 import html
 import io
 import re
+import threading
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -50,6 +54,7 @@ GESTURE_WORDS = {
 }
 TITLES = {"vae": "VAE", "gan": "GAN", "diffusion": "Diffusion"}
 MARKS = {"right": "✓", "wrong": "✗", "unsure": "?"}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -185,33 +190,92 @@ def marked(report, size: int = 128) -> Image.Image:
     return image
 
 
-def shown_images(run: pipeline.BackendRun, overlays: bool) -> list[Image.Image]:
-    """The pictures as generated, or with the judge's marks."""
-    if not run.ok or run.generation is None:
-        return []
-    if overlays:
-        return [marked(report) for report in run.reports]
-    return list(run.generation.images)
+class ImageMemo:
+    """Values made once per picture object (its PNG file, its data URL), forgotten when the picture is: a class
+    repeating a lesson is answered with the very same pictures (`pipeline.ResultCache`), so each is encoded once,
+    not once per student. Keyed by id() with a weak reference (a PIL image is unhashable): no picture is kept alive
+    by it. Thread-safe; a value is made under the lock, so two students never write the same file at once."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[weakref.ref, dict]] = {}
+        self._lock = threading.RLock()  # a value may be made from another (a marked picture's URL)
+
+    def get(self, image: Image.Image, tag: object, make: Callable[[], T]) -> T:
+        """`image`'s value under `tag`, made by `make()` the first time it is asked for."""
+        key = id(image)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0]() is not image:
+                entry = (weakref.ref(image, self._forget(key)), {})
+                self._entries[key] = entry
+            if tag not in entry[1]:
+                entry[1][tag] = make()
+            return entry[1][tag]
+
+    def _forget(self, key: int) -> Callable[[weakref.ref], None]:
+        def forget(ref: weakref.ref) -> None:  # no lock: it may run inside `get`, when the collector does
+            if self._entries.get(key, (None,))[0] is ref:
+                self._entries.pop(key, None)
+        return forget
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
-def figures_html(images: list[Image.Image], lines: list[tuple[str, str]], alt: str) -> str:
+class Pictures:
+    """How a comparison's pictures reach the page: inline as data URLs (the columns) and as files (the details
+    galleries, which API clients download), each made once per generated picture and overlay setting.
+
+    The app makes one (`compare_tab`) and passes it to every handler. `save` writes a PNG where the server
+    serves files from and returns its path (Gradio's own saver rewrote the same file, named by its hash, for
+    every student asking, while others were reading it); without it the galleries get the pictures themselves."""
+
+    def __init__(self, save: Callable[[Image.Image], str] | None = None) -> None:
+        self.save = save
+        self.memo = ImageMemo()
+
+    def shown(self, run: pipeline.BackendRun, k: int, overlays: bool) -> Image.Image:
+        """Picture k as generated, or with the judge's marks (drawn once)."""
+        image = run.generation.images[k]
+        return self.memo.get(image, "marked", lambda: marked(run.reports[k])) if overlays else image
+
+    def url(self, run: pipeline.BackendRun, k: int, overlays: bool) -> str:
+        return self.memo.get(run.generation.images[k], ("url", overlays), lambda: data_url(self.shown(run, k, overlays)))
+
+    def file(self, run: pipeline.BackendRun, k: int, overlays: bool) -> Image.Image | str:
+        """Picture k enlarged for the gallery: its file's path when there is a `save`, else the picture."""
+        def make() -> Image.Image | str:
+            big = pipeline.upscale(self.shown(run, k, overlays))
+            return self.save(big) if self.save is not None else big
+        return self.memo.get(run.generation.images[k], ("file", overlays), make)
+
+    def count(self, run: pipeline.BackendRun) -> int:
+        return len(run.generation.images) if run.ok and run.generation is not None else 0
+
+
+def figures_html(images: list[Image.Image | str], lines: list[tuple[str, str]], alt: str) -> str:
     """Pictures in a grid, each with its line under it, in large type that wraps instead of being cut.
-    `lines`: (kind, text) per picture; kind "right" / "wrong" / "unsure" colours the mark, "" shows plain text."""
+    `images`: pictures, or their data URLs; `lines`: (kind, text) per picture; kind "right" / "wrong" / "unsure"
+    colours the mark, "" shows plain text."""
     cells = []
     for k, (image, (kind, text)) in enumerate(zip(images, lines), 1):
         mark = f'<b class="mark {kind}">{MARKS[kind]}</b> ' if kind else ""
-        cells.append(f'<figure class="pic {kind}"><img src="{data_url(image)}" alt="{html.escape(alt)} {k}">'
+        src = image if isinstance(image, str) else data_url(image)
+        cells.append(f'<figure class="pic {kind}"><img src="{src}" alt="{html.escape(alt)} {k}">'
                      f'<figcaption>{mark}{html.escape(text)}</figcaption></figure>')
     return f'<div class="pics">{"".join(cells)}</div>'
 
 
-def pictures_html(run: pipeline.BackendRun, spec: HandSpec | None, overlays: bool = False) -> str:
-    """One column's pictures, each with its verdict line under it."""
+def pictures_html(run: pipeline.BackendRun, spec: HandSpec | None, overlays: bool = False,
+                  pictures: Pictures | None = None) -> str:
+    """One column's pictures, each with its verdict line under it (`pictures`: the app's, so each is encoded once)."""
     title = TITLES.get(run.backend, run.backend)
     if not run.ok:
         return f'<p class="status">⚠️ {html.escape(run.error or "")}</p>'
+    pictures = pictures or Pictures()
     lines = [(v.kind, v.words) for v in verdicts(run, spec)]
-    return figures_html(shown_images(run, overlays), lines, f"{title} picture")
+    urls = [pictures.url(run, k, overlays) for k in range(pictures.count(run))]
+    return figures_html(urls, lines, f"{title} picture")
 
 
 def progress_html(family: str, step: int, total: int, previews: list[Image.Image]) -> str:
@@ -256,12 +320,14 @@ PICTURES_CSS = """
 
 # ---- details ------------------------------------------------------------------------------------------------
 
-def gallery_items(run: pipeline.BackendRun, spec: HandSpec | None, overlays: bool = False) -> list[tuple]:
-    """Pictures for the details gallery (and API clients): each captioned with its verdict and Hand Score."""
-    items = []
-    for image, report, v in zip(shown_images(run, overlays), run.reports, verdicts(run, spec)):
-        items.append((pipeline.upscale(image), f"{v.line} · Hand Score {report.hand_score:.0f}/100"))
-    return items
+def gallery_items(run: pipeline.BackendRun, spec: HandSpec | None, overlays: bool = False,
+                  pictures: Pictures | None = None) -> list[tuple]:
+    """Pictures for the details gallery (and API clients): each captioned with its verdict and Hand Score.
+    `pictures`: the app's, so that each picture's file is written once and then only read."""
+    pictures = pictures or Pictures()
+    files = [pictures.file(run, k, overlays) for k in range(pictures.count(run))]
+    return [(file, f"{v.line} · Hand Score {report.hand_score:.0f}/100")
+            for file, report, v in zip(files, run.reports, verdicts(run, spec))]
 
 
 SUMMARY_COLUMNS = ["Model", "Training data", "Hand Score (0-100)", "Likely at least", "Likely at most",

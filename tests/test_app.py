@@ -13,6 +13,26 @@ from models.registry import Registry  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not all(Registry().variants(f) for f in FAMILIES), reason="shipped weights missing")
 
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory, app_judge):
+    """The demo launched on loopback without a result cache (it keeps nothing), so that asking the same request
+    twice computes it twice: determinism is tested, not the cache (tests/test_result_cache.py tests that)."""
+    import os
+
+    from demo.blocks import build_demo
+    from demo.pipeline import ResultCache
+
+    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))  # read while serving files: keep it set
+    demo = build_demo(app_judge, results=ResultCache(max_images=0))
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    c = gradio_client.Client(url, verbose=False)
+    yield c
+    c.close()
+    demo.close()
+
+
 INPUT_NAMES = ["prompt", "seed", "images_per_backend", "steps", "guidance", "sampler", "training_data", "show_overlays"]
 F = len(FAMILIES)
 
