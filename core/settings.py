@@ -51,6 +51,27 @@ def result_cache_images() -> int:
     return max(0, int(value)) if value else 384
 
 
+def data_dir() -> Path:
+    """Where the app keeps what people give it (the arena's votes database): HANDS_DATA, else Spaces' persistent
+    /data when that folder exists and is writable (it does on a Space with persistent storage), else ./data."""
+    forced = os.environ.get("HANDS_DATA")
+    if forced:
+        return Path(forced).expanduser()
+    spaces = Path("/data")
+    if spaces.is_dir() and os.access(spaces, os.W_OK):
+        return spaces
+    return REPO_ROOT / "data"
+
+
+LOCAL_SESSION_SECRET = "hands-local-only-not-secret"  # the default: fine on a laptop, set your own on a public Space
+
+
+def session_secret() -> str:
+    """The key that signs the arena's anonymous session ids (HANDS_SESSION_SECRET). Whoever knows it can forge a
+    session id, so a public deployment sets its own; the default is for local use and says so."""
+    return os.environ.get("HANDS_SESSION_SECRET") or LOCAL_SESSION_SECRET
+
+
 def timing_log() -> bool:
     """HANDS_TIMING=1: one line per /compare on stderr with the seconds spent computing (bench/wait.py reads it)."""
     return os.environ.get("HANDS_TIMING", "") not in ("", "0")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-ROOMS = ("core", "world", "prompt", "judge", "models", "demo", "bench")
+ROOMS = ("core", "world", "prompt", "feedback", "judge", "models", "demo", "bench")
 LONG = 60  # lines; a longer function is split, or says why in a docstring starting "Long because"
 
 

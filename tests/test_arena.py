@@ -1,0 +1,95 @@
+"""The arena through gradio_client against the launched demo, its votes in a temporary HANDS_DATA: a pair, a vote,
+the reveal, the leaderboard moving; a retried vote counted once; bad and foreign votes refused with a message."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+gradio_client = pytest.importorskip("gradio_client")
+
+from demo.arena import SHOWN_SIZE, png_sha256  # noqa: E402
+from feedback.store import Store  # noqa: E402
+from models.registry import FAMILY_NAMES as FAMILIES  # noqa: E402
+from models.registry import Registry  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not all(Registry().variants(f) for f in FAMILIES), reason="shipped weights missing")
+
+
+@pytest.fixture(scope="module")
+def arena(tmp_path_factory, app_judge):
+    """(url, client, the store behind the app): the demo launched on loopback with HANDS_DATA in a temporary folder."""
+    from demo.blocks import build_demo
+
+    data = tmp_path_factory.mktemp("hands-data")
+    saved = {key: os.environ.get(key) for key in ("HANDS_DATA", "GRADIO_TEMP_DIR")}
+    os.environ["HANDS_DATA"] = str(data)
+    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
+    demo = build_demo(app_judge)
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    client = gradio_client.Client(url, verbose=False)
+    yield url, client, Store(data)
+    client.close()
+    demo.close()
+    for key, value in saved.items():
+        os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+
+
+def shown_digest(path: str) -> str:
+    """The served picture shrunk back to the 64 px that were drawn (it is enlarged nearest-neighbour), hashed."""
+    big = np.asarray(Image.open(path).convert("RGB"))
+    step = SHOWN_SIZE // 64
+    return png_sha256(Image.fromarray(big[::step, ::step]))
+
+
+def test_pair_vote_reveal_leaderboard(arena):
+    from gradio_client.exceptions import AppError
+
+    url, client, store = arena
+    families, variants, behind = client.predict(api_name="/leaderboard")
+    assert families["data"] == [] and "No votes yet" in behind
+    assert "_" not in "".join(families["headers"])
+    for _ in range(10):  # about one pair in ten is a check pair, which rates no model: vote on it and go on
+        left, right, pair_id, prompt = client.predict("a peace sign", api_name="/arena_pair")
+        pair = store.pair(pair_id)
+        assert pair is not None and pair.session  # recorded as served, to this client's session
+        assert [shown_digest(left), shown_digest(right)] == [pair.left.sha256, pair.right.sha256]
+        reveal = client.predict(pair_id, "left", ["fused"], api_name="/arena_vote")
+        if pair.known_better is None:
+            break
+    assert "a peace sign" in prompt
+    assert "Left:" in reveal and "Right:" in reveal and reveal.count("The judge:") == 2
+    assert pair.left.judge["line"] in reveal and pair.right.judge["line"] in reveal
+    assert client.predict(pair_id, "left", [], api_name="/arena_vote").endswith(reveal.split("\n", 1)[1])  # a retry
+    families, variants, behind = client.predict(api_name="/leaderboard")
+    assert "1 vote**" in behind
+    rated = {row[1] for row in variants["data"]}
+    assert len(rated) == (1 if pair.kind == "seeds" else 2)
+    assert [vote.answer for vote, p in store.votes() if p.pair_id == pair_id] == ["left"]
+    with pytest.raises(AppError, match="never shown"):
+        client.predict("made-up-pair", "left", [], api_name="/arena_vote")
+    with pytest.raises(AppError, match="answer"):
+        client.predict(pair_id, "the left one", [], api_name="/arena_vote")
+    other = gradio_client.Client(url, verbose=False)  # another visitor: its own session
+    with pytest.raises(AppError, match="someone else"):
+        other.predict(pair_id, "right", [], api_name="/arena_vote")
+    other.close()
+
+
+def test_api_names_and_parameters(arena):
+    _, client, _ = arena
+    api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert [p["parameter_name"] for p in api["/arena_pair"]["parameters"]] == ["prompt"]
+    assert [p["parameter_name"] for p in api["/arena_vote"]["parameters"]] == ["pair_id", "answer", "flags"]
+    assert api["/leaderboard"]["parameters"] == []
+
+
+def test_a_too_long_prompt_is_refused(arena):
+    from gradio_client.exceptions import AppError
+
+    _, client, _ = arena
+    with pytest.raises(AppError, match="prompt"):
+        client.predict("x" * 10_000, api_name="/arena_pair")
