@@ -1,14 +1,31 @@
 """The claims table: each claim about generators and hands, the metric that tests it, the values,
-and whether it holds — decided by a 95% bootstrap interval, not by eye."""
+and whether it holds — decided by a 95% bootstrap interval — and, beside the judge's verdict, the
+raters' (people who looked at 1,248 of the project's pictures; bench.raters_claims).
+
+    python -m bench.claims [--results results/benchmark.json] [--out results]
+
+`python -m bench` measures the claims and writes the table with the rest of the benchmark. This command
+decides them again from the last benchmark's measurements and the rater set, without generating anything:
+it writes the claims back into benchmark.json (the app reads them there) and benchmark.md, and writes
+OUT/claims.json (with every setting's rater means) and OUT/claims.md.
+"""
 
 from __future__ import annotations
 
+import argparse
 import csv
+import json
+import sys
+from pathlib import Path
 
 import numpy as np
 
+from bench.raters_claims import NOT_RATED, Comparison, RaterClaim, Side, attach, both_verdicts, number, per_source, pictures
 from bench.stats import diff_ci, paired_diff_ci, verdict
+from core.settings import REPO_ROOT
 from models.registry import Registry
+
+FEW_STEPS_MARGIN = 3.0  # Hand Score points (of 100) a few sampling steps may lose against the most steps
 
 
 def _fmt(x: float, digits: int = 1) -> str:
@@ -53,7 +70,7 @@ def _loss_cv(registry: Registry, family: str, column_hint: str) -> float | None:
     return float(values.std() / (abs(values.mean()) + 1e-9)) if len(values) > 2 else None
 
 
-def _few_steps_row(sweep: list[dict], app_steps: int | None, margin: float = 3.0) -> dict | None:
+def _few_steps_row(sweep: list[dict], app_steps: int | None, margin: float = FEW_STEPS_MARGIN) -> dict | None:
     """A few sampling steps lose at most `margin` Hand Score points against the most steps swept.
 
     The sweep draws the same prompts and seeds at every step count, so images are compared in pairs.
@@ -86,12 +103,13 @@ def _guidance_row(scales: list[dict], app_guidance: float | None) -> dict | None
 
 def evaluate(results: dict, registry: Registry) -> list[dict]:
     """Every claim the results can test, in the table's order: the architectures, data, compute, then
-    what makes hands hard."""
+    what makes hands hard; each with the raters' verdict beside the judge's (RATER_CLAIMS)."""
     full = {b["family"]: b for b in results["backends"] if b["variant"] == "full"}
     scarce = {b["family"]: b for b in results["backends"] if b["variant"] == "scarce"}
     equal = {row["family"]: row for row in results.get("equal_training") or []}
-    return (_architecture_rows(full, registry) + _data_rows(full, scarce, equal, registry)
-            + _compute_rows(results, full, equal, registry) + _difficulty_rows(full, results.get("renders")))
+    return attach(_architecture_rows(full, registry) + _data_rows(full, scarce, equal, registry)
+                  + _compute_rows(results, full, equal, registry) + _difficulty_rows(full, results.get("renders")),
+                  RATER_CLAIMS)
 
 
 def _architecture_rows(full: dict, registry: Registry) -> list[dict]:
@@ -203,3 +221,137 @@ def _difficulty_rows(full: dict, renders: dict | None) -> list[dict]:
                              f"{100 * b['malformation_rate']:.0f}% vs renders {100 * renders['malformation_rate']:.0f}%",
                              "holds" if b["malformation_rate"] > renders["malformation_rate"] else "does not hold"))
     return rows
+
+
+# ---- the same claims by the raters' eyes (bench.raters_claims; the settings as judge/fit/raters/ names them) ----
+
+APP = "diffusion/full steps=10"  # the app's diffusion: 10 DPM-Solver++ steps, guidance 2.5
+FAMILY_SOURCES = {"vae": "vae/full", "gan": "gan/full", "diffusion": APP}  # each family's shipped model
+DIFFUSION_STEPS = tuple(Side(f"{n} steps", f"diffusion/full steps={n}") for n in (2, 4)) + (
+    Side("10 steps", APP), Side("50 steps (DDPM)", "diffusion/full steps=50 sampler=ddpm"))
+GUIDANCE = (Side("guidance 0", "diffusion/full steps=10 guidance=0.0", "fingers"), Side("guidance 2.5", APP, "fingers"),
+            Side("guidance 7.5", "diffusion/full steps=10 guidance=7.5", "fingers"))
+GAN_SNAPSHOTS = tuple(Side(f"step {n:,}", f"gan/full@step-{n:06d}") for n in (1600, 3200, 4800)) + (
+    Side("fully trained", "gan/full"),)
+
+
+def _best_family(measure: str) -> Comparison:
+    return Comparison(Side("diffusion", APP, measure), (Side("VAE", FAMILY_SOURCES["vae"], measure),
+                                                   Side("GAN", FAMILY_SOURCES["gan"], measure)))
+
+
+def _scarce(family: str, same_steps: int | None) -> RaterClaim:
+    """Full vs scarce data; at `same_steps` training steps where the raters saw the full run's snapshot there (the
+    judge's row compares those too), with the longer-trained full model said beside it."""
+    sampled = " steps=10" if family == "diffusion" else ""  # the app's steps, as the rater set names them
+    scarce = Side("scarce", f"{family}/scarce{sampled}")
+    longer = Comparison(Side("full data", FAMILY_SOURCES[family]), (scarce,))
+    if same_steps is None:
+        return RaterClaim(f"Scarce data hurts hands ({family})", longer)
+    snapshot = Side(f"full data at {same_steps:,} steps", f"{family}/full@step-{same_steps:06d}{sampled}")
+    return RaterClaim(f"Scarce data hurts hands ({family})", Comparison(snapshot, (scarce,)),
+                      also=(("trained longer on full data", longer),))
+
+
+def _per_family(family: str) -> tuple[RaterClaim, ...]:
+    """What makes hands hard, by eye, for one family's shipped model."""
+    source = FAMILY_SOURCES[family]
+    return (RaterClaim(f"Occlusion makes hands harder ({family})",
+                       Comparison(Side("open fingers", source, group="open"), (Side("fists, held objects", source, group="occluded"),))),
+            RaterClaim(f"A hand can look like a hand and still be wrong ({family})",
+                       Comparison(Side("a hand", source, "hand"), (Side("fingers right", source, "fingers"),))),
+            RaterClaim(f"Little tolerance for error: generated vs rendered hands ({family})",
+                       Comparison(Side("generated", source, "wrong"), (Side("clean renders", "render", "wrong"),))))
+
+
+RATER_CLAIMS: tuple[RaterClaim, ...] = (
+    RaterClaim("Diffusion draws the best hands", _best_family("quality")),
+    RaterClaim("Diffusion follows the prompt best", _best_family("fingers")),
+    _scarce("vae", None),
+    _scarce("gan", 1600),  # the scarce runs' training steps (models/weights/*/scarce/training.json)
+    _scarce("diffusion", 3274),
+    RaterClaim("More compute at sampling helps (diffusion steps)", Comparison(DIFFUSION_STEPS[-1], (DIFFUSION_STEPS[0],)),
+               series=DIFFUSION_STEPS),
+    RaterClaim("Diffusion is text-guided", Comparison(GUIDANCE[1], (GUIDANCE[0],)), series=GUIDANCE),
+    RaterClaim("Few steps are enough:", Comparison(DIFFUSION_STEPS[2], (DIFFUSION_STEPS[3],),
+                                             margin=4 * FEW_STEPS_MARGIN / 100)),  # the same share of the 1-5 scale
+    RaterClaim("The app's sampler (DPM-Solver++) draws better hands than DDIM",
+               Comparison(Side("DPM-Solver++", APP), (Side("DDIM", "diffusion/full steps=10 sampler=ddim"),)),
+               metric="raters' quality, 10 steps each (the judge's benchmark does not compare samplers)"),
+    RaterClaim("More training compute helps (GAN snapshots)", Comparison(GAN_SNAPSHOTS[-1], (GAN_SNAPSHOTS[0],)),
+               series=GAN_SNAPSHOTS),
+    RaterClaim("More training compute helps (gan)", Comparison(GAN_SNAPSHOTS[-1], (GAN_SNAPSHOTS[0],))),
+    RaterClaim("More training compute helps (diffusion)",
+               Comparison(Side("fully trained", APP), (Side("step 3,274", "diffusion/full@step-003274 steps=10"),))),
+) + tuple(c for family in FAMILY_SOURCES for c in _per_family(family))
+
+
+# ---- the table, written --------------------------------------------------------------------------------------
+
+def markdown_table(rows: list[dict]) -> str:
+    """The claims as a markdown table; where the judge and the raters disagree the verdict says both."""
+    lines = ["| claim | measured by | values | verdict | by the raters' eyes |", "|---|---|---|---|---|"]
+    lines += [f"| {c['claim']} | {c['metric']} | {c['values'] or '–'} | **{both_verdicts(c)}** | {c.get('raters', NOT_RATED)} |"
+              for c in rows]
+    return "\n".join(lines)
+
+
+def sources_markdown(sources: dict[str, dict]) -> str:
+    """Every rated setting: pictures, and the raters' means with the range each likely lies in."""
+    def cell(measure: str, triple) -> str:
+        mean, lo, hi = triple
+        return "–" if not np.isfinite(mean) else f"{number(measure, mean)} ({number(measure, lo)}–{number(measure, hi)})"
+
+    lines = ["| setting | pictures | quality out of 5 | hands | fingers right |", "|---|---|---|---|---|"]
+    lines += [f"| {name} | {s['n']} | {cell('quality', s['quality'])} | {cell('hand', s['hand'])} | "
+              f"{cell('fingers', s['fingers'])} |" for name, s in sources.items()]
+    return "\n".join(lines)
+
+
+def write_files(rows: list[dict], out: Path, judge_run: dict) -> None:
+    """OUT/claims.json and OUT/claims.md: the table, and every rated setting's means."""
+    sources = per_source(pictures())
+    run = f"`python -m bench` of {judge_run.get('date', '?')}{' (quick run)' if judge_run.get('quick') else ''}"
+    (out / "claims.json").write_text(json.dumps({"judge_run": judge_run, "raters_per_source": sources, "claims": rows},
+                                                indent=1) + "\n")
+    (out / "claims.md").write_text("\n".join([
+        "# The claims, by the judge and by the raters' eyes", "",
+        f"The judge's columns: {run}. The raters' column: 1,248 of the project's pictures, rated blind by people "
+        "(judge/fit/raters/). Each ± is how far a difference may be off: in 95 of 100 bootstrap resamples it stays "
+        "within. Where the judge and the raters disagree, the verdict says both. Rebuilt by `python -m bench.claims`.", "",
+        markdown_table(rows), "", "## Every rated setting, by the raters' eyes", "",
+        "Means, with the range each likely lies in. Fingers right: a hand with the number of extended fingers the "
+        "prompt asks for.", "", sources_markdown(sources), ""]))
+
+
+def _replace_section(markdown: str, heading: str, body: str) -> str:
+    """`markdown` with the section under `heading` (up to the next '## ') replaced by `body`."""
+    start = markdown.index(heading) + len(heading)
+    end = markdown.find("\n## ", start)
+    return markdown[:start] + "\n\n" + body + "\n" + (markdown[end:] if end >= 0 else "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The claims table again, from the last benchmark and the rater set.")
+    parser.add_argument("--results", type=Path, default=REPO_ROOT / "results" / "benchmark.json")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "results")
+    args = parser.parse_args(argv)
+    try:
+        results = json.loads(args.results.read_text())
+        rows = attach(results["claims"], RATER_CLAIMS)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        print(f"error: cannot read the benchmark's claims in {args.results}: {err}", file=sys.stderr)
+        return 2
+    results["claims"] = rows
+    args.results.write_text(json.dumps(results, indent=1) + "\n")
+    report = args.results.with_suffix(".md")
+    if report.exists() and "## The claims" in report.read_text():
+        report.write_text(_replace_section(report.read_text(), "## The claims", markdown_table(rows)))
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_files(rows, args.out, {"date": results.get("date"), "quick": results.get("quick")})
+    print(json.dumps({c["claim"]: both_verdicts(c) for c in rows}, indent=1, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

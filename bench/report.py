@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import claims
+
 
 def jsonable(obj):
     """Drop private per-image arrays (keys starting with '_') and numpy scalars."""
@@ -55,12 +57,6 @@ def backend_table(results: dict) -> str:
             f"{100 * b['malformation_rate']:.0f}% | {100 * b['hand_found_rate']:.0f}% | {_ci(b['sharpness'])} | "
             f"{_kid(b.get('kid'))} | {'–' if div is None else f'{div:.2f}'} | {_pct(b.get('near_duplicates'))} | {lat} | {ratio} | "
             f"{b.get('images_per_s', float('nan')):.1f} | {b.get('peak_rss_mb', '–')} |")
-    return "\n".join(lines)
-
-
-def claims_table(results: dict) -> str:
-    lines = ["| claim | measured by | values | verdict |", "|---|---|---|---|"]
-    lines += [f"| {c['claim']} | {c['metric']} | {c['values']} | **{c['verdict']}** |" for c in results["claims"]]
     return "\n".join(lines)
 
 
@@ -124,10 +120,11 @@ def speedups_table(results: dict) -> str:
 def write(results: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "benchmark.json").write_text(json.dumps(jsonable(results), indent=1) + "\n")
+    claims.write_files(jsonable(results["claims"]), out, {"date": results["date"], "quick": results["quick"]})
     plots = _plots(results, out)
     md = [f"# Benchmark ({results['date']}, {'quick' if results['quick'] else 'full'} run, {results['hardware']})", "",
           f"{results['per_prompt']} images per prompt × 14 prompts per backend; `python -m bench` ({results['wall_s']:.0f} s).", "",
-          "## The claims", "", claims_table(results), "", "## Backends", "", backend_table(results), "",
+          "## The claims", "", claims.markdown_table(results["claims"]), "", "## Backends", "", backend_table(results), "",
           "## Diffusion steps", "", sweep_table(results), "",
           "## Diffusion guidance (0: the prompt is ignored)", "", guidance_table(results), "", "## Speed", "", speed_lines(results), "",
           "### What each speed-up bought", "", speedups_table(results), ""]

@@ -1,8 +1,10 @@
 """The benchmark's claims for a class: grouped by the causes and fixes the articles give, one plain sentence and
-a verdict badge each, and a small chart of what was measured. No Gradio here.
+a verdict badge each, a small chart of what was measured, and what people saw in the same kind of pictures. No
+Gradio here.
 
-It reads the claims rows of results/benchmark.json (claim, metric, values, verdict) as `python -m bench` writes
-them. A claim measured per model ("... (vae)", "... (gan)", ...) is shown once, with a badge per model.
+It reads the claims rows of results/benchmark.json (claim, metric, values, verdict; raters, raters_verdict) as
+`python -m bench` and `python -m bench.claims` write them. A claim measured per model ("... (vae)", "... (gan)",
+...) is shown once, with a badge per model. Where the judge and the raters disagree, the card says so.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass, field
 
 FAMILY_TITLES = {"vae": "VAE", "gan": "GAN", "diffusion": "Diffusion"}
 VERDICT_WORDS = {"holds": "holds", "does not hold": "does not hold", "inconclusive": "unsure"}
+RATED = ("holds", "does not hold", "inconclusive")  # the raters' verdicts; else "not rated"
+RATERS_NOTE = "People rated 1,248 of the project's pictures by eye, without knowing which model drew them."
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ GROUPS: tuple[Group, ...] = (
           ("A hand can look", "Little tolerance")),
     Group("Fix: more data", "Train on more hands.", (),
           "The scarce-data claims above, read backwards: the same models trained on 20,000 hands instead of 1,000."),
-    Group("Fix: more compute", "Train longer, or spend more steps on each picture.", ("More", "Few steps")),
+    Group("Fix: more compute", "Train longer, or spend more steps on each picture.", ("More", "Few steps", "The app's sampler")),
     Group("Fix: feedback", "People mark bad hands and the model learns from it.", (),
           "Not measured yet: no model in this app learns from feedback."),
 )
@@ -55,8 +59,10 @@ PLAIN = {
     "Diffusion is text-guided": "Diffusion follows the words: with them it gets the fingers right far more often.",
     "Scarce data hurts hands": "Training on 1,000 hands instead of 20,000 draws worse hands.",
     "Scarce data makes a generator repeat itself": "Training on few hands makes a model draw the same hand again.",
-    "More compute at sampling helps (diffusion steps)": "More denoising steps (250 instead of 4) draw better hands.",
-    "Few steps are enough: 10 steps within 3 points of 250": "10 denoising steps draw hands about as good as 250.",
+    "More compute at sampling helps (diffusion steps)": "More denoising steps draw better hands.",
+    "Few steps are enough: 10 steps within 3 points of 250": "10 denoising steps draw hands about as good as many more.",
+    "The app's sampler (DPM-Solver++) draws better hands than DDIM":
+        "The app's way of sampling (DPM-Solver++) draws better hands than DDIM in the same 10 steps.",
     "More training compute helps (GAN snapshots)": "The GAN draws better hands the longer it trains.",
     "More training compute helps": "Training longer draws better hands.",
     "Occlusion makes hands harder": "Hands with hidden fingers (fists, held objects) come out worse.",
@@ -77,16 +83,24 @@ class Measure:
 
 @dataclass
 class Claim:
-    """A claim, once: its sentence, a verdict per model (or one, keyed ""), its numbers, and the raw rows."""
+    """A claim, once: its sentence, a verdict per model (or one, keyed ""), its numbers, the raters' verdict and
+    words per model where they rated it, and the raw rows."""
 
     base: str
     verdicts: dict[str, str] = field(default_factory=dict)
+    raters: dict[str, tuple[str, str]] = field(default_factory=dict)  # family -> (verdict, what they saw)
     measures: list[Measure] = field(default_factory=list)
     rows: list[tuple[str, dict]] = field(default_factory=list)  # (family or "", the benchmark's row)
 
     @property
     def sentence(self) -> str:
         return PLAIN.get(self.base, self.base)
+
+    @property
+    def disagree(self) -> list[str]:
+        """The models (or "") where the judge and the raters reach different verdicts (not where the judge did not
+        measure the claim)."""
+        return [f for f, (v, _) in self.raters.items() if self.verdicts.get(f) in RATED and v != self.verdicts[f]]
 
 
 NUMBER = r"-?\d+(?:\.\d+)?"
@@ -130,6 +144,8 @@ def merged(rows: list[dict]) -> list[Claim]:
         base, family = (match[1], match[2]) if match else (text, "")
         claim = claims.setdefault(base, Claim(base))
         claim.verdicts[family] = row.get("verdict", "")
+        if row.get("raters_verdict") in RATED:
+            claim.raters[family] = (row["raters_verdict"], row.get("raters", ""))
         claim.rows.append((family, row))
         for m in measures(row.get("values", ""), family):
             if m not in claim.measures:
@@ -193,11 +209,26 @@ def chart(items: list[Measure], width: int = 320) -> str:
 
 
 def card(claim: Claim) -> str:
-    """One claim: its badges, its sentence, its chart, and what was measured."""
+    """One claim: the judge's badges, its sentence, its chart and what was measured; then what the raters saw."""
     badges = "".join(badge(v, f) for f, v in claim.verdicts.items())
     metric = claim.rows[0][1].get("metric", "") if claim.rows else ""
-    return (f'<div class="claim"><div class="badges">{badges}</div><p>{html.escape(claim.sentence)}</p>'
-            f'{chart(claim.measures)}<p class="metric">Measured: {html.escape(metric)}</p></div>')
+    return (f'<div class="claim"><div class="badges"><span class="who">Judge</span>{badges}</div>'
+            f'<p>{html.escape(claim.sentence)}</p>{chart(claim.measures)}'
+            f'<p class="metric">Measured: {html.escape(metric)}</p>{raters_html(claim)}</div>')
+
+
+def raters_html(claim: Claim) -> str:
+    """The raters' badges and what they saw, per model; a warning line where they and the judge disagree."""
+    if not claim.raters:
+        return '<p class="metric">By the raters\' eyes: not rated.</p>'
+    badges = "".join(badge(v, f) for f, (v, _) in claim.raters.items())
+    seen = "".join(f"<li>{html.escape((FAMILY_TITLES[f] + ': ' if f else '') + words)}</li>"
+                   for f, (_, words) in claim.raters.items())
+    names = [FAMILY_TITLES[f] for f in claim.disagree if f]
+    warning = (f'<p class="differs">The judge and the raters disagree{" on the " + ", ".join(names) if names else ""}.</p>'
+               if claim.disagree else "")
+    return (f'<div class="raters" title="{html.escape(RATERS_NOTE)}"><div class="badges"><span class="who">Raters</span>'
+            f'{badges}</div><ul>{seen}</ul>{warning}</div>')
 
 
 def group_html(group: Group, claims: list[Claim]) -> str:
@@ -211,12 +242,21 @@ def numbers_markdown(group: Group, claims: list[Claim]) -> str:
     """The numbers behind a group's claims, as a table with plain column names."""
     if not claims:
         return ""
-    lines = [f"**{group.title}**", "", "| Claim | Model | What was measured | Result | Verdict |", "|---|---|---|---|---|"]
+    lines = [f"**{group.title}**", "", "| Claim | Model | What was measured | Result | Verdict | By the raters' eyes |",
+             "|---|---|---|---|---|---|"]
     for claim in claims:
         for family, row in claim.rows:
             lines.append(f"| {claim.base} | {FAMILY_TITLES.get(family, '–')} | {row.get('metric', '')} | "
-                         f"{readable(row.get('values', ''))} | {VERDICT_WORDS.get(row.get('verdict'), row.get('verdict'))} |")
+                         f"{readable(row.get('values', '')) or '–'} | {verdict_text(row)} | "
+                         f"{row.get('raters', 'not rated').replace('|', '/')} |")
     return "\n".join(lines)
+
+
+def verdict_text(row: dict) -> str:
+    """'holds'; or, where the raters reach another verdict, 'judge: does not hold · raters: holds'."""
+    judge, raters = row.get("verdict", ""), row.get("raters_verdict", "")
+    said = VERDICT_WORDS.get(judge, judge)
+    return f"judge: {said} · raters: {VERDICT_WORDS[raters]}" if raters in RATED and raters != judge else said
 
 
 def readable(values: str) -> str:
@@ -241,4 +281,8 @@ h3 { margin: 10px 0 2px; font-size: 1.4rem; }
 .badge.yes { background: #1a8a36; } .badge.no { background: #c62828; } .badge.unsure { background: #8a7400; }
 .chart { max-width: 100%; height: auto; font-size: 13px; fill: currentColor; }
 .claim p.metric { font-size: 0.9rem; opacity: 0.8; margin: 2px 0 0; }
+.who { font-weight: 600; font-size: 0.9rem; margin-right: 6px; opacity: 0.85; }
+.raters { border-top: 1px dashed var(--border-color-primary); margin-top: 8px; padding-top: 6px; }
+.raters ul { margin: 2px 0 0; padding-left: 18px; font-size: 1rem; }
+.claim p.differs { font-size: 1rem; font-weight: 600; color: #b35c00; margin: 4px 0 0; }
 """
