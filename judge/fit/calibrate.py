@@ -13,6 +13,7 @@ next to it, are those that best separate this seed's own malformed renders from 
 Writes judge/weights/scorer_calibration.json, which `Judge.load` reads.
 
     python -m judge.fit.calibrate --count 600            # ~5 min on one idle thread
+    python -m judge.fit.calibrate --weights DIR          # the networks in DIR, written to DIR
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import argparse
 import json
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -157,11 +159,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Calibrate scorer thresholds on clean renders.")
     parser.add_argument("--count", type=int, default=400)
     parser.add_argument("--quantile", type=float, default=0.99)
+    parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS,
+                        help="the weights folder whose networks are calibrated; the calibration is written there")
     args = parser.parse_args(argv)
-    result = calibrate(args.count, args.quantile)
-    result.save(CAL_PATH)
+    if not args.weights.is_dir():
+        print(f"error: no weights folder {args.weights}", file=sys.stderr)
+        return 2
+    result = calibrate(args.count, args.quantile, judge=Judge.load(args.weights))
+    path = args.weights / FILE
+    result.save(path)
     print(json.dumps(result.to_json()))
-    print(f"wrote {CAL_PATH}", file=sys.stderr)
+    print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

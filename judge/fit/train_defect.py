@@ -22,13 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
+from core.anatomy import DIGIT_KEYPOINTS
 from core.settings import cache_dir
 from core.vocab import ANOMALIES, SKIN_TONES, HandSpec
 from judge.judge import DEFAULT_WEIGHTS
 from judge.witnesses.defect import CLASSES, WEIGHTS_FILE, DefectNet, stack_input
+from judge.witnesses.silhouette import WEIGHTS_FILE as SILHOUETTE_FILE
 from world.render import _ANOMALY_GESTURES, render_sample
 
 WEIGHTS = DEFAULT_WEIGHTS / WEIGHTS_FILE
+SILHOUETTE = DEFAULT_WEIGHTS / SILHOUETTE_FILE
 
 TRAIN_SEED = 7301  # calibration uses 7202, validation 9303 (judge.fit.validate)
 FOCUS_SEED = 7321  # extra twins of the malformations that are hardest to see (--focus)
@@ -41,15 +44,44 @@ def twin_spec(rng: np.random.Generator, anomaly: str) -> HandSpec:
                     skin_tone=str(rng.choice(SKIN_TONES)))
 
 
-def build(pairs: int, generic: int, seed: int = TRAIN_SEED,
-          kinds: tuple[str, ...] = ANOMALIES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _looks(seed: int, i: int, clean, broken) -> tuple[np.ndarray, np.ndarray]:
+    """Both twins in one random style (`world.styles`): the same look, rotation and scale, moved by the
+    clean twin's matrix, so the only difference left is still the malformation."""
+    from dataclasses import replace
+
+    from world import styles
+
+    style = styles.sample_style(np.random.default_rng([seed, i, 77]))
+    if clean.label["object"] != "none":
+        style = replace(style, background="keep")
+    m = styles.matrix(style, clean.mask) if style.geometric else None
+    tips = np.array([clean.label["keypoints"][DIGIT_KEYPOINTS[d][3]][:2] for d in clean.label["visible_extended"]])
+    out = []
+    for r in (clean, broken):
+        image, masks, pts = styles.warp(style, r.image, r.mask[None].astype(np.uint8), tips.reshape(-1, 2), m)
+        out.append(styles.paint(styles.legible(style, masks[0], pts), image, masks[0]))
+    return out[0], out[1]
+
+
+def _cache_name(pairs: int, generic: int, seed: int, kinds: tuple[str, ...], silhouette_weights: Path,
+                randomise: bool) -> str:
+    """The cached set's file name: its inputs hold the silhouette net's maps, so that net's bytes name it too."""
+    import hashlib
+
+    which = "" if kinds == ANOMALIES else "-" + "+".join(kinds)
+    net = hashlib.blake2b(silhouette_weights.read_bytes(), digest_size=4).hexdigest()
+    return f"defect-v2-p{pairs}-g{generic}-s{seed}{which}-n{net}{'-r' if randomise else ''}.npz"
+
+
+def build(pairs: int, generic: int, seed: int = TRAIN_SEED, kinds: tuple[str, ...] = ANOMALIES,
+          randomise: bool = False, silhouette_weights: Path = SILHOUETTE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(inputs N x C x 64 x 64 as uint8, labels N, group N: twins share a group), cached.
-    The twins' malformations cycle through `kinds`."""
+    The twins' malformations cycle through `kinds`; with `randomise` each twin pair (and each generic
+    render) is drawn in a random style; the maps come from the silhouette net in `silhouette_weights`."""
     from judge.witnesses import silhouette
 
-    net = silhouette.load_net(DEFAULT_WEIGHTS / silhouette.WEIGHTS_FILE)  # the shipped net: its maps are the input
-    which = "" if kinds == ANOMALIES else "-" + "+".join(kinds)
-    path = cache_dir() / f"defect-v1-p{pairs}-g{generic}-s{seed}{which}.npz"
+    net = silhouette.load_net(silhouette_weights)  # its maps are the detector's input
+    path = cache_dir() / _cache_name(pairs, generic, seed, kinds, silhouette_weights, randomise)
     if path.exists():
         data = np.load(path)
         return data["inputs"], data["labels"], data["group"]
@@ -57,11 +89,13 @@ def build(pairs: int, generic: int, seed: int = TRAIN_SEED,
     for i in range(pairs):
         anomaly = kinds[i % len(kinds)]
         spec = twin_spec(np.random.default_rng([seed, i, 99]), anomaly)
-        images += [render_sample(seed, i, 64, spec=spec).image, render_sample(seed, i, 64, spec=spec, anomaly=anomaly).image]
+        clean, broken = render_sample(seed, i, 64, spec=spec), render_sample(seed, i, 64, spec=spec, anomaly=anomaly)
+        images += list(_looks(seed, i, clean, broken)) if randomise else [clean.image, broken.image]
         labels += [0, 1 + ANOMALIES.index(anomaly)]
         group += [i, i]
     for j in range(generic):
-        images.append(render_sample(seed + 1, j, 64).image)
+        r = render_sample(seed + 1, j, 64)
+        images.append(_looks(seed + 1, j, r, r)[0] if randomise else r.image)
         labels.append(0)
         group.append(pairs + j)
     inputs = np.empty((len(images), 3 + len(silhouette.CHANNELS), 64, 64), np.uint8)
@@ -74,11 +108,12 @@ def build(pairs: int, generic: int, seed: int = TRAIN_SEED,
     return inputs, np.array(labels), np.array(group)
 
 
-def _data(pairs: int, generic: int, focus: tuple[str, ...], focus_pairs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _data(pairs: int, generic: int, focus: tuple[str, ...], focus_pairs: int, randomise: bool,
+          silhouette_weights: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The training set (`build`), with `focus_pairs` more twins of the `focus` kinds in groups of their own."""
-    inputs, labels, group = build(pairs, generic)
+    inputs, labels, group = build(pairs, generic, randomise=randomise, silhouette_weights=silhouette_weights)
     if focus and focus_pairs:
-        more = build(focus_pairs, 0, FOCUS_SEED, focus)
+        more = build(focus_pairs, 0, FOCUS_SEED, focus, randomise, silhouette_weights)
         inputs, labels = np.concatenate([inputs, more[0]]), np.concatenate([labels, more[1]])
         group = np.concatenate([group, more[2] + group.max() + 1])
     return inputs, labels, group
@@ -101,16 +136,24 @@ def _held_out_scores(net, x_all, labels: np.ndarray, val_idx: np.ndarray) -> dic
 
 
 def train(pairs: int, generic: int, epochs: int, batch: int, lr: float, out: Path, threads: int,
-          init: Path | None = None, focus: tuple[str, ...] = (), focus_pairs: int = 0) -> dict:
+          init: Path | None = None, focus: tuple[str, ...] = (), focus_pairs: int = 0, randomise: bool = False,
+          silhouette_weights: Path = SILHOUETTE, resume: bool = False) -> dict:
+    """Cross-entropy on the twins, a tenth of them held out; `resume` continues from the checkpoint beside
+    `out` (written after every epoch).
+
+    Long because: one training loop, with its resume, augmentation and log in one place."""
+    import warnings
+
     import torch
     import torch.nn.functional as F
 
+    from judge.fit.train_silhouette import checkpoint_path, load_checkpoint, save_checkpoint
     from judge.witnesses.silhouette import save_weights
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     t0 = time.time()
-    inputs, labels, group = _data(pairs, generic, focus, focus_pairs)  # focus: more twins of the hard kinds
+    inputs, labels, group = _data(pairs, generic, focus, focus_pairs, randomise, silhouette_weights)
     print(f"data {inputs.shape} in {time.time() - t0:.0f} s", file=sys.stderr)
     held = group % 10 == 9  # a tenth of the twins (both halves) to watch for overfitting
     x_all = torch.from_numpy(inputs)
@@ -122,14 +165,23 @@ def train(pairs: int, generic: int, epochs: int, batch: int, lr: float, out: Pat
 
         net.load_state_dict(load_file(str(init)))
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
-    total = epochs * (len(train_idx) // batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(total, 1))
+    per_epoch = len(train_idx) // batch
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(epochs * per_epoch, 1))
     rng = np.random.default_rng(0)
     log: dict = {}
-    for epoch in range(epochs):
+    ckpt, first = checkpoint_path(out), 0
+    if resume and ckpt.exists():
+        meta = load_checkpoint(ckpt, net, opt)
+        first, log, rng.bit_generator.state = meta["epoch"], meta["log"], meta["rng"]
+        torch.manual_seed(first)
+        with warnings.catch_warnings():  # the schedule catches up without optimizer steps
+            warnings.simplefilter("ignore", UserWarning)
+            for _ in range(first * per_epoch):
+                sched.step()
+    for epoch in range(first, epochs):
         order = rng.permutation(train_idx)
         losses = []
-        for s in range(0, len(order) - batch + 1, batch):
+        for s in range(0, per_epoch * batch, batch):
             idx = order[s : s + batch]
             x = x_all[idx].float() / 255
             flip = torch.from_numpy(rng.random(len(idx)) < 0.5)
@@ -143,8 +195,9 @@ def train(pairs: int, generic: int, epochs: int, batch: int, lr: float, out: Pat
             losses.append(loss.item())
         log = {"epoch": epoch + 1, "loss": round(float(np.mean(losses)), 4),
                **_held_out_scores(net, x_all, labels, val_idx), "s": round(time.time() - t0)}
-        print(json.dumps(log), file=sys.stderr)
+        print(json.dumps(log), file=sys.stderr, flush=True)
         save_weights(net.eval(), out)
+        save_checkpoint(ckpt, net, opt, {"epoch": epoch + 1, "log": log, "rng": rng.bit_generator.state})
         net.train()
     return log
 
@@ -161,11 +214,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--init", type=Path, default=None, help="start from these weights")
     parser.add_argument("--focus", nargs="*", default=[], choices=ANOMALIES, help="malformations to add more twins of")
     parser.add_argument("--focus-pairs", type=int, default=0, help="how many extra twins (seed 7321)")
+    parser.add_argument("--randomise", action="store_true", help="each twin pair in a random style (world.styles)")
+    parser.add_argument("--silhouette", type=Path, default=SILHOUETTE, help="the silhouette net whose maps it reads")
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
     args = parser.parse_args(argv)
     if min(args.pairs, args.epochs, args.batch) < 1 or min(args.generic, args.focus_pairs) < 0:
         parser.error("--pairs, --epochs and --batch must be positive, --generic and --focus-pairs non-negative")
-    print(json.dumps({"classes": CLASSES, **train(args.pairs, args.generic, args.epochs, args.batch, args.lr, args.out,
-                                                   args.threads, args.init, tuple(args.focus), args.focus_pairs)}))
+    log = train(args.pairs, args.generic, args.epochs, args.batch, args.lr, args.out, args.threads, args.init,
+                tuple(args.focus), args.focus_pairs, args.randomise, args.silhouette, args.resume)
+    print(json.dumps({"classes": CLASSES, "randomise": args.randomise, **log}))
     return 0
 
 

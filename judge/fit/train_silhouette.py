@@ -27,6 +27,7 @@ import json
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,11 +36,10 @@ from core.anatomy import BONES, DIGIT_KEYPOINTS, FINGER_RADIUS
 from core.settings import cache_dir
 from judge.judge import DEFAULT_WEIGHTS
 from judge.witnesses.silhouette import CHANNELS, COUNT_HEAD_FILE, SIZE, VIEW_HEAD_FILE, WEIGHTS_FILE, PartNet, save_weights
+from world import styles
 from world.render import render_sample
 
 WEIGHTS = DEFAULT_WEIGHTS / WEIGHTS_FILE
-VIEW_HEAD = DEFAULT_WEIGHTS / VIEW_HEAD_FILE
-COUNT_HEAD = DEFAULT_WEIGHTS / COUNT_HEAD_FILE
 
 TRAIN_SEED = 7101  # shards 7101-7103, view head 7151; calibration uses 7202, validation 9303
 TIP_SIGMA = 1.0  # px at 64 px
@@ -137,36 +137,52 @@ def negative(rng: np.random.Generator, size: int = SIZE) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def _render_chunk(args: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+@dataclass
+class Renders:
+    """A cached training set: images, target masks (hand, extended-finger pixels), heat points per image,
+    and which images hold an object (the hand mask does not cover it: its background stays)."""
+
+    images: np.ndarray
+    masks: np.ndarray
+    points: list[np.ndarray]
+    objects: np.ndarray
+
+    @classmethod
+    def concat(cls, parts: list[Renders]) -> Renders:
+        return cls(np.concatenate([p.images for p in parts]), np.concatenate([p.masks for p in parts]),
+                   [q for p in parts for q in p.points], np.concatenate([p.objects for p in parts]))
+
+
+def _render_chunk(args: tuple[int, int, int]) -> Renders:
     seed, start, stop = args
-    images, masks, points = [], [], []
+    images, masks, points, objects = [], [], [], []
     for i in range(start, stop):
         r = render_sample(seed, i, SIZE)
         m, p = targets(r.mask, r.label)
         images.append(r.image)
         masks.append(m)
         points.append(p)
-    return np.stack(images), np.stack(masks), points
+        objects.append(r.label["object"] != "none")
+    return Renders(np.stack(images), np.stack(masks), points, np.array(objects))
 
 
-def build(count: int, seed: int = TRAIN_SEED, workers: int = 2) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """Rendered images, masks and heat points, cached under the dataset cache."""
-    path = cache_dir() / f"silhouette-v3-n{count}-s{seed}.npz"
+def build(count: int, seed: int = TRAIN_SEED, workers: int = 2) -> Renders:
+    """Rendered images, masks, heat points and object flags, cached under the dataset cache."""
+    path = cache_dir() / f"silhouette-v4-n{count}-s{seed}.npz"
     if path.exists():
         data = np.load(path)
         offsets = data["offsets"]
         flat = data["points"]
-        return data["images"], data["masks"], [flat[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+        return Renders(data["images"], data["masks"], [flat[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)],
+                       data["objects"])
     jobs = [(seed, s, min(s + 500, count)) for s in range(0, count, 500)]
     with ProcessPoolExecutor(workers) as pool:
-        parts = list(pool.map(_render_chunk, jobs))
-    images = np.concatenate([p[0] for p in parts])
-    masks = np.concatenate([p[1] for p in parts])
-    points = [q for p in parts for q in p[2]]
-    offsets = np.cumsum([0] + [len(q) for q in points])
+        out = Renders.concat(list(pool.map(_render_chunk, jobs)))
+    offsets = np.cumsum([0] + [len(q) for q in out.points])
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, images=images, masks=masks, points=np.concatenate(points), offsets=offsets)
-    return images, masks, points
+    np.savez(path, images=out.images, masks=out.masks, points=np.concatenate(out.points), offsets=offsets,
+             objects=out.objects)
+    return out
 
 
 def augment(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
@@ -201,17 +217,39 @@ def _initial_net(init: Path | None):
     return net
 
 
-def _batch(rng: np.random.Generator, idx: np.ndarray, images: np.ndarray, masks: np.ndarray, points: list[np.ndarray]):
-    """(x, y) tensors of one training batch: augmented renders (mirrored half the time) and 8 % negatives."""
+def _negative(rng: np.random.Generator, randomise: bool) -> np.ndarray:
+    """A picture with no hand; with `randomise`, half of them are a random style's background (stripes,
+    checks, clutter, dark, bright) in that style's look."""
+    if randomise and rng.random() < 0.5:
+        style = replace(styles.sample_style(rng), background=str(rng.choice(styles.BACKGROUNDS[1:])))
+        blank = np.zeros((SIZE, SIZE, 3), np.uint8)
+        return styles.paint(style, blank, np.zeros((SIZE, SIZE), bool)).astype(np.float32)
+    return augment(rng, negative(rng))
+
+
+def _example(rng: np.random.Generator, data: Renders, i: int, randomise: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(image float HxWx3, target C x H x W) of training image i: augmented, or in a random style whose
+    rotation and scale move the target masks and points with it (`world.styles`)."""
+    if not randomise:
+        return augment(rng, data.images[i]), heatmaps(data.masks[i], data.points[i])
+    pts = data.points[i]
+    x, m, p = styles.randomise(rng, data.images[i], data.masks[i], pts, tips=pts[:, 2] == CHANNELS.index("tip"),
+                               keep_background=bool(data.objects[i]))
+    return x.astype(np.float32), heatmaps(m, p)
+
+
+def _batch(rng: np.random.Generator, idx: np.ndarray, data: Renders, randomise: bool = False):
+    """(x, y) tensors of one training batch: augmented (or randomly styled) renders, mirrored half the
+    time, and 8 % negatives."""
     import torch
 
     xs, ys = [], []
     for i in idx:
         if rng.random() < 0.08:
-            xs.append(augment(rng, negative(rng)))
+            xs.append(_negative(rng, randomise))
             ys.append(np.zeros((len(CHANNELS), SIZE, SIZE), np.float32))
             continue
-        x, y = augment(rng, images[i]), heatmaps(masks[i], points[i])
+        x, y = _example(rng, data, int(i), randomise)
         if rng.random() < 0.5:
             x, y = x[:, ::-1], y[:, :, ::-1]
         xs.append(x)
@@ -220,31 +258,81 @@ def _batch(rng: np.random.Generator, idx: np.ndarray, images: np.ndarray, masks:
     return x, torch.from_numpy(np.stack(ys).copy())
 
 
+def save_checkpoint(path: Path, net, opt, meta: dict) -> None:
+    """The net, its AdamW moments and the run's progress (`meta`, JSON) in one safetensors file, written
+    whole or not at all: a stopped run resumes from its last finished epoch (`train(resume=True)`)."""
+    import torch
+    from safetensors.torch import save_file
+
+    tensors = {f"net.{k}": v.detach().contiguous() for k, v in net.state_dict().items()}
+    for i, state in opt.state_dict()["state"].items():
+        for k, v in state.items():
+            tensors[f"opt.{i}.{k}"] = torch.as_tensor(v).detach().reshape(-1).contiguous() if k == "step" else v.contiguous()
+    tmp = path.with_name(path.name + ".tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(tmp), metadata={"meta": json.dumps(meta)})
+    tmp.replace(path)
+
+
+def load_checkpoint(path: Path, net, opt) -> dict:
+    """Restore what `save_checkpoint` wrote into `net` and `opt`; returns its `meta`."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        meta = json.loads(f.metadata()["meta"])
+        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no iterator
+    net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
+    state: dict[int, dict] = {}
+    for k, v in tensors.items():
+        if k.startswith("opt."):
+            _, i, name = k.split(".", 2)
+            state.setdefault(int(i), {})[name] = v.reshape(()) if name == "step" else v
+    saved = opt.state_dict()
+    saved["state"] = state
+    opt.load_state_dict(saved)
+    return meta
+
+
+def checkpoint_path(out: Path) -> Path:
+    """Where a run writing `out` keeps its resumable checkpoint (beside it; never loaded by the judge)."""
+    return out.with_name(out.name.replace(".safetensors", "") + ".ckpt.safetensors")
+
+
 def train(count: int, epochs: int, batch: int, out: Path, threads: int, shards: int = 1,
-          init: Path | None = None, lr: float = 3e-3) -> dict:
-    """`shards` sets of `count` renders (seeds TRAIN_SEED, TRAIN_SEED + 1, ...); `init`: resume."""
+          init: Path | None = None, lr: float = 3e-3, randomise: bool = False, resume: bool = False) -> dict:
+    """`shards` sets of `count` renders (seeds TRAIN_SEED, TRAIN_SEED + 1, ...); `init`: start from these
+    weights; `randomise`: every render in a random style (`world.styles`); `resume`: continue from the
+    checkpoint beside `out` when there is one.
+
+    Long because: one training loop, with its resume, loss and log in one place."""
+    import warnings
+
     import torch
 
     torch.set_num_threads(threads)
-    parts = [build(count, TRAIN_SEED + k) for k in range(shards)]
-    images = np.concatenate([p[0] for p in parts])
-    masks = np.concatenate([p[1] for p in parts])
-    points = [q for p in parts for q in p[2]]
-    count = len(images)
-    rng = np.random.default_rng(TRAIN_SEED + 100 * shards + (init is not None))
+    data = Renders.concat([build(count, TRAIN_SEED + k) for k in range(shards)])
+    count = len(data.images)
+    rng = np.random.default_rng(TRAIN_SEED + 100 * shards + (init is not None) + 1000 * randomise)
     net = _initial_net(init)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
-    steps = epochs * (count // batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    per_epoch = count // batch
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * per_epoch, pct_start=0.1)
     pos_weight = torch.tensor([1.0, 3.0, 1.0]).view(1, 3, 1, 1)
-    log = []
-    t0 = time.time()
-    step = 0
-    for epoch in range(epochs):
+    ckpt, first, log = checkpoint_path(out), 0, []
+    if resume and ckpt.exists():
+        meta = load_checkpoint(ckpt, net, opt)
+        first, log, rng.bit_generator.state = meta["epoch"], meta["log"], meta["rng"]
+        with warnings.catch_warnings():  # the schedule catches up without optimizer steps
+            warnings.simplefilter("ignore", UserWarning)
+            for _ in range(first * per_epoch):
+                sched.step()
+        print(json.dumps({"resumed_after_epoch": first}), file=sys.stderr, flush=True)
+    t0 = time.time() - (log[-1]["seconds"] if log else 0)
+    for epoch in range(first, epochs):
         order = rng.permutation(count)
         total = 0.0
-        for b in range(count // batch):
-            x, y = _batch(rng, order[b * batch : (b + 1) * batch], images, masks, points)
+        for b in range(per_epoch):
+            x, y = _batch(rng, order[b * batch : (b + 1) * batch], data, randomise)
             logits = net(x)
             seg = torch.nn.functional.binary_cross_entropy_with_logits(
                 logits[:, :2], y[:, :2], pos_weight=pos_weight[:, :2]
@@ -257,24 +345,34 @@ def train(count: int, epochs: int, batch: int, out: Path, threads: int, shards: 
             loss.backward()
             opt.step()
             sched.step()
-            step += 1
             total += loss.item()
-        entry = {"epoch": epoch + 1, "loss": round(total / (count // batch), 4), "seconds": round(time.time() - t0)}
+        entry = {"epoch": epoch + 1, "loss": round(total / per_epoch, 4), "seconds": round(time.time() - t0)}
         log.append(entry)
         print(json.dumps(entry), file=sys.stderr, flush=True)
         save_weights(net, out)
-    return {"weights": str(out), "count": count, "epochs": epochs, "log": log}
+        save_checkpoint(ckpt, net, opt, {"epoch": epoch + 1, "log": log, "rng": rng.bit_generator.state})
+    return {"weights": str(out), "count": count, "epochs": epochs, "randomise": randomise, "log": log}
 
 
-def _clean_maps(count: int, seed: int) -> list[tuple]:
-    """(the frozen net's maps, visible tips it finds, label) for `count` clean renders."""
+def styled(seed: int, index: int, render) -> np.ndarray:
+    """A render in the random style of (seed, index) (`world.styles`; a held object keeps its background)."""
+    style = styles.sample_style(np.random.default_rng([seed, index, 5]))
+    if render.label["object"] != "none":
+        style = replace(style, background="keep")
+    image, masks, _ = styles.warp(style, render.image, render.mask[None].astype(np.uint8), np.zeros((0, 2)))
+    return styles.paint(style, image, masks[0])
+
+
+def _clean_maps(count: int, seed: int, weights: Path = WEIGHTS, randomise: bool = False) -> list[tuple]:
+    """(the frozen net's maps, visible tips it finds, label) for `count` clean renders (in random styles
+    with `randomise`: the labels do not change with the look)."""
     from judge.witnesses.silhouette import HAND_THRESHOLD, _largest, find_tips, load_net, predict, to_input
 
-    net = load_net(WEIGHTS)
+    net = load_net(weights)
     out = []
     for i in range(count):
         r = render_sample(seed, i, SIZE)
-        m = predict(net, to_input(r.image))
+        m = predict(net, to_input(styled(seed, i, r) if randomise else r.image))
         out.append((m, len(find_tips(m.tips, _largest(m.hand > HAND_THRESHOLD))), r.label))
     return out
 
@@ -314,29 +412,34 @@ def _standardise(f: np.ndarray) -> tuple[np.ndarray, dict]:
     return (f - mu) / sd, {"mu": mu.astype(np.float32), "sd": sd.astype(np.float32)}
 
 
-def train_view_head(count: int = 3000, seed: int = TRAIN_SEED + 50) -> dict:
-    """Logistic regression P(side view) on the frozen net's pooled features of clean renders."""
+def train_view_head(folder: Path = DEFAULT_WEIGHTS, randomise: bool = False, count: int = 3000,
+                    seed: int = TRAIN_SEED + 50) -> dict:
+    """Logistic regression P(side view) on the pooled features of `folder`'s net, written beside it."""
     from safetensors.numpy import save_file
 
-    rows = _clean_maps(count, seed)
+    rows = _clean_maps(count, seed, folder / WEIGHTS_FILE, randomise)
     z, norm = _standardise(np.stack([m.features for m, _, _ in rows]))
     fit = _fit(z, np.array([lab["view"] == "side" for _, _, lab in rows], np.int64), 1, 0, 1e-3)
     head = {"w": fit["weights"]["w1"][:, 0], "b": fit["weights"]["b1"], **norm}
-    save_file({k: np.ascontiguousarray(v, np.float32) for k, v in head.items()}, str(VIEW_HEAD))
-    return {"view_head": str(VIEW_HEAD), "count": count, "train_accuracy": fit["accuracy"]}
+    save_file({k: np.ascontiguousarray(v, np.float32) for k, v in head.items()}, str(folder / VIEW_HEAD_FILE))
+    return {"view_head": VIEW_HEAD_FILE, "count": count, "randomise": randomise, "train_accuracy": fit["accuracy"]}
 
 
-def train_count_head(count: int = 4000, seed: int = TRAIN_SEED + 60) -> dict:
-    """P(0..5 extended digits) from `silhouette.count_features` of clean renders (32 hidden units)."""
+def train_count_head(folder: Path = DEFAULT_WEIGHTS, randomise: bool = False, count: int = 4000,
+                     seed: int = TRAIN_SEED + 60) -> dict:
+    """P(0..5 extended digits) from `silhouette.count_features` of clean renders (32 hidden units), written beside
+    `folder`'s net."""
     from safetensors.numpy import save_file
 
     from judge.witnesses.silhouette import count_features
 
-    rows = _clean_maps(count, seed)
+    rows = _clean_maps(count, seed, folder / WEIGHTS_FILE, randomise)
     z, norm = _standardise(np.stack([count_features(m, seen) for m, seen, _ in rows]))
     fit = _fit(z, np.array([lab["extended_count"] for _, _, lab in rows], np.int64), 6, 32, 1e-3)
-    save_file({k: np.ascontiguousarray(v, np.float32) for k, v in {**fit["weights"], **norm}.items()}, str(COUNT_HEAD))
-    return {"count_head": str(COUNT_HEAD), "count": count, "seed": seed, "train_accuracy": fit["accuracy"]}
+    save_file({k: np.ascontiguousarray(v, np.float32) for k, v in {**fit["weights"], **norm}.items()},
+              str(folder / COUNT_HEAD_FILE))
+    return {"count_head": COUNT_HEAD_FILE, "count": count, "seed": seed, "randomise": randomise,
+            "train_accuracy": fit["accuracy"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -348,17 +451,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shards", type=int, default=1, help="render sets of --count each (new seeds)")
     parser.add_argument("--init", type=Path, default=None, help="start from these weights")
     parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--out", type=Path, default=WEIGHTS)
+    parser.add_argument("--dir", type=Path, default=DEFAULT_WEIGHTS,
+                        help="weights folder: the net is written there (unless --out) and the heads read it and go there")
+    parser.add_argument("--out", type=Path, default=None, help="the net's file (default DIR/silhouette.safetensors)")
+    parser.add_argument("--randomise", action="store_true", help="every render in a random style (world.styles)")
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
     parser.add_argument("--view-head", action="store_true", help="only fit the side-view head on the saved net")
     parser.add_argument("--count-head", action="store_true", help="only fit the finger-count head on the saved net")
     args = parser.parse_args(argv)
-    if args.view_head or args.count_head:
-        import torch
+    if min(args.count, args.epochs, args.batch, args.threads, args.shards) < 1:
+        parser.error("--count, --epochs, --batch, --threads and --shards must be positive")
+    import torch
 
-        torch.set_num_threads(args.threads)
-        print(json.dumps(train_view_head() if args.view_head else train_count_head()))
+    torch.set_num_threads(args.threads)
+    if args.view_head or args.count_head:
+        fit = train_view_head if args.view_head else train_count_head
+        print(json.dumps(fit(args.dir, args.randomise)))
         return 0
-    result = train(args.count, args.epochs, args.batch, args.out, args.threads, args.shards, args.init, args.lr)
+    out = args.out or args.dir / WEIGHTS_FILE
+    result = train(args.count, args.epochs, args.batch, out, args.threads, args.shards, args.init, args.lr,
+                   args.randomise, args.resume)
     print(json.dumps(result))
     return 0
 
