@@ -41,10 +41,16 @@ def training_lines(folder: Path, info: dict) -> list[str]:
     """The card's training section, from training.json (`info`) and the files in `folder`."""
     size_mb = sum(p.stat().st_size for p in folder.rglob("*.safetensors")) / 2**20
     snapshots = snapshot_names(folder)
+    if "teacher" in info:  # a distilled student learns from its teacher's pictures, not from renders
+        data = (f"- Data: {info['data_size']:,} sampling paths of the teacher `{info['teacher']}` (its own sampler, "
+                f"guidance {info['config']['distill']['guidance']:g}; noise seeds from {info['data_seed']:,}), no rendered hands; "
+                f"{info['method']}.")
+    else:
+        data = (f"- Data: {info['data_size']:,} procedurally rendered hands (`world.dataset`, seed {info['data_seed']}), "
+                f"{info['image_size']}x{info['image_size']} px, conditioned on the structured hand spec (gesture, handedness, "
+                "object, skin tone, view) with field dropout.")
     return [
-        f"- Data: {info['data_size']:,} procedurally rendered hands (`world.dataset`, seed {info['data_seed']}), "
-        f"{info['image_size']}x{info['image_size']} px, conditioned on the structured hand spec (gesture, handedness, object, "
-        "skin tone, view) with field dropout.",
+        data,
         f"- Steps: {info['steps']:,} at batch {info['batch']} = {info['images_seen']:,} images seen "
         f"({info['images_seen'] / max(info['data_size'], 1):.1f} epochs).",
         f"- Hardware: {info['hardware']}; mixed precision: {info['mixed_precision']}; wall time {info['wall_s'] / 3600:.2f} h.",

@@ -75,6 +75,10 @@ from models.base import (
 FAMILY = "diffusion"
 # what a request leaves unset (core.limits; the benchmark's steps sweep shows what more steps buy)
 DEFAULTS = GenerateOptions(steps=STEPS.default, guidance=GUIDANCE.default, sampler=DEFAULT_SAMPLER)
+# a distilled student (models.training.distill) samples in 2 steps; DDPM at 2 trailing steps re-noises its
+# x0 with fresh noise, as consistency models sample; its guidance is in its weights (baked_guidance)
+STUDENT_DEFAULTS = GenerateOptions(steps=2, guidance=GUIDANCE.default, sampler="ddpm")
+DISTILLED = "distilled"  # the student's variant name (models/weights/diffusion/distilled)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,12 +170,15 @@ class HandDiffusionPipeline(DiffusionPipeline):
     """UNet + scheduler + conditioner in diffusers' layout; works on tensors, knows no PIL.
 
     `patch` (saved in model_index.json) is the pixel-unshuffle factor between image and UNet.
+    `baked_guidance` (also saved there): set on a distilled student, which learnt its teacher's guided
+    output and has no unconditional branch to mix; such a pipeline is always run without guidance.
     """
 
-    def __init__(self, unet: UNet2DModel, scheduler: DDPMScheduler, conditioner: HandConditioner, patch: int = 2):
+    def __init__(self, unet: UNet2DModel, scheduler: DDPMScheduler, conditioner: HandConditioner, patch: int = 2,
+                 baked_guidance: float | None = None):
         super().__init__()
         self.register_modules(unet=unet, scheduler=scheduler, conditioner=conditioner)
-        self.register_to_config(patch=patch)
+        self.register_to_config(patch=patch, baked_guidance=baked_guidance)
 
     @property
     def image_size(self) -> int:
@@ -232,7 +239,8 @@ def save_fp16(pipeline: HandDiffusionPipeline, path: str | Path) -> None:
     """save_pretrained with fp16 weights, atomically (see models.base.save_atomically)."""
     half = HandDiffusionPipeline(
         unet=copy_as(pipeline.unet, torch.float16), scheduler=pipeline.scheduler,
-        conditioner=copy_as(pipeline.conditioner, torch.float16), patch=pipeline.config.patch)
+        conditioner=copy_as(pipeline.conditioner, torch.float16), patch=pipeline.config.patch,
+        baked_guidance=pipeline.config.get("baked_guidance"))
     save_atomically(half, path)
 
 
@@ -254,8 +262,9 @@ def load_pipeline(path: str | Path, device: str = "cpu") -> HandDiffusionPipelin
         # weights trained on another vocabulary would read indices as the wrong words
         raise ValueError(f"weights expect condition sizes {list(conditioner.config.field_sizes)}, "
                          f"this code has {condition_sizes()}")
-    patch = HandDiffusionPipeline.load_config(path).get("patch", 1)
-    pipe = HandDiffusionPipeline(unet=unet, scheduler=scheduler, conditioner=conditioner, patch=patch)
+    config = HandDiffusionPipeline.load_config(path)
+    pipe = HandDiffusionPipeline(unet=unet, scheduler=scheduler, conditioner=conditioner, patch=config.get("patch", 1),
+                                 baked_guidance=config.get("baked_guidance"))
     pipe.unet.eval()
     pipe.conditioner.eval()
     return pipe.to(device)
@@ -284,6 +293,9 @@ class DiffusionGenerator:
         self.variant = variant
         self.bf16 = native_bf16(pipeline.unet.device) if bf16 is None else bf16
         self.path = path
+        # a distilled student has its guidance in its weights: a request's guidance cannot change it
+        self.baked_guidance = pipeline.config.get("baked_guidance")
+        self.defaults = DEFAULTS if self.baked_guidance is None else STUDENT_DEFAULTS
 
     def snapshots(self) -> list[str]:
         """Earlier states of this run kept under `snapshots/` (e.g. "step-003274"), oldest first: the
@@ -305,7 +317,9 @@ class DiffusionGenerator:
     def generate(self, spec: HandSpec, n: int, seed: int, options: GenerateOptions | None = None,
                  callback: StepCallback | None = None) -> Generation:
         check_request(n, seed)
-        steps, guidance, sampler = resolve_options(options)
+        steps, guidance, sampler = resolve_options(options, self.defaults)
+        if self.baked_guidance is not None:
+            guidance = 1.0  # one forward per step: the teacher's guidance is already in the student's answer
         keep = bool(options and options.keep_frames)
         frames: list[list] = []
 
@@ -340,12 +354,12 @@ def native_bf16(device: torch.device) -> bool:
     return device.type == "cpu" and cpu_has_native_bf16()
 
 
-def resolve_options(options: GenerateOptions | None) -> tuple[int, float, str]:
+def resolve_options(options: GenerateOptions | None, defaults: GenerateOptions = DEFAULTS) -> tuple[int, float, str]:
     """Fill defaults and reject what core.limits does not allow, with messages a UI can show."""
     options = options or GenerateOptions()
-    steps = DEFAULTS.steps if options.steps is None else options.steps
-    guidance = DEFAULTS.guidance if options.guidance is None else float(options.guidance)
-    sampler = options.sampler or DEFAULTS.sampler
+    steps = defaults.steps if options.steps is None else options.steps
+    guidance = defaults.guidance if options.guidance is None else float(options.guidance)
+    sampler = options.sampler or defaults.sampler
     if not isinstance(steps, int) or not STEPS.contains(steps):
         raise ValueError(f"steps must be an integer from {STEPS.lo} to {STEPS.hi}, got {steps!r}")
     if not math.isfinite(guidance) or not GUIDANCE.contains(guidance):
@@ -384,4 +398,19 @@ def describe(config: dict, num_parameters: int) -> str:
   classifier-free guidance {DEFAULTS.guidance:g} by default (unconditional = every field "any").
 - Conditioning field dropout (15% per field, 10% all) as for every family.
 - Data: procedurally rendered hands only. Limits: 64x64; synthetic renderer, not photos.
+""" + (distilled_description(config["distill"]) if "distill" in config else "")
+
+
+def distilled_description(config: dict) -> str:
+    """The card's paragraph on a distilled student (its training config's "distill" part)."""
+    return f"""
+### Distilled: a {STUDENT_DEFAULTS.steps}-step student of diffusion/{config['teacher']}
+
+- The same network, initialised from the teacher and trained to answer, from a state z_t on the teacher's
+  sampling path ({config['teacher_sampler']}, {len(config['teacher_timesteps'])} steps, guidance {config['guidance']:g}), the
+  picture that path ends in (kept at t = {config['store_t']}); pseudo-Huber loss on x0
+  (c = {config['huber_c']}), AdamW lr {config['lr']}, EMA {config['ema_decay']}. `models.training.distill` says why.
+- Guidance {config['guidance']:g} is baked in: one network evaluation per step, a request's guidance is ignored.
+- Sampling: {STUDENT_DEFAULTS.sampler.upper()} at {STUDENT_DEFAULTS.steps} trailing steps by default (x0, re-noised, x0
+  again, as consistency models sample); 1 step gives x0 from pure noise.
 """

@@ -61,8 +61,14 @@ class Family:
     parameter_budget: Callable[[dict], dict[str, int]]  # training config -> {"trained": n, "sampling": n}
     trainer: str  # import path of its trainer module (a TrainingModule); imported only by training()
     defaults: GenerateOptions = field(default_factory=GenerateOptions)  # what a request leaves unset becomes
+    variant_defaults: dict[str, GenerateOptions] = field(default_factory=dict)  # a variant's own (a distilled
+    # student: fewer steps); the variant's generator applies them too, so callers need not
     supports_snapshots: bool = False  # its trainer keeps earlier states (--snapshot-every); its Generator has
     # snapshots() and at_snapshot(name)
+
+    def defaults_for(self, variant: str) -> GenerateOptions:
+        """What a request to `variant` leaves unset becomes (the app's and the benchmark's settings for it)."""
+        return self.variant_defaults.get(variant, self.defaults)
 
     def training(self) -> TrainingModule:
         """The trainer module: for the training CLI only (it imports accelerate and the losses)."""

@@ -42,6 +42,7 @@ FAMILIES: tuple[Family, ...] = (
         load=diffusion.load, description=diffusion.describe, parameter_budget=diffusion.parameter_budget,
         trainer="models.training.diffusion", supports_snapshots=True,
         defaults=GenerateOptions(steps=STEPS.default, guidance=GUIDANCE.default, sampler=DEFAULT_SAMPLER),
+        variant_defaults={diffusion.DISTILLED: diffusion.STUDENT_DEFAULTS},  # 2 steps, its guidance in its weights
     ),
 )
 FAMILY_NAMES: tuple[str, ...] = tuple(f.name for f in FAMILIES)

@@ -1,6 +1,7 @@
 """Train one generator family on rendered hands — the whole loop in one file (nanoGPT-style).
 
     python -m models.train {vae,gan,diffusion} [--data-size N] [--steps S] [--variant full|scarce]
+    python -m models.train diffusion --variant distilled --data-size PATHS --steps S   # models.training.distill
 
 Runs on HF Accelerate, so the same script runs here on the CPU and on GPUs:
     accelerate launch --mixed_precision bf16 -m models.train diffusion --steps 50000
@@ -31,6 +32,7 @@ from core.vocab import condition_sizes
 from models import registry
 from models.base import cpu_has_native_bf16
 from models.card import card
+from models.diffusion import DISTILLED
 from models.family import Trainer
 from models.training import checkpoint
 from world import dataset
@@ -41,7 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("family", choices=registry.FAMILY_NAMES)
     p.add_argument("--variant", default="full", help="name of the shipped variant (full, scarce, ...)")
-    p.add_argument("--data-size", type=int, default=20000, help="number of rendered training hands")
+    p.add_argument("--data-size", type=int, default=20000,
+                   help="number of rendered training hands (--variant distilled: of the teacher's sampling paths)")
     p.add_argument("--data-seed", type=int, default=0)
     p.add_argument("--size", type=int, default=64, help="image size in pixels")
     p.add_argument("--steps", type=int, default=10000, help="total optimisation steps (resume continues)")
@@ -172,6 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = args.run_dir or REPO_ROOT / "runs" / f"{args.family}-{args.variant}"
     run_dir.mkdir(parents=True, exist_ok=True)
     export_dir = args.export or REPO_ROOT / "models" / "weights" / args.family / args.variant
+    if args.family == "diffusion" and args.variant == DISTILLED:  # learns from the shipped model, not from renders
+        from models.training import distill
+
+        config = dict(distill.TRAIN_DEFAULTS, size=args.size, **{k: v for k, v in (("batch", args.batch), ("lr", args.lr)) if v})
+        run = Run(args, config, precision, run_dir, export_dir, say=lambda message: accelerator.print(message, file=sys.stderr))
+        return distill.main(run, accelerator, LossLog(run_dir / "train_log.csv"), hardware(), resume)
 
     # the family's trainer, its defaults and this run's overrides; the data; where the run left off
     training = registry.family_record(args.family).training()

@@ -42,6 +42,8 @@ TRAIN_DEFAULTS: dict = {
 class Trainer:
     """One optimisation step of v-prediction with Min-SNR weighting, plus EMA and export."""
 
+    baked_guidance: float | None = None  # a distilled student's (models.training.distill), saved with its weights
+
     def __init__(self, config: dict, accelerator):
         self.config = config
         self.accelerator = accelerator
@@ -84,9 +86,12 @@ class Trainer:
         return (weight * per_image).mean()
 
     def step(self, x: torch.Tensor, cond: torch.Tensor, step: int) -> dict[str, float]:
+        return self.optimise(self.loss(x, cond), step)
+
+    def optimise(self, loss: torch.Tensor, step: int) -> dict[str, float]:
+        """lr warm-up, backward, clipping, AdamW and the EMA: one update on `loss` (a student distils the same way)."""
         for group in self.optimizer.param_groups:
             group["lr"] = self.config["lr"] * min(1.0, (step + 1 - self.warm_from) / self.config["warmup_steps"])
-        loss = self.loss(x, cond)
         self.optimizer.zero_grad(set_to_none=True)
         self.accelerator.backward(loss)
         grad_norm = self.accelerator.clip_grad_norm_(self._params(), self.config["grad_clip"])
@@ -113,7 +118,7 @@ class Trainer:
         conditioner = copy_as(self.accelerator.unwrap_model(self.conditioner), torch.float32)
         self.ema.copy_to(list(unet.parameters()) + list(conditioner.parameters()))
         return HandDiffusionPipeline(unet=unet, scheduler=self.scheduler, conditioner=conditioner,
-                                     patch=self.config["patch"])
+                                     patch=self.config["patch"], baked_guidance=self.baked_guidance)
 
     def export(self, path: str | Path) -> None:
         save_fp16(self.ema_pipeline(), path)
