@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import torch
 from PIL import Image
 
 from core import settings
@@ -24,7 +26,7 @@ from core.limits import DEFAULT_SAMPLER, DEFAULT_VARIANT, GUIDANCE, KNOWN_ANSWER
 from core.vocab import HandSpec
 from demo import lessons, pipeline, present
 from feedback import known
-from feedback.leaderboard import Rating, leaderboard
+from feedback.leaderboard import MIN_VOTES, Rating, leaderboard
 from feedback.store import RENDER, Pair, Recorded, Side, Store, StoreUnavailable, Vote, new_pair_id
 from judge import Judge
 from models.base import GenerateOptions
@@ -130,6 +132,8 @@ class Arena:
     parser: PromptParser
     store: Store
     rng: random.Random = field(default_factory=random.SystemRandom)
+    _board: dict = field(default_factory=dict, repr=False)  # the last tables, under what they were fitted on
+    _board_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def serve(self, prompt: object, session: str) -> Served:
         """A new blind pair for `prompt` (empty or None: a lesson's prompt) and `session`, recorded as served.
@@ -152,7 +156,8 @@ class Arena:
         matchup = choose_matchup(self.rng, self.registry.available())
         drawn = [self.picture(source, spec) for source in (matchup.a, matchup.b)]
         self.rng.shuffle(drawn)
-        settings_used = {"steps": OPTIONS.steps, "guidance": OPTIONS.guidance, "sampler": OPTIONS.sampler, "n": 1}
+        settings_used = {"steps": OPTIONS.steps, "guidance": OPTIONS.guidance, "sampler": OPTIONS.sampler, "n": 1,
+                         "device": settings.device(), "threads": torch.get_num_threads()}  # the VAE's bytes vary with threads
         pair = Pair(new_pair_id(), session, matchup.kind, prompt, spec.to_dict(), settings_used, drawn[0][1], drawn[1][1])
         return pair, [image for image, _ in drawn]
 
@@ -182,11 +187,17 @@ class Arena:
         return reveal(self.store.vote(pair_id, session, answer, flags))
 
     def tables(self) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-        """The leaderboard by family and by variant (careless sessions and check pairs left out), and what is behind it."""
+        """The leaderboard by family and by variant (careless sessions and check pairs left out), and what is behind
+        it. Fitted again only when the votes changed (each fit bootstraps: about a second on the 2-core CPU)."""
         everything = self.store.votes(include_careless=True)
-        counted = [(vote, pair) for vote, pair in everything if not vote.careless and pair.known_better is None]
-        return (leaderboard_frame(leaderboard(counted, "family"), by_family=True),
-                leaderboard_frame(leaderboard(counted, "variant"), by_family=False), votes_behind(everything))
+        key = tuple((vote.vote_id, vote.careless) for vote, _ in everything)
+        with self._board_lock:
+            if self._board.get("key") != key:
+                counted = [(vote, pair) for vote, pair in everything if not vote.careless and pair.known_better is None]
+                self._board = {"key": key, "tables": (leaderboard_frame(leaderboard(counted, "family"), by_family=True),
+                                                      leaderboard_frame(leaderboard(counted, "variant"), by_family=False),
+                                                      votes_behind(everything))}
+            return self._board["tables"]
 
 
 def side_name(side: Side) -> str:
@@ -201,11 +212,12 @@ def side_name(side: Side) -> str:
 def reveal(recorded: Recorded) -> str:
     """What was behind the pictures, what the judge said of each, and how the vote compares (Markdown)."""
     vote, pair = recorded.vote, recorded.pair
-    lines = [f"**You said {ANSWER_WORDS[vote.answer]}.**" + ("" if recorded.new else " (Counted once.)")]
+    lines = [f"**You said {ANSWER_WORDS[vote.answer]}.**" + ("" if recorded.new else " (Counted once.)"), ""]
     for place, side in (("Left", pair.left), ("Right", pair.right)):
         said = side.judge
         lines.append(f"- **{place}: {side_name(side)}.** The judge: {said.get('line', '?')} · Hand Score "
                      f"{said.get('score', float('nan')):.0f}/100")
+    lines.append("")  # a paragraph after the list, not a continuation of its last item
     if pair.known_better is not None:
         right = vote.answer == pair.known_better
         lines.append("This was a check pair, a clean drawing against a broken one: "
@@ -213,7 +225,7 @@ def reveal(recorded: Recorded) -> str:
     else:
         lines.append(judge_agrees(pair, vote))
     if vote.careless:
-        lines.append("Several check pairs were missed in this session, so its votes are kept apart from the leaderboard.")
+        lines.append("\nSeveral check pairs were missed in this session, so its votes are kept apart from the leaderboard.")
     return "\n".join(lines)
 
 
@@ -251,7 +263,8 @@ def votes_behind(everything: list[tuple[Vote, Pair]]) -> str:
     both_bad = sum(vote.answer == "both_bad" for vote, _ in counted)
     same = sum(pair.kind == "seeds" for _, pair in counted)
     return (f"**{len(counted)} vote{'s' * (len(counted) != 1)}** behind these ratings: {ties} ties (half a win each), "
-            f"{both_bad} \"both bad\" (counted per model, not rated), {same} of one model against itself (rate nothing). Left out: "
-            f"{checks} check-pair votes and {careless} votes from careless sessions. Ratings are Bradley–Terry on the "
-            f"Elo scale (1000 = the average model), with bootstrap 95 % intervals.")
+            f"{both_bad} \"both bad\" (counted per model, not rated), {same} of one model against itself (rate nothing). "
+            f"Left out: votes on check pairs ({checks}) and from careless sessions ({careless}). Ratings are Bradley–Terry "
+            f"on the Elo scale (1000 = the average model) with bootstrap 95 % intervals; a model is rated from "
+            f"{MIN_VOTES} votes on.")
 

@@ -134,8 +134,8 @@ def pair_view() -> tuple[gr.Textbox, gr.Button, gr.Markdown, gr.Image, gr.Image,
         new_pair = gr.Button("New pair", variant="primary", scale=1, elem_id="arena-new")
     shown = gr.Markdown(elem_id="arena-shown")
     with gr.Row(equal_height=True):
-        left = gr.Image(label="Left", type="pil", format="png", interactive=False, height=280, elem_id="arena-left")
-        right = gr.Image(label="Right", type="pil", format="png", interactive=False, height=280, elem_id="arena-right")
+        left, right = (gr.Image(label=side, type="pil", format="png", interactive=False, height=272, buttons=["fullscreen"],
+                                elem_id=f"arena-picture-{side.lower()}") for side in ("Left", "Right"))
     pair_id = gr.Textbox(label="Pair id", visible=False)
     return prompt, new_pair, shown, left, right, pair_id
 
@@ -163,7 +163,8 @@ def build_arena_tab(registry: Registry, judge: Judge, parser: PromptParser, stor
         gr.Markdown(f"**Voting is off here:** {off}. The other tabs work as usual.", elem_id="arena-off")
     prompt, new_pair, shown, left, right, pair_id = pair_view()
     with gr.Row():
-        buttons = {answer: gr.Button(BUTTONS[answer], interactive=False, elem_id=f"arena-{answer}") for answer in BUTTONS}
+        buttons = {answer: gr.Button(BUTTONS[answer], interactive=False, elem_id=f"arena-vote-{answer}")
+                   for answer in BUTTONS}
     flags = gr.CheckboxGroup([(FLAG_LABELS[f], f) for f in FLAGS], label="What's wrong? (optional)", elem_id="arena-flags")
     reveal = gr.Markdown(elem_id="arena-reveal")
     families, variants, behind, refresh = leaderboard_view()
@@ -182,6 +183,8 @@ def build_arena_tab(registry: Registry, judge: Judge, parser: PromptParser, stor
               for a in buttons]
     for done in voted:
         done.success(on_voted, None, list(buttons.values()), api_visibility="private").then(
-            handlers.on_leaderboard, None, board, api_visibility="private", concurrency_id="leaderboard")
+            handlers.on_leaderboard, None, board, api_visibility="private", concurrency_id="leaderboard",
+            show_progress="minimal")
     refresh.click(handlers.on_leaderboard, None, board, api_name="leaderboard", concurrency_id="leaderboard")
-    tab.select(handlers.on_leaderboard, None, board, api_visibility="private", concurrency_id="leaderboard")
+    tab.select(handlers.on_leaderboard, None, board, api_visibility="private", concurrency_id="leaderboard",
+               show_progress="minimal")

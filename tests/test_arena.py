@@ -93,3 +93,21 @@ def test_a_too_long_prompt_is_refused(arena):
     _, client, _ = arena
     with pytest.raises(AppError, match="prompt"):
         client.predict("x" * 10_000, api_name="/arena_pair")
+
+
+def test_voting_off_says_why(tmp_path):
+    """No store (an unwritable HANDS_DATA): pair and vote answer with the reason, the leaderboard says it too."""
+    import gradio as gr
+
+    from demo.arena import open_store
+    from demo.arena_tab import ArenaHandlers
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    off = open_store(blocker / "data")
+    assert not isinstance(off, Store)
+    handlers = ArenaHandlers(None, str(off), "secret")
+    for call in (lambda: handlers.on_pair("a fist", None), lambda: handlers.on_vote("p", "left", [], None)):
+        with pytest.raises(gr.Error, match="Voting is off"):
+            call()
+    assert "Voting is off" in handlers.on_leaderboard()[2]

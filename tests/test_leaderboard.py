@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from feedback.leaderboard import ELO_BASE, ELO_SCALE, Comparison, comparisons, fit
+from feedback.leaderboard import ELO_BASE, ELO_SCALE, MIN_VOTES, Comparison, comparisons, fit
 from feedback.store import RENDER, Pair, Side, Vote
 
 TRUTH = {"diffusion": 1.0, "gan": 0.0, "vae": -1.0}  # BT log-strengths, centred
@@ -71,3 +71,13 @@ def test_only_model_against_model_votes_count():
                                               Comparison("diffusion/full", "diffusion/scarce", "a")]
     with pytest.raises(ValueError):
         comparisons(votes, "seed")
+
+
+def test_a_model_with_too_few_votes_is_listed_not_rated():
+    comps = simulated(300, seed=3) + [Comparison("diffusion", "newcomer", "tie")] * (MIN_VOTES - 1)
+    ratings = {r.item: r for r in fit(comps, bootstrap=20)}
+    assert ratings["newcomer"].rating is None and ratings["newcomer"].low is None
+    assert ratings["newcomer"].votes == MIN_VOTES - 1 and ratings["newcomer"].ties == MIN_VOTES - 1
+    assert ratings["gan"].rating is not None
+    more = {r.item: r for r in fit(comps + [Comparison("diffusion", "newcomer", "tie")], bootstrap=20)}
+    assert more["newcomer"].rating is not None
