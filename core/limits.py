@@ -24,7 +24,11 @@ class Bound:
 PROMPT_MAX_CHARS = 1000  # longer prompts are refused, everywhere, never silently cut
 SEED = Bound(0, 2**31 - 1, 0)
 IMAGES = Bound(1, 16, 4)  # images per backend per request (the benchmark asks 15)
-STEPS = Bound(1, 250, 10)  # diffusion denoising steps; 10 DPM++ steps: see results/benchmark.md
+# Diffusion denoising steps; default 4 DPM++ steps: as good as 10 by the raters' eyes (judge/fit/raters, the same five
+# raters and prompts: quality 2.93 of 5 [2.74, 3.11] on 48 pictures at 4 steps, 2.94 [2.81, 3.08] on 120 at 10, difference
+# -0.01 [-0.24, +0.22]; a hand 100 % vs 99 %; at 2 steps 2.26 against 2.79, -0.53 [-0.81, -0.26]; bootstrap 95 %), and
+# the wait a class has, 2.5x less diffusion (README, Speed). The Steps slider still goes to 250: more steps, slower.
+STEPS = Bound(1, 250, 4)
 GUIDANCE = Bound(0.0, 15.0, 2.5)  # classifier-free guidance scale
 SAMPLERS: tuple[str, ...] = ("dpm++", "ddim", "ddpm")
 DEFAULT_SAMPLER = "dpm++"

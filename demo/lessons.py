@@ -22,28 +22,30 @@ class Lesson:
     inputs: Inputs | None
 
 
-# Seeds picked by looking at each comparison's pictures and verdicts on the shipped weights (November 2026 models).
+# Seeds picked by looking at each comparison's pictures and verdicts on the shipped weights (November 2026 models),
+# at 10 diffusion steps: a lesson names its steps, so a change of the app's default does not change its pictures.
+PICKED_AT_STEPS = 10
 LESSONS: tuple[Lesson, ...] = (
     Lesson("Blur (VAE)",
            "A VAE squeezes every hand into a short code, then draws the average of all the hands that code could be.",
            "Look at the VAE column: soft smudges, no crisp fingers. Diffusion learned from the same hands: sharp ones.",
-           Inputs("a thumbs up", seed=1)),
+           Inputs("a thumbs up", seed=1, steps=PICKED_AT_STEPS)),
     Lesson("Collapse (GAN)",
            "A GAN learns by fooling a critic. Once one shape fools it, it may draw that shape for every seed.",
            "Look at the GAN column: eight different seeds, nearly the same blob eight times. Diffusion's eight differ.",
-           Inputs("a thumbs up", seed=3, images_per_backend=8)),
+           Inputs("a thumbs up", seed=3, images_per_backend=8, steps=PICKED_AT_STEPS)),
     Lesson("A sixth finger",
            "A model does not know that a hand has five fingers: it learned what fingers look like next to each other.",
            "Count the fingers in the diffusion column: two hands have six. The judge counts them too: ✗ 6 fingers.",
-           Inputs("five fingers spread, palm facing me", seed=4)),
+           Inputs("five fingers spread, palm facing me", seed=4, steps=PICKED_AT_STEPS)),
     Lesson("Words guide the picture",
            "Guidance sets how strongly the words steer diffusion. At 0 the model ignores the prompt altogether.",
            "Asked for a fist at guidance 0, diffusion draws other hands. Set Guidance to 2.5 in Settings, Generate: fists.",
-           Inputs("a fist", seed=3, guidance=0.0)),
+           Inputs("a fist", seed=3, guidance=0.0, steps=PICKED_AT_STEPS)),
     Lesson("Scarce data",
            "These models learned from 1,000 hands instead of 20,000. With few examples, a model can copy one it saw.",
            "The GAN draws the same small peace sign eight times, each ✓: copying one hand is not drawing hands.",
-           Inputs("a peace sign", seed=0, images_per_backend=8, training_data="scarce")),
+           Inputs("a peace sign", seed=0, images_per_backend=8, training_data="scarce", steps=PICKED_AT_STEPS)),
     Lesson("More steps, better hands",
            "Diffusion removes noise a little at a time. With only 2 steps it has to guess the whole hand at once.",
            "Lesson 1's prompt and seed with 2 steps: smeared, none right. Set Diffusion steps to 10, Generate: 3 of 4.",
