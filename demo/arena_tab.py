@@ -48,9 +48,12 @@ class ArenaHandlers:
     off: str | None
     secret: str
 
-    def session(self, token: JSON) -> tuple[str, str]:
-        """(session id, signed token) from a token; a missing or forged one gets a fresh session."""
+    def session(self, token: JSON, remembered: JSON = None) -> tuple[str, str]:
+        """(session id, signed token) from the page's token, else the one the browser remembers; missing or forged
+        ones get a fresh session."""
         session = sessions.session_of(token, self.secret)
+        if session is None and sessions.session_of(remembered, self.secret) is not None:
+            token, session = remembered, sessions.session_of(remembered, self.secret)
         if session is None:
             token = sessions.new_token(self.secret)
             session = sessions.session_of(token, self.secret)
@@ -64,7 +67,7 @@ class ArenaHandlers:
     def on_open(self, remembered: JSON, current: JSON) -> list[str]:
         """The page opened: keep the session it holds, else the one the browser remembers, else a new one.
         Outputs: the page's session, the browser's."""
-        _, token = self.session(current if sessions.session_of(current, self.secret) else remembered)
+        _, token = self.session(current, remembered)
         return [token, token]
 
     def on_pair(self, prompt: JSON, session: JSON) -> list:
@@ -78,11 +81,14 @@ class ArenaHandlers:
             raise refused(err) from None
         return [served.left, served.right, served.pair_id, f"Both drawn for: **{served.prompt}**", token]
 
-    def on_first_pair(self, pair_id: JSON, session: JSON) -> list:
-        """The tab opened: a first pair unless one is shown already."""
+    def on_first_pair(self, pair_id: JSON, session: JSON, remembered: JSON) -> list:
+        """The tab opened: a first pair unless one is shown already. It may come before the page's load event has
+        read the browser's session, so it reads it too. Outputs: /arena_pair's, then the browser's session."""
         if pair_id:
-            return [gr.skip()] * 5
-        return self.on_pair("", session)
+            return [gr.skip()] * 6
+        _, token = self.session(session, remembered)
+        served = self.on_pair("", token)
+        return [*served, served[-1]]
 
     def on_vote(self, pair_id: JSON, answer: JSON, flags: JSON, session: JSON) -> str:
         """Count the vote on the pair (answer: left, right, tie or both_bad; flags: what is wrong) and reveal the
@@ -151,40 +157,70 @@ def leaderboard_view() -> tuple[gr.Dataframe, gr.Dataframe, gr.Markdown, gr.Butt
     return families, variants, behind, refresh
 
 
+@dataclass(frozen=True)
+class ArenaView:
+    """The tab's components."""
+
+    tab: gr.Tab
+    prompt: gr.Textbox
+    new_pair: gr.Button
+    shown: gr.Markdown
+    left: gr.Image
+    right: gr.Image
+    pair_id: gr.Textbox
+    buttons: dict[str, gr.Button]
+    flags: gr.CheckboxGroup
+    reveal: gr.Markdown
+    board: list  # by family, by variant, the votes behind them
+    refresh: gr.Button
+
+
+def arena_view(off: str | None) -> ArenaView:
+    """The "Rate hands" tab laid out: intro, prompt, the two pictures, the answers, the reveal, the leaderboard."""
+    with gr.Tab("Rate hands") as tab:
+        gr.Markdown(INTRO)
+        if off is not None:
+            gr.Markdown(f"**Voting is off here:** {off}. The other tabs work as usual.", elem_id="arena-off")
+        prompt, new_pair, shown, left, right, pair_id = pair_view()
+        with gr.Row():
+            buttons = {answer: gr.Button(BUTTONS[answer], interactive=False, elem_id=f"arena-vote-{answer}")
+                       for answer in BUTTONS}
+        flags = gr.CheckboxGroup([(FLAG_LABELS[f], f) for f in FLAGS], label="What's wrong? (optional)",
+                                 elem_id="arena-flags")
+        reveal = gr.Markdown(elem_id="arena-reveal")
+        families, variants, behind, refresh = leaderboard_view()
+    return ArenaView(tab, prompt, new_pair, shown, left, right, pair_id, buttons, flags, reveal,
+                     [families, variants, behind], refresh)
+
+
 def build_arena_tab(registry: Registry, judge: Judge, parser: PromptParser, store: Store | StoreUnavailable,
-                    concurrency_id: str, demo: gr.Blocks, tab: gr.Tab) -> None:
-    """Lay out the tab and wire each event to its one handler, on the app's objects. `store`: the votes store, or
-    why there is none (voting is off and the tab says so; the other tabs are not affected)."""
+                    concurrency_id: str, demo: gr.Blocks) -> None:
+    """Add the tab (at the Blocks' level, beside the other tabs) and wire each event to its one handler, on the
+    app's objects. `store`: the votes store, or why there is none (voting is off and the tab says so; the other
+    tabs are not affected)."""
     arena = Arena(registry, judge, parser, store) if isinstance(store, Store) else None
-    off = None if arena is not None else str(store)
-    handlers = ArenaHandlers(arena, off, settings.session_secret())
-    gr.Markdown(INTRO)
-    if arena is None:
-        gr.Markdown(f"**Voting is off here:** {off}. The other tabs work as usual.", elem_id="arena-off")
-    prompt, new_pair, shown, left, right, pair_id = pair_view()
-    with gr.Row():
-        buttons = {answer: gr.Button(BUTTONS[answer], interactive=False, elem_id=f"arena-vote-{answer}")
-                   for answer in BUTTONS}
-    flags = gr.CheckboxGroup([(FLAG_LABELS[f], f) for f in FLAGS], label="What's wrong? (optional)", elem_id="arena-flags")
-    reveal = gr.Markdown(elem_id="arena-reveal")
-    families, variants, behind, refresh = leaderboard_view()
+    handlers = ArenaHandlers(arena, None if arena is not None else str(store), settings.session_secret())
+    view = arena_view(handlers.off)
+    # Outside the tab: a BrowserState inside a tab not opened yet is not mounted, so the page's load event read
+    # nothing from the browser and every visit got a new session (tests/test_arena.py's browser test caught it).
     remembered = gr.BrowserState(None, storage_key="hands-arena-session", secret=handlers.secret)
     session, answer = gr.State(None), gr.Textbox(label="Answer", visible=False)
-    board = [families, variants, behind]
+    buttons, board = list(view.buttons.values()), view.board
     demo.load(handlers.on_open, [remembered, session], [session, remembered], api_visibility="private")
-    pair_out = dict(outputs=[left, right, pair_id, shown, session], concurrency_id=concurrency_id, preprocess=False)
-    shown_out = dict(fn=on_pair_shown, inputs=None, outputs=[reveal, flags, *buttons.values()], api_visibility="private")
-    gr.on([new_pair.click, prompt.submit], handlers.on_pair, [prompt, session], api_name="arena_pair",
+    pair_out = dict(outputs=[view.left, view.right, view.pair_id, view.shown, session], concurrency_id=concurrency_id,
+                    preprocess=False)
+    shown_out = dict(fn=on_pair_shown, inputs=None, outputs=[view.reveal, view.flags, *buttons], api_visibility="private")
+    gr.on([view.new_pair.click, view.prompt.submit], handlers.on_pair, [view.prompt, session], api_name="arena_pair",
           **pair_out).success(**shown_out)
-    tab.select(handlers.on_first_pair, [pair_id, session], api_visibility="private", **pair_out).success(**shown_out)
-    vote = dict(outputs=reveal, concurrency_limit=None, preprocess=False)
-    voted = [gr.Button(visible=False).click(handlers.on_vote, [pair_id, answer, flags, session], api_name="arena_vote", **vote)]
-    voted += [buttons[a].click(AnswerButton(a, handlers).on_click, [pair_id, flags, session], api_visibility="private", **vote)
-              for a in buttons]
+    view.tab.select(handlers.on_first_pair, [view.pair_id, session, remembered], api_visibility="private",
+                    **{**pair_out, "outputs": [*pair_out["outputs"], remembered]}).success(**shown_out)
+    vote = dict(outputs=view.reveal, concurrency_limit=None, preprocess=False)
+    voted = [gr.Button(visible=False).click(handlers.on_vote, [view.pair_id, answer, view.flags, session],
+                                            api_name="arena_vote", **vote)]
+    voted += [view.buttons[a].click(AnswerButton(a, handlers).on_click, [view.pair_id, view.flags, session],
+                                    api_visibility="private", **vote) for a in view.buttons]
+    progress = dict(api_visibility="private", concurrency_id="leaderboard", show_progress="minimal")
     for done in voted:
-        done.success(on_voted, None, list(buttons.values()), api_visibility="private").then(
-            handlers.on_leaderboard, None, board, api_visibility="private", concurrency_id="leaderboard",
-            show_progress="minimal")
-    refresh.click(handlers.on_leaderboard, None, board, api_name="leaderboard", concurrency_id="leaderboard")
-    tab.select(handlers.on_leaderboard, None, board, api_visibility="private", concurrency_id="leaderboard",
-               show_progress="minimal")
+        done.success(on_voted, None, buttons, api_visibility="private").then(handlers.on_leaderboard, None, board, **progress)
+    view.refresh.click(handlers.on_leaderboard, None, board, api_name="leaderboard", concurrency_id="leaderboard")
+    view.tab.select(handlers.on_leaderboard, None, board, **progress)

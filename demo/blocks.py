@@ -49,8 +49,7 @@ def build_demo(judge: Judge | None = None, registry: Registry | None = None, par
             build_inside_tab(registry, COMPUTE, parser, judge)
         with gr.Tab("Why hands?"):
             build_teach_tab()
-        with gr.Tab("Rate hands") as arena_tab:
-            build_arena_tab(registry, judge, parser, store, COMPUTE, demo, arena_tab)
+        build_arena_tab(registry, judge, parser, store, COMPUTE, demo)  # its tab, and the browser's session beside it
     # a full queue answers at once (HTTP 503; the page says "currently busy. Please try again", gradio_client
     # raises QueueError "Queue is full! Please try again.") instead of letting callers time out
     demo.queue(max_size=queue_size(), default_concurrency_limit=1)
