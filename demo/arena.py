@@ -14,7 +14,7 @@ import hashlib
 import io
 import random
 import threading
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -22,21 +22,19 @@ import torch
 from PIL import Image
 
 from core import settings
-from core.limits import DEFAULT_SAMPLER, DEFAULT_VARIANT, GUIDANCE, KNOWN_ANSWER_SHARE, STEPS
+from core.limits import DEFAULT_VARIANT, KNOWN_ANSWER_SHARE
 from core.vocab import HandSpec
 from demo import lessons, pipeline, present
 from feedback import known
 from feedback.leaderboard import MIN_VOTES, Rating, leaderboard
 from feedback.store import RENDER, Pair, Recorded, Side, Store, StoreUnavailable, Vote, new_pair_id
 from judge import Judge
-from models.base import GenerateOptions
-from models.registry import BackendUnavailable, Registry
+from models.registry import BackendUnavailable, Registry, family_record
 from prompt import PromptParser
 
 MATCHUPS: dict[str, float] = {"families": 0.5, "variants": 0.3, "seeds": 0.2}  # how often each kind is served
 ARENA_SEEDS = 100_000
 SHOWN_SIZE = 256  # pictures are shown enlarged, nearest-neighbour: the pixels shown are the pixels drawn
-OPTIONS = GenerateOptions(steps=STEPS.default, guidance=GUIDANCE.default, sampler=DEFAULT_SAMPLER)
 VARIANT_WORDS = {"full": "full data (20,000 hands)", "scarce": "scarce data (1,000 hands)"}
 ANSWER_WORDS = {"left": "the left is better", "right": "the right is better", "tie": "a tie", "both_bad": "both are bad"}
 ANOMALY_WORDS = {"extra_finger": "an extra finger", "missing_finger": "a finger missing",
@@ -156,19 +154,21 @@ class Arena:
         matchup = choose_matchup(self.rng, self.registry.available())
         drawn = [self.picture(source, spec) for source in (matchup.a, matchup.b)]
         self.rng.shuffle(drawn)
-        settings_used = {"steps": OPTIONS.steps, "guidance": OPTIONS.guidance, "sampler": OPTIONS.sampler, "n": 1,
-                         "device": settings.device(), "threads": torch.get_num_threads()}  # the VAE's bytes vary with threads
+        settings_used = {"n": 1, "device": settings.device(), "threads": torch.get_num_threads()}  # the VAE's bytes vary with threads
         pair = Pair(new_pair_id(), session, matchup.kind, prompt, spec.to_dict(), settings_used, drawn[0][1], drawn[1][1])
         return pair, [image for image, _ in drawn]
 
     def picture(self, source: Source, spec: HandSpec) -> tuple[Image.Image, Side]:
-        """One picture through the app's one generate-and-score path, and what reproduces it."""
+        """One picture through the app's one generate-and-score path, each model at its own defaults (a distilled
+        variant at its few steps), and what reproduces it."""
         generator = self.registry.load(source.family, source.variant)
-        scored = pipeline.generate_and_score(generator, self.judge, [pipeline.Batch(spec, 1, source.seed)], OPTIONS)
+        options = family_record(source.family).defaults_for(source.variant)
+        scored = pipeline.generate_and_score(generator, self.judge, [pipeline.Batch(spec, 1, source.seed)], options)
         image = scored.images[0]
+        used = {key: value for key, value in asdict(options).items() if key != "keep_frames" and value is not None}
         side = Side(source.family, source.variant, source.seed, png_sha256(image),
                     trained_steps=self.registry.trained_steps(source.family, source.variant),
-                    judge=judged(scored.set_report.reports[0], spec))
+                    judge=judged(scored.set_report.reports[0], spec), options=used)
         return image, side
 
     def known_pair(self, made: known.KnownPair, prompt: str, session: str) -> tuple[Pair, list[Image.Image]]:

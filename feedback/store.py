@@ -7,8 +7,9 @@ brought up to date by `MIGRATIONS` when the store opens.
 
 What is kept, and why:
 - per served pair: what reproduces both pictures (family, variant, seed, picture index, prompt, the parsed spec,
-  the generation settings, the weights' training steps, the SHA-256 of each picture's PNG) and what the judge said
-  of each when it was served (score, verdict, flags): the DPO fine-tuning reads the pairs back from here;
+  each picture's sampling options and the pair's device and threads, the weights' training steps, the SHA-256 of
+  each picture's PNG) and what the judge said of each when it was served (score, verdict, flags): the DPO
+  fine-tuning reads the pairs back from here;
 - per vote: the answer, the "what's wrong" flags, the response time (served to voted, measured here), the
   anonymous session id. Never an IP address, a user agent or anything else about the person.
 
@@ -81,6 +82,7 @@ class Side:
     index: int = 0  # which picture of the generate call (the arena asks for one)
     trained_steps: int | None = None  # the weights' training steps, so a retrained variant is told apart
     judge: dict = field(default_factory=dict)  # {"score", "verdict", "line", "flags"}: the judge as served then
+    options: dict = field(default_factory=dict)  # how it was drawn: steps, guidance, sampler (each model's defaults)
 
     @property
     def item(self) -> str:

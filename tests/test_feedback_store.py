@@ -191,7 +191,7 @@ def test_export_round_trip(store, clock, tmp_path, capsys):
     assert first["response_ms"] == 2000 and first["careless"] is False
     assert first["pair"]["pair_id"] == pair.pair_id and first["pair"]["prompt"] == "a fist"
     assert first["pair"]["left"] == {"family": "diffusion", "variant": "full", "seed": 7, "sha256": "0" * 64, "index": 0,
-                                     "trained_steps": None, "judge": {"score": 50.0, "line": "? a hand"}}
+                                     "trained_steps": None, "judge": {"score": 50.0, "line": "? a hand"}, "options": {}}
     assert rows[1]["pair"]["known_better"] == "left"
     assert set(first) == {"vote_id", "pair_id", "session", "answer", "flags", "response_ms", "voted_at", "careless", "pair"}
 
