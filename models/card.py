@@ -58,10 +58,28 @@ def training_lines(folder: Path, info: dict) -> list[str]:
         f"- Finished: {'yes' if info.get('final') else 'no — a checkpoint of a run still in progress'}.",
         *([f"- Snapshots kept (earlier states of this run, under `snapshots/`): {', '.join(snapshots)}."]
           if snapshots else []),
+        *measured_lines(info),
         f"- Config: `{json.dumps(info['config'])}`",
         "- Reproduce: `python -m models.train " + f"{info['family']} --variant {info['variant']} --data-size {info['data_size']} "
         f"--steps {info['steps']}` (resumes from a checkpoint or the shipped weights).",
     ]
+
+
+def measured_lines(info: dict) -> list[str]:
+    """A distilled student's bars against its teacher, as `python -m bench.distill` measured them (in training.json)."""
+    m = info.get("measured")
+    if not m:
+        return []
+    stale = f" (measured at step {m['steps']:,}; these weights have {info['steps']:,})" if m["steps"] != info["steps"] else ""
+    lines = [f"- Measured by `{m['command']}`{stale}, judge {m['judge']}, {m['images']} pictures per setting, "
+             "paired on the same noise:"]
+    for k, row in m["per_steps"].items():
+        lines.append(f"  - {k} step(s): Hand Score {row['hand_score']:.1f} vs the teacher's {m['teacher_hand_score']:.1f} at 10 steps "
+                     f"(paired {row['vs_teacher'][0]:+.1f} [{row['vs_teacher'][1]:+.1f}, {row['vs_teacher'][2]:+.1f}]); "
+                     f"fingers right {row['fingers_right']:.0f} % vs {m['teacher_fingers_right']:.0f} %; against plain "
+                     f"sampling at {k} step(s) {row['vs_plain'][0]:+.1f} [{row['vs_plain'][1]:+.1f}, {row['vs_plain'][2]:+.1f}]; "
+                     f"{row['speedup']:.1f}x faster per image than the teacher at 10 steps.")
+    return lines
 
 
 def card(folder: Path, scores: Sequence[str] | None = None, budget: Sequence[str] | None = None) -> str:

@@ -221,7 +221,10 @@ def save(run, distiller: Distiller, step: int, wall: float, n_paths: int, hardwa
             "hardware": hardware, "mixed_precision": run.precision, "num_parameters": distiller.num_parameters,
             "config": {**distiller.teacher_config, "distill": config}, "final": final,
         }
-        (run.export_dir / "training.json").write_text(json.dumps(info, indent=2) + "\n")
+        before = run.export_dir / "training.json"
+        if before.exists() and "measured" in json.loads(before.read_text()):  # python -m bench.distill's, with its step
+            info["measured"] = json.loads(before.read_text())["measured"]
+        before.write_text(json.dumps(info, indent=2) + "\n")
         if (run.run_dir / "train_log.csv").exists():
             (run.export_dir / "train_log.csv").write_text((run.run_dir / "train_log.csv").read_text())
         (run.export_dir / "MODEL_CARD.md").write_text(card(run.export_dir))
