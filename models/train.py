@@ -46,6 +46,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-size", type=int, default=20000,
                    help="number of rendered training hands (--variant distilled: of the teacher's sampling paths)")
     p.add_argument("--data-seed", type=int, default=0)
+    p.add_argument("--captions", choices=dataset.CAPTION_MODES, default="plain",
+                   help="what the hands are conditioned on: as posed (plain), or as the picture shows them (visible)")
+    p.add_argument("--scene", choices=dataset.SCENES, default="hand",
+                   help="hand-filling frames (hand), or the same hands small in a larger frame (small-hand)")
     p.add_argument("--size", type=int, default=64, help="image size in pixels")
     p.add_argument("--steps", type=int, default=10000, help="total optimisation steps (resume continues)")
     p.add_argument("--batch", type=int, default=None, help="batch size (family default if unset)")
@@ -84,7 +88,7 @@ def drop_conditions(cond: torch.Tensor, generator: torch.Generator, p_field: flo
 
 def loader(args: argparse.Namespace, batch: int, accelerator: Accelerator) -> torch.utils.data.DataLoader:
     """Rendered hands (uint8 images, spec indices), shuffled by the run's seed."""
-    images, conds = dataset.load(dataset.build(args.data_size, args.data_seed, args.size))
+    images, conds = dataset.load(dataset.build(args.data_size, args.data_seed, args.size, captions=args.captions, scene=args.scene))
     data = torch.utils.data.TensorDataset(torch.from_numpy(images[:]).permute(0, 3, 1, 2), torch.from_numpy(conds))
     return accelerator.prepare(torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, drop_last=len(data) >= batch,
                                                            generator=torch.Generator().manual_seed(args.seed)))
@@ -152,6 +156,8 @@ def save(run: Run, trainer: Trainer, step: int, wall: float, final: bool = False
         trainer.export(export_dir)
         info = {
             "family": args.family, "variant": args.variant, "data_size": args.data_size, "data_seed": args.data_seed,
+            **({"captions": args.captions} if args.captions != "plain" else {}),
+            **({"scene": args.scene} if args.scene != "hand" else {}),
             "image_size": args.size, "steps": step, "batch": config["batch"], "images_seen": step * config["batch"],
             "wall_s": round(wall, 1), "hardware": hardware(), "mixed_precision": run.precision,
             "num_parameters": trainer.num_parameters, "config": config, "final": final,

@@ -39,6 +39,10 @@ class HandRender:
     image: np.ndarray  # HxWx3 uint8
     mask: np.ndarray  # HxW bool, hand pixels
     label: dict = field(default_factory=dict)
+    # What a caption or a scene needs beyond the label (world.captions, world.scenes); never in the label:
+    projection: np.ndarray | None = None  # 2x4 affine, the hand's local frame (joints3d) -> output pixels
+    object_cover: np.ndarray | None = None  # HxW float, share of each pixel the held object covers
+    hand_cover: np.ndarray | None = None  # HxW float, share of each pixel the hand covers (mask = over 0.5)
 
 
 def _rot(axis: str, deg: float) -> np.ndarray:
@@ -239,7 +243,10 @@ def render_sample(
     keypoints = _keypoints(zbuf, project(scene.joints), scene, scale, ss)
     label = _label(fields, keypoints, anomaly, info, scene, skeleton)
     label["captions"] = captions_for(rng, fields)
-    return HandRender(image=np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8), mask=hand_cover > 0.5, label=label)
+    object_cover = (zbuf.material >= len(HAND_MATERIALS)).reshape(size, ss, size, ss).mean((1, 3))
+    projection = np.concatenate([to_cam[:2] * scale, offset[:2, None]], 1) / ss
+    return HandRender(image=np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8), mask=hand_cover > 0.5, label=label,
+                      projection=projection, object_cover=object_cover, hand_cover=hand_cover)
 
 
 def _camera_rotation(rng, scene: Scene, fields: dict) -> tuple[np.ndarray, np.ndarray]:
