@@ -11,7 +11,10 @@ Four witnesses (`judge.witnesses`), each doing what it is good at:
   the geometry cannot write down: a joint bent back, a finger a bit too long.
 `gather` runs them once per picture (the expensive part); `evaluate` turns that evidence into a
 scored report by the rules (`judge.rules`). Thresholds come from a frozen `Calibration`, calibrated
-on clean renders (seed 7202; `judge/fit/calibrate.py`), never on generator output.
+on clean renders (seed 7202; `judge/fit/calibrate.py`), never on generator output. A quality model
+fitted to people's eyes (`judge.quality`, on the rater set) then reads the witnesses' evidence and
+decides whether people would see a hand, how they would count its fingers and the Hand Score
+(25 x their predicted quality - 1); the witnesses' findings stay to say what is wrong.
 
     judge = Judge.load()                 # networks load on first use, each once
     report = judge.score(image, spec)    # a HandReport; judge.score_set(images, specs) -> SetReport
@@ -29,7 +32,7 @@ import numpy as np
 
 from core.loading import Lazy
 from core.vocab import HandSpec
-from judge import calibration, metrics, rules
+from judge import calibration, metrics, quality, rules
 from judge.calibration import Calibration
 from judge.image import as_rgb
 from judge.report import Evidence, HandReport, SetReport
@@ -52,6 +55,7 @@ class Networks:
     count_head: Lazy
     defect: Lazy
     landmarks: Lazy
+    quality: Lazy
     lock: threading.RLock = field(default_factory=threading.RLock, compare=False, repr=False)
 
     @classmethod
@@ -63,6 +67,7 @@ class Networks:
             count_head=Lazy(partial(silhouette.CountHead.load, weights_dir / silhouette.COUNT_HEAD_FILE), "count head"),
             defect=Lazy(partial(defect.load_net, weights_dir / defect.WEIGHTS_FILE), "malformation detector"),
             landmarks=Lazy(landmarks.LandmarkModel, "MediaPipe hand model"),
+            quality=Lazy(partial(quality.QualityModel.load, weights_dir), "quality model"),
         )
 
 
@@ -102,7 +107,20 @@ class Judge:
         return self.evaluate(self.gather(image, use_landmarks), spec)
 
     def evaluate(self, evidence: Evidence, spec: HandSpec | None = None) -> HandReport:
-        """Turn evidence into a scored report, against the prompt's spec if there is one (`judge.rules`)."""
+        """Turn evidence into a scored report, against the prompt's spec if there is one: the witnesses'
+        report by the rules (`judge.rules`), read by the quality model, then the rules again with its verdict
+        (hand or not, count, score). Without the quality model, the witnesses' report, saying so."""
+        witness = self.witness_report(evidence, spec)
+        model = self.networks.quality.get_or_none()
+        if model is None or evidence.sil is None:
+            why = self.networks.quality.error if model is None else "no silhouette"
+            witness.notes.append(f"{why}: the witnesses' own score")
+            return witness
+        x = quality.features(evidence, witness, self.networks.count_head.get_or_none())
+        return rules.evaluate(evidence, spec, self.calibration, model.verdict(x))
+
+    def witness_report(self, evidence: Evidence, spec: HandSpec | None = None) -> HandReport:
+        """The witnesses' report by the rules alone (what the quality model reads)."""
         return rules.evaluate(evidence, spec, self.calibration)
 
     def gather(self, image, use_landmarks: bool = True, maps: silhouette.Maps | None = None,
@@ -126,7 +144,7 @@ class Judge:
             else []
         raw = acutance(small, sil.hand) if sil is not None else None
         sharp = None if raw is None else raw / self.calibration.sharpness_ref
-        return Evidence(rgb, sil, lm, violations, sharp, notes, defect_p)
+        return Evidence(rgb, sil, lm, violations, sharp, notes, defect_p, small)
 
     def score_set(self, images, specs=None, reference: np.ndarray | None = None, kid_metrics: bool = True,
                   use_landmarks: bool = True) -> SetReport:

@@ -24,6 +24,25 @@ class Evidence:
     sharpness: float | None  # edge acutance relative to clean renders (1.0 = as sharp)
     notes: list[str]
     defect: dict[str, float] | None = None  # the malformation detector's class probabilities
+    small: np.ndarray | None = None  # the 64 px picture the nets saw (silhouette.to_input of rgb)
+
+
+@dataclass(frozen=True)
+class QualityVerdict:
+    """What the quality model fitted to people's eyes (`judge.quality`) says of one picture."""
+
+    quality: float  # the raters' scale: 1 not a hand, 2 hand-like but clearly broken, 3 a hand with noticeable
+    #                 problems or the wrong gesture, 4 a good hand with small issues, 5 a clean, correct hand
+    p_hand: float  # P(a person recognises a hand)
+    hand_found: bool  # p_hand above the threshold chosen in the fit (few non-hands found)
+    count: int  # extended digits as people count them (6: six or more)
+    count_p: float  # the model's probability of that count
+    use_count: bool  # the fit found this count closer to people's than the silhouette's (held out)
+
+    @property
+    def score(self) -> float:
+        """The Hand Score, 0-100: 25 x (quality - 1)."""
+        return 25.0 * (self.quality - 1.0)
 
 
 @dataclass(frozen=True)
@@ -39,7 +58,7 @@ class HandReport:
     """Everything the judge found about one image. Coordinates are input-image pixels."""
 
     hand_found: bool
-    hand_score: float  # 0..100
+    hand_score: float  # 0..100: 25 x (quality - 1) with the quality model, else 100 minus the penalties
     breakdown: dict[str, Penalty] = field(default_factory=dict)
     extended_count: int = 0
     fingertips: list[tuple[float, float]] = field(default_factory=list)
@@ -52,6 +71,11 @@ class HandReport:
     found_digits: list[str] | None = None  # silhouette tips named by the nearest landmark tip
     gesture_match: bool | None = None
     notes: list[str] = field(default_factory=list)
+    quality: float | None = None  # the quality model's rater quality, 1-5 (hand_score = 25 x (quality - 1))
+    p_hand: float | None = None  # the quality model's P(a person sees a hand); hand_found is it over the threshold
+    model_count: int | None = None  # the quality model's finger count (6: six or more)
+    witness_count: int | None = None  # the silhouette's finger count (extended_count is one of the two)
+    witness_score: float | None = None  # 100 minus the witnesses' own penalties, before the quality model
     # What the overlay draws (not in to_dict): the picture, the silhouette, and what was flagged on it.
     image: np.ndarray | None = field(default=None, repr=False)
     silhouette: Silhouette | None = field(default=None, repr=False)
@@ -74,6 +98,11 @@ class HandReport:
             "found_digits": self.found_digits,
             "gesture_match": self.gesture_match,
             "notes": self.notes,
+            "quality": None if self.quality is None else round(self.quality, 2),
+            "p_hand": None if self.p_hand is None else round(self.p_hand, 3),
+            "model_count": self.model_count,
+            "witness_count": self.witness_count,
+            "witness_score": None if self.witness_score is None else round(self.witness_score, 1),
         }
 
 

@@ -3,6 +3,13 @@
 `evaluate` reads as the steps it takes; each step is a short function that takes the calibration
 explicitly and adds penalties and flags to one `Findings`. Every penalty names what it is for, so
 a low score explains itself; the score is 100 minus the points of all penalties.
+
+With a `QualityVerdict` (the quality model fitted to people's eyes, `judge.quality`) the same steps
+run, but the verdict decides three things: whether there is a hand (its P(hand) over the fitted
+threshold), the finger count (when the fit found its count closer to people's than the silhouette's),
+and the score, 25 x (quality - 1). The witnesses' penalties then say where those points went: each
+keeps its reason, the points are scaled to the score's deficit, and what the witnesses cannot name
+is one more line in the raters' words ("looks": "a hand-like shape, clearly broken").
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import numpy as np
 from core.vocab import HandSpec
 from judge.calibration import Calibration
 from judge.measures import finger_measures, hand_likeness, name_tips, side_view, widest_finger
-from judge.report import Evidence, HandReport, Penalty
+from judge.report import Evidence, HandReport, Penalty, QualityVerdict
 from judge.witnesses.silhouette import FAINT_TIP, TIP_THRESHOLD, Silhouette
 
 # Points taken off per finding at full severity.
@@ -42,8 +49,15 @@ DETECTOR_FLAGS = {"extra_finger": "extra_finger", "missing_finger": "missing_fin
                   "long_finger": "long_finger", "bent_joint": "joint_past_limit"}
 # The landmark witness's kinds of violation -> the finding each one is.
 LANDMARK_FINDINGS = {"finger_ratio": "long_finger", "bone_length": "bone_ratio", "joint_angle": "joint_past_limit"}
-# Flags that say the hand is malformed (SetReport.malformation_rate).
-MALFORMATIONS = ("extra_finger", "missing_finger", "fused_fingers", "long_finger", "joint_past_limit", "bone_ratio")
+# Flags that say the hand is malformed (SetReport.malformation_rate); looks_broken: people would call it clearly
+# broken (the quality model) though no witness can say how.
+MALFORMATIONS = ("extra_finger", "missing_finger", "fused_fingers", "long_finger", "joint_past_limit", "bone_ratio",
+                 "looks_broken")
+# The raters' quality scale, in their words (judge/fit/raters/README.md), and where a found hand is flagged broken.
+QUALITY_WORDS = ((1.5, "not a hand"), (2.5, "a hand-like shape, clearly broken"),
+                 (3.5, "a hand with noticeable problems or the wrong gesture"), (4.5, "a good hand with small issues"),
+                 (9.9, "a clean, correct hand"))
+BROKEN_BELOW = 2.25  # quality under which a found hand with no other malformation flag is flagged looks_broken
 
 
 class Findings:
@@ -68,25 +82,54 @@ class Findings:
         if flag and flag not in self.flags:
             self.flags.append(flag)
 
-    def settle(self, report: HandReport) -> HandReport:
-        """The report of a found hand, scored: 100 minus every penalty's points."""
+    def settle(self, report: HandReport, verdict: QualityVerdict | None = None) -> HandReport:
+        """The report of a found hand, scored: 100 minus every penalty's points, or the verdict's score with
+        the penalties scaled to it (`attribute`)."""
         report.hand_found = True
+        report.witness_score = float(max(0.0, 100.0 - sum(p.points for p in self.breakdown.values())))
+        report.hand_score = report.witness_score
+        if verdict is not None:
+            report.hand_score = verdict.score
+            self.breakdown = attribute(self.breakdown, 100.0 - verdict.score, verdict.quality)
+            if verdict.quality < BROKEN_BELOW and not set(self.flags) & set(MALFORMATIONS):
+                self.flags.append("looks_broken")
         report.breakdown, report.flags = self.breakdown, self.flags
         report.marked_fingers, report.marked_points = self.marked_fingers, self.marked_points
-        report.hand_score = float(max(0.0, 100.0 - sum(p.points for p in self.breakdown.values())))
         return report
 
 
-def evaluate(ev: Evidence, spec: HandSpec | None, cal: Calibration) -> HandReport:
-    """Judge one picture's evidence, against the prompt's spec if there is one."""
+def quality_words(quality: float) -> str:
+    """The raters' words for a quality on their 1-5 scale."""
+    return next(words for top, words in QUALITY_WORDS if quality < top)
+
+
+def attribute(breakdown: dict[str, Penalty], deficit: float, quality: float) -> dict[str, Penalty]:
+    """The witnesses' penalties made to add up to `deficit` (100 - the score): scaled down when they take
+    more, kept when they take less, and the rest under "looks", in the raters' words."""
+    taken = sum(p.points for p in breakdown.values())
+    if taken > deficit:
+        return {name: Penalty(p.points * deficit / taken, p.reason) for name, p in breakdown.items()}
+    out = dict(breakdown)
+    if deficit - taken > 0:
+        more = " beyond what the witnesses name" if breakdown else ""
+        out["looks"] = Penalty(deficit - taken, f"people would see {quality_words(quality)}{more} "
+                                                f"(a model fitted to raters' eyes puts it at {quality:.1f} of 5)")
+    return out
+
+
+def evaluate(ev: Evidence, spec: HandSpec | None, cal: Calibration, verdict: QualityVerdict | None = None) -> HandReport:
+    """Judge one picture's evidence, against the prompt's spec if there is one; the quality model's
+    `verdict`, when given, decides the hand, the count and the score (see the module docstring)."""
     expected = list(spec.extended) if spec is not None and spec.extended is not None else None
-    report = start_report(ev, expected)
+    report = start_report(ev, expected, verdict)
     found, likeness = find_hand(ev, cal)  # 1. is there a hand at all?
+    if verdict is not None:
+        found = verdict.hand_found
     if not found:
-        return no_hand(report, likeness)
+        return no_hand(report, likeness, verdict)
     findings = Findings()
     if ev.sil is not None:
-        count_fingers(ev, expected, cal, report, findings)  # 2. the finger count, against the prompt
+        count_fingers(ev, expected, cal, report, findings, verdict)  # 2. the finger count, against the prompt
         silhouette_geometry(ev.sil, expected, cal, findings)  # 3. fused, long and bent fingers
         sharpness(ev, cal, report, findings)  # 4. blur
     if ev.defect is not None:
@@ -95,13 +138,18 @@ def evaluate(ev: Evidence, spec: HandSpec | None, cal: Calibration) -> HandRepor
         likeness_penalty(likeness, cal, findings)  # 6. few hand parts to see
     if ev.lm is not None:
         landmark_anatomy(ev, cal, findings)  # 7. MediaPipe's landmarks against the anatomy tables
-    return findings.settle(report)
+    return findings.settle(report, verdict)
 
 
-def start_report(ev: Evidence, expected: list[str] | None) -> HandReport:
-    """An unscored report: what the prompt expects, and MediaPipe's points when there are any."""
+def start_report(ev: Evidence, expected: list[str] | None, verdict: QualityVerdict | None = None) -> HandReport:
+    """An unscored report: what the prompt expects, the quality model's verdict and MediaPipe's points
+    when there are any."""
     report = HandReport(hand_found=False, hand_score=0.0, notes=list(ev.notes), image=ev.rgb, silhouette=ev.sil,
                         expected_digits=expected, expected_count=None if expected is None else len(expected))
+    if verdict is not None:
+        report.quality, report.p_hand, report.model_count = verdict.quality, verdict.p_hand, verdict.count
+    if ev.sil is not None:
+        report.witness_count = ev.sil.count
     if ev.lm is not None:
         report.presence = ev.lm.presence
         report.landmarks = [tuple(map(float, p)) for p in ev.lm.points]
@@ -121,29 +169,43 @@ def find_hand(ev: Evidence, cal: Calibration) -> tuple[bool, float | None]:
     return found, likeness
 
 
-def no_hand(report: HandReport, likeness: float | None) -> HandReport:
-    """Score 0, flag no_hand, and say why."""
+def no_hand(report: HandReport, likeness: float | None, verdict: QualityVerdict | None = None) -> HandReport:
+    """Flag no_hand and say why; score 0, or the verdict's score (a hand-like shape scores above a smear)."""
     why = "nothing hand-shaped separates from the background" if likeness is None else \
         f"a shape, but no wrist, knuckle or fingertip in it (hand-likeness {likeness:.2f})"
     report.flags = ["no_hand"]
-    report.breakdown = {"no_hand": Penalty(100.0, f"no hand found: {why}")}
     report.gesture_match = False if report.expected_digits is not None else None
+    report.witness_score = 0.0
+    if verdict is None:
+        report.breakdown = {"no_hand": Penalty(100.0, f"no hand found: {why}")}
+        return report
+    report.hand_score = verdict.score
+    report.breakdown = {"no_hand": Penalty(100.0 - verdict.score, (
+        f"doesn't look like a hand: {quality_words(verdict.quality)} to people's eyes, who would see a hand "
+        f"{verdict.p_hand:.0%} of the time"))}
     return report
 
 
 def count_fingers(ev: Evidence, expected: list[str] | None, cal: Calibration, report: HandReport,
-                  findings: Findings) -> None:
-    """More than five fingers is wrong whatever was asked for; other counts are held against the prompt."""
+                  findings: Findings, verdict: QualityVerdict | None = None) -> None:
+    """More than five fingers is wrong whatever was asked for; other counts are held against the prompt.
+    The count is the silhouette's, or the quality model's where its fit counted closer to people."""
     sil = ev.sil
-    report.extended_count = sil.count
+    by_model = verdict is not None and verdict.use_count
+    count = verdict.count if by_model else sil.count
+    report.extended_count = count
     report.fingertips = [tuple(map(float, p)) for p in sil.to_input(sil.tips)]
     report.found_digits = name_tips(sil, ev.lm)
-    if sil.count > 5:
-        findings.add("extra_finger", POINTS["extra_finger"], f"{sil.count} extended fingers: a hand has at most five")
+    if count > 5:
+        more = "six or more" if by_model else str(count)
+        findings.add("extra_finger", POINTS["extra_finger"], f"{more} extended fingers: a hand has at most five")
     if expected is None:
         return
-    report.gesture_match = sil.count == len(expected)
-    count_against_prompt(sil, expected, cal, findings)
+    report.gesture_match = count == len(expected)
+    if count != len(expected):
+        sure = float(np.clip((verdict.count_p - 0.4) / 0.5, 0, 1)) if by_model else \
+            _count_certainty(sil, count - len(expected))
+        count_against_prompt(sil, count, expected, sure, cal, findings)
     if not report.gesture_match and "wrong_gesture" not in findings.flags:
         report.gesture_match = None  # fewer fingers than asked, explained by the view
 
@@ -159,17 +221,15 @@ def _count_certainty(sil: Silhouette, diff: int) -> float:
     return float(1 - np.clip((sil.faint_tip - faint) / (thr - faint), 0, 1))  # a faint tip just under the threshold?
 
 
-def count_against_prompt(sil: Silhouette, expected: list[str], cal: Calibration, findings: Findings) -> None:
-    """Found vs asked-for extended fingers, graded by how sure the tip detector was."""
-    diff = sil.count - len(expected)
-    if not diff:
-        return
-    sure = _count_certainty(sil, diff)
+def count_against_prompt(sil: Silhouette, count: int, expected: list[str], sure: float, cal: Calibration,
+                         findings: Findings) -> None:
+    """Found vs asked-for extended fingers, graded by how `sure` (0..1) the count is."""
+    diff = count - len(expected)
     edge_on = (sil.side_view is not None and sil.side_view > cal.uncertain_count_above) or (
         sil.palm_width is not None and sil.palm_width < cal.edge_on_below)
     if diff < 0 and edge_on:
         findings.add("finger_count", POINTS["finger_count"] * 0.25 * min(-diff, 2),
-                     f"{sil.count} extended fingers where the prompt asks for {len(expected)}, but the palm is seen "
+                     f"{count} extended fingers where the prompt asks for {len(expected)}, but the palm is seen "
                      "edge-on, where fingers hide behind each other: uncertain", flag="")
         return
     what = "extra_finger" if diff == 1 else "missing_finger" if diff == -1 else "wrong_gesture"
@@ -178,7 +238,7 @@ def count_against_prompt(sil: Silhouette, expected: list[str], cal: Calibration,
         what = "fused_fingers"  # one tip short and one finger wider than healthy: two grown together
         findings.marked_fingers.append(widest)
     findings.add("finger_count", POINTS["finger_count"] * min(abs(diff), 2) * (0.6 + 0.4 * sure),
-                 f"{sil.count} extended fingers where the prompt asks for {len(expected)} "
+                 f"{count} extended fingers where the prompt asks for {len(expected)} "
                  f"({', '.join(expected) or 'none'})", flag=what)
     findings.add("finger_count", 0.0, "the hand does not make the asked-for gesture", flag="wrong_gesture")
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 RATERS_DIR = Path(__file__).resolve().parent / "raters"
+MAX_COUNT = 6  # finger counts compare as 0..6, six or more being one answer
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,10 @@ class RatedPicture:
     source: str  # the generator setting, e.g. "diffusion/full steps=10", or "render" / "render <malformation>"
     family: str  # vae | gan | diffusion | render
     quality: float  # 1 not a hand .. 5 a clean, correct hand
-    is_hand: bool  # most raters recognised a hand
+    is_hand: bool  # most raters recognised a hand (one of two is enough)
     fingers: int | None  # extended digits seen (first rater who could tell), None when nobody could
     ratings: int
+    counts: tuple[int, ...] = ()  # every count given by a rater who saw a hand, six or more as 6
 
     @property
     def generated(self) -> bool:
@@ -50,6 +52,7 @@ def _picture(row: dict, root: Path) -> RatedPicture:
         quality=float(np.mean([r["quality"] for r in ratings])),
         is_hand=float(np.mean([r["hand"] for r in ratings])) >= 0.5,
         fingers=fingers[0] if fingers else None, ratings=len(ratings),
+        counts=tuple(sorted({min(int(f), MAX_COUNT) for f in fingers})),
     )
 
 
@@ -66,13 +69,20 @@ class Verdict:
     score: float  # 0..100, higher is better
     hand_found: bool
     extended_count: int | None
+    p_hand: float | None = None  # P(hand) when the judge has one; hand AUROC ranks it (else the score)
+
+
+def counted_right(picture: RatedPicture, verdict: Verdict) -> bool:
+    """The judge's count is one a rater gave (six or more being one answer)."""
+    return verdict.extended_count is not None and min(verdict.extended_count, MAX_COUNT) in picture.counts
 
 
 def agreement(pictures: list[RatedPicture], verdicts: list[Verdict]) -> dict:
     """The issue's bars, measured: on generated pictures, Spearman(score, quality); hand vs not-a-hand
-    AUROC of the score; how often a picture raters call 'not a hand' is found a hand; finger count equal
-    to the raters' on pictures they call hands (where they could count); and Kendall's tau between the
-    per-source mean score and the per-source mean quality (does the judge rank the settings as people do)."""
+    AUROC of P(hand) (of the score for a judge without one); how often a picture raters call 'not a hand'
+    is found a hand; finger count equal to a rater's on pictures they call hands (where they could count);
+    and Kendall's tau between the per-source mean score and the per-source mean quality (does the judge
+    rank the settings as people do)."""
     from scipy.stats import kendalltau, spearmanr
 
     from judge.metrics import auroc
@@ -82,15 +92,16 @@ def agreement(pictures: list[RatedPicture], verdicts: list[Verdict]) -> dict:
     score = np.array([v.score for _, v in gen])
     hand = np.array([p.is_hand for p, _ in gen])
     found = np.array([v.hand_found for _, v in gen])
-    counted = [(p.fingers, v.extended_count) for p, v in gen if p.is_hand and p.fingers is not None]
+    p_hand = np.array([v.score if v.p_hand is None else v.p_hand for _, v in gen])
+    counted = [counted_right(p, v) for p, v in gen if p.is_hand and p.counts]
     by_source = per_source(pictures, verdicts)
     return {
         "n_generated": len(gen),
         "spearman_quality": float(spearmanr(score, quality)[0]),
-        "hand_auroc": auroc(score[hand], score[~hand]),
+        "hand_auroc": auroc(p_hand[hand], p_hand[~hand]),
         "found_on_not_hand": float(found[~hand].mean()) if (~hand).any() else None,
         "found_on_hand": float(found[hand].mean()) if hand.any() else None,
-        "finger_exact": float(np.mean([a == b for a, b in counted])) if counted else None,
+        "finger_exact": float(np.mean(counted)) if counted else None,
         "n_counted": len(counted),
         "source_kendall": float(kendalltau([s["judge_score"] for s in by_source.values()],
                                            [s["rater_quality"] for s in by_source.values()])[0]),
@@ -98,16 +109,19 @@ def agreement(pictures: list[RatedPicture], verdicts: list[Verdict]) -> dict:
     }
 
 
-def per_source(pictures: list[RatedPicture], verdicts: list[Verdict]) -> dict[str, dict]:
-    """Per generator setting: n, the raters' mean quality and hand share, the judge's mean score and hand share."""
+def per_source(pictures: list[RatedPicture], verdicts: list[Verdict], generated: bool = True) -> dict[str, dict]:
+    """Per generator setting (and per render kind unless `generated`): n, the raters' mean quality and hand
+    share, the judge's mean score and hand share, and its count right on the hands raters counted."""
     out: dict[str, dict] = {}
-    for source in sorted({p.source for p in pictures if p.generated}):
+    for source in sorted({p.source for p in pictures if p.generated or not generated}):
         rows = [(p, v) for p, v in zip(pictures, verdicts) if p.source == source]
+        counted = [counted_right(p, v) for p, v in rows if p.is_hand and p.counts]
         out[source] = {"n": len(rows),
                        "rater_quality": float(np.mean([p.quality for p, _ in rows])),
                        "rater_hand": float(np.mean([p.is_hand for p, _ in rows])),
                        "judge_score": float(np.mean([v.score for _, v in rows])),
-                       "judge_hand": float(np.mean([v.hand_found for _, v in rows]))}
+                       "judge_hand": float(np.mean([v.hand_found for _, v in rows])),
+                       "judge_fingers": float(np.mean(counted)) if counted else None}
     return out
 
 
@@ -140,7 +154,8 @@ def judge_verdicts(pictures: list[RatedPicture], judge=None) -> list[Verdict]:
         spec = specs.setdefault(picture.prompt, parser.parse(picture.prompt))
         with Image.open(picture.path) as image:
             report = judge.score(image.convert("RGB"), spec)
-        out.append(Verdict(report.hand_score, report.hand_found, report.extended_count if report.hand_found else None))
+        out.append(Verdict(report.hand_score, report.hand_found, report.extended_count if report.hand_found else None,
+                           report.p_hand))
     return out
 
 

@@ -1,0 +1,119 @@
+"""The quality model fitted to people's eyes (judge.quality) and how the judge reports it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from core.vocab import HandSpec
+from judge import Judge, quality
+from judge.judge import DEFAULT_WEIGHTS
+from world.failures import failure
+from world.render import render_sample
+
+SEED = 4444  # not a training, calibration, validation or quality-fit seed
+
+
+@pytest.fixture(scope="module")
+def judge():
+    j = Judge.load()
+    if j.networks.silhouette.get_or_none() is None or j.networks.quality.get_or_none() is None:
+        pytest.skip(f"{j.networks.silhouette.error or j.networks.quality.error}")
+    return j
+
+
+def test_shipped_model_was_fitted_on_the_shipped_witnesses():
+    """The features are the witnesses' outputs: retrained witnesses (or a new calibration) need a new fit,
+    python -m judge.fit.train_quality, before they ship."""
+    meta = json.loads((DEFAULT_WEIGHTS / quality.META).read_text())
+    assert set(meta["witness_sha256"]) == set(quality.WITNESS_FILES)
+    stale = {name for name, digest in quality.witness_digests(DEFAULT_WEIGHTS).items()
+             if meta["witness_sha256"][name] != digest}
+    assert not stale, f"quality model fitted on other {sorted(stale)}: run python -m judge.fit.train_quality"
+    assert meta["feature_names"] == quality.feature_names()
+    assert 0 < meta["hand_threshold"] < 1 and meta["count_from"] in ("model", "witness")
+
+
+def _data(n: int = 300, features: int = 7, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, features))
+    x[rng.random(x.shape) < 0.1] = np.nan  # missing values take the learned side
+    return x, rng
+
+
+def test_numpy_trees_equal_sklearn():
+    pytest.importorskip("sklearn")
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    from judge.fit.train_quality import export
+
+    x, rng = _data()
+    signal = np.nan_to_num(x[:, 0]) + np.nan_to_num(x[:, 1]) ** 2
+    params = {"max_iter": 25, "max_leaf_nodes": 7, "min_samples_leaf": 5, "random_state": 0}
+    reg = HistGradientBoostingRegressor(**params).fit(x, signal + rng.normal(0, 0.1, len(x)))
+    two = HistGradientBoostingClassifier(**params).fit(x, (signal > 0.5).astype(int))
+    many = HistGradientBoostingClassifier(**params).fit(x, np.digitize(signal, [0, 0.7, 1.5]))
+    test, _ = _data(50, seed=1)
+    assert np.allclose(quality.Trees(export(reg)).raw(test)[:, 0], reg.predict(test))
+    assert np.allclose(1 / (1 + np.exp(-quality.Trees(export(two)).raw(test)[:, 0])), two.predict_proba(test)[:, 1])
+    raw = quality.Trees(export(many)).raw(test)
+    soft = np.exp(raw - raw.max(1, keepdims=True))
+    assert np.allclose(soft / soft.sum(1, keepdims=True), many.predict_proba(test))
+
+
+def _blob() -> np.ndarray:
+    import cv2
+
+    img = np.zeros((64, 64, 3), np.float32) + np.linspace(60, 180, 64)[None, :, None]
+    cv2.ellipse(img, (32, 34), (14, 11), 30.0, 0, 360, (160.0, 126.0, 86.0), -1)
+    return cv2.GaussianBlur(img, (0, 0), 1.5).astype(np.uint8)
+
+
+def test_smears_and_blobs_are_no_hand_and_a_clean_render_is(judge):
+    threshold = judge.networks.quality.get().threshold
+    noise = np.random.default_rng(SEED).integers(0, 256, (64, 64, 3)).astype(np.uint8)
+    for image in (_blob(), noise, failure("blur", SEED, 0), failure("shuffle", SEED, 2)):
+        report = judge.score(image, HandSpec(gesture="fist"))
+        assert report.p_hand < threshold and not report.hand_found and report.flags == ["no_hand"], report.to_dict()
+        assert report.hand_score < 25 and "doesn't look like a hand" in report.breakdown["no_hand"].reason
+    found = [judge.score(render_sample(SEED, i, 64).image) for i in range(6)]
+    assert sum(r.hand_found for r in found) >= 5
+    assert np.mean([r.p_hand for r in found]) > 0.8
+
+
+def test_report_carries_the_model_and_adds_up(judge):
+    r = render_sample(SEED, 0, 64, spec=HandSpec(gesture="peace"))
+    report = judge.score(r.image, HandSpec(gesture="peace"))
+    d = report.to_dict()
+    for key in ("quality", "p_hand", "model_count", "witness_count", "witness_score", "hand_score", "hand_found",
+                "extended_count", "flags", "breakdown"):
+        assert key in d
+    json.dumps(d)
+    assert report.hand_score == pytest.approx(25 * (report.quality - 1))
+    assert report.hand_score == pytest.approx(100 - sum(p.points for p in report.breakdown.values()))
+    assert all(p.reason for p in report.breakdown.values())
+    counted_by = judge.networks.quality.get().meta["count_from"]
+    assert report.extended_count == (report.model_count if counted_by == "model" else report.witness_count)
+
+
+def test_a_low_score_says_why(judge):
+    """No picture scored under 50 may come back with nothing taken off and no reason."""
+    for image in (failure("melt", SEED, 1), failure("ghost", SEED, 6), failure("half_erased", SEED, 5)):
+        report = judge.score(image)
+        if report.hand_score < 50:
+            assert report.breakdown and report.flags, report.to_dict()
+
+
+def test_without_the_quality_files_the_witnesses_score_and_say_so(tmp_path):
+    for path in DEFAULT_WEIGHTS.iterdir():
+        if path.name not in (quality.FILE, quality.META):
+            shutil.copy(path, tmp_path / path.name)
+    plain = Judge.load(tmp_path)
+    if plain.networks.silhouette.get_or_none() is None:
+        pytest.skip(str(plain.networks.silhouette.error))
+    report = plain.score(render_sample(SEED, 0, 64).image)
+    assert report.quality is None and report.hand_score == report.witness_score
+    assert any("quality model unavailable" in note for note in report.notes)
