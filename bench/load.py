@@ -35,11 +35,12 @@ def log(msg: str) -> None:
 
 
 def complete(out, n: int) -> str | None:
-    """Why a /compare answer is not a full one (every backend drew n scored hands), or None."""
-    galleries, stats = out[1:1 + 2 * len(FAMILIES):2], out[2:2 + 2 * len(FAMILIES):2]
-    for family, gallery, stat in zip(FAMILIES, galleries, stats):
-        if len(gallery or []) != n or not all("/100" in (item.get("caption") or "") for item in gallery):
-            return f"{family}: {len(gallery or [])} of {n} scored images ({(stat or '')[:120]})"
+    """Why a /compare answer is not a full one (every backend drew n hands, each with its verdict), or None."""
+    sentences, pages = out[1:1 + len(FAMILIES)], out[1 + len(FAMILIES):1 + 2 * len(FAMILIES)]
+    for family, sentence, page in zip(FAMILIES, sentences, pages):
+        judged = (page or "").count("<figcaption>")
+        if judged != n or f" of {n} hands right" not in (sentence or ""):
+            return f"{family}: {judged} of {n} judged images ({(sentence or '')[:120]})"
     return None
 
 

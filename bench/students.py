@@ -5,10 +5,11 @@
 Launches `python app.py` on loopback (the lesson steps are computed while it starts: `pipeline.warm_up`). Each
 student is a thread with its own gradio_client Client; they open the page within --spread seconds of each other,
 then follow the path of `demo.lessons` one step after another, reading for about --read seconds between steps. A
-step's wait runs from the click (`submit`) to the last streamed update, plus fetching that answer's pictures once
-over one kept-alive connection, as a browser tab does (gradio_client itself would download every picture of every
-update, on a fresh connection each: --client-downloads measures that instead). The app's CPU seconds per answer
-are reported too: on this machine the simulated students use about as much CPU as the server does.
+step's wait runs from the click (`submit`) to the last streamed update (the columns' pictures are inline), then the
+/pictures event a page runs next (the Details galleries) and fetching its picture files once over one kept-alive
+connection, as a browser tab does (gradio_client itself downloads every file on a fresh connection each:
+--client-downloads measures that instead). The app's CPU seconds per answer are reported too: on this machine the
+simulated students use about as much CPU as the server does.
 
 Two rounds on the same app: `precomputed`, the lesson path as shipped; `first_use`, the same steps with other
 seeds, so the first student to reach a step computes it and the others are answered from the cache. Bounded: at
@@ -73,8 +74,8 @@ def image_urls(value) -> list[str]:
 
 
 def one_step(client, args: list, timeout_s: float, fetch: bool) -> float:
-    """Click, read the stream to its end, fetch the answer's pictures (`fetch`: as a page does, each once, over
-    one connection kept alive for this answer); the seconds it took."""
+    """Click, read the stream to its end, then /pictures (the Details galleries a page fills next) and its pictures
+    (`fetch`: as a page does, each once, over one connection kept alive for this answer); the seconds it took."""
     import httpx
 
     t0 = time.perf_counter()
@@ -83,7 +84,8 @@ def one_step(client, args: list, timeout_s: float, fetch: bool) -> float:
         if time.perf_counter() - t0 > timeout_s:
             job.cancel()
             raise TimeoutError(f"no answer within {timeout_s:.0f} s")
-    answer = job.result(timeout=timeout_s)
+    job.result(timeout=timeout_s)
+    answer = client.submit(api_name="/pictures").result(timeout=timeout_s)
     if fetch:
         with httpx.Client(timeout=timeout_s) as http:
             for url in image_urls(answer):

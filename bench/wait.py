@@ -3,13 +3,15 @@
     python -m bench.wait [--warm 7] [--max-warm-p50 1.5] [--max-first 5] [--out results/wait.json]
 
 Launches `python app.py` on loopback (with HANDS_TIMING=1, so the app logs the seconds each comparison spent
-computing) and sends, at the app's defaults (3 backends x 4 images, 10 DPM++ steps):
+computing) and sends, at the app's defaults (3 backends x 4 images, 4 DPM++ steps: core.limits.STEPS):
 
 - first: the first /compare after the page answers, a request the app has not seen;
 - warm: --warm more, each a new request (never a cache hit), with `Client.predict` (what an API caller waits for,
-  gradio_client downloading every picture of every streamed update);
+  gradio_client downloading every file of every streamed update: /compare sends none, its pictures are inline);
 - no_download: the same with `Client(download_files=False)`: the server's part alone;
 - stream: the same with `Client.submit`, iterating the stream (what a page sees): updates and seconds to the first;
+- with_files: /compare then /pictures, downloading its 12 picture files (an API caller who wants the files; a page
+  runs /pictures after each comparison to fill its Details galleries);
 - cached: one request sent again (a class following a lesson: answered from the app's cache);
 
 then, once the app has stopped, `pipeline.compare` in this process on the same requests, on the app's threads
@@ -69,6 +71,14 @@ def timed_predict(client, prompt: str, seed: int) -> dict:
     return {"prompt": prompt, "seed": seed, "wait_s": time.perf_counter() - t0, "load": load()}
 
 
+def timed_with_files(client, prompt: str, seed: int) -> dict:
+    """/compare, then /pictures with its picture files downloaded (gradio_client fetches each on a new connection)."""
+    t0 = time.perf_counter()
+    client.predict(*compare_args(prompt, seed, SETTINGS), api_name="/compare")
+    client.predict(api_name="/pictures")
+    return {"prompt": prompt, "seed": seed, "wait_s": time.perf_counter() - t0, "load": load()}
+
+
 def timed_stream(client, prompt: str, seed: int) -> dict:
     """Iterate the stream as a page would: the updates, and when the first and the last arrived."""
     t0, marks = time.perf_counter(), []
@@ -102,18 +112,18 @@ def split(calls: list[dict], computed: dict, cached: bool = False) -> dict:
 
 
 def client_waits(app: App, warm: int, seed0: int = SEED0) -> dict:
-    """The first call, then `warm` new requests each way (predict, predict without downloads, submit), then a
-    repeated one; each with its wait, its computing and the machine's load."""
+    """The first call, then `warm` new requests each way (predict, predict without downloads, submit, predict and
+    /pictures), then a repeated one; each with its wait, its computing and the machine's load."""
     from gradio_client import Client
 
     client = Client(app.url, verbose=False)
     plain = Client(app.url, verbose=False, download_files=False)
     first = timed_predict(client, *requests(1, seed0 - 1)[0])
-    batches = {"warm": [], "no_download": [], "stream": []}
-    for k, (prompt, seed) in enumerate(requests(3 * warm, seed0)):
-        kind = list(batches)[k % 3]  # interleaved: a change in the machine's load hits all three alike
-        call = timed_stream if kind == "stream" else timed_predict
-        batches[kind].append(call(plain if kind == "no_download" else client, prompt, seed))
+    batches = {"warm": [], "no_download": [], "stream": [], "with_files": []}
+    calls = {"warm": timed_predict, "no_download": timed_predict, "stream": timed_stream, "with_files": timed_with_files}
+    for k, (prompt, seed) in enumerate(requests(len(batches) * warm, seed0)):
+        kind = list(batches)[k % len(batches)]  # interleaved: a change in the machine's load hits every kind alike
+        batches[kind].append(calls[kind](plain if kind == "no_download" else client, prompt, seed))
     repeat = batches["warm"][0]
     cached = [timed_predict(client, repeat["prompt"], repeat["seed"]) for _ in range(max(3, warm // 2))]
     client.close()
@@ -122,7 +132,7 @@ def client_waits(app: App, warm: int, seed0: int = SEED0) -> dict:
     out = {"first": split([first], computed), "cached": split(cached, computed, cached=True)}
     out.update({kind: split(calls, computed) for kind, calls in batches.items()})
     out["requests"] = [(c["prompt"], c["seed"]) for c in batches["warm"]]
-    out["sent"] = 1 + 3 * warm + len(cached)
+    out["sent"] = 1 + len(batches) * warm + len(cached)
     return out
 
 
@@ -146,7 +156,7 @@ def in_process(pairs: list[tuple[str, int]]) -> dict:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--warm", type=int, default=7, help="new requests timed each way (predict, no download, stream)")
+    p.add_argument("--warm", type=int, default=7, help="new requests timed each way (predict, no download, stream, files)")
     p.add_argument("--max-warm-p50", type=float, default=1.5, help="target: warm /compare p50 through gradio_client, s")
     p.add_argument("--max-first", type=float, default=5.0, help="target: the first /compare after start, s")
     p.add_argument("--out", type=Path, default=REPO_ROOT / "results" / "wait.json")
@@ -171,7 +181,7 @@ def main(argv=None) -> int:
     result: dict = {"date": dt.datetime.now().isoformat(timespec="seconds"), "settings": SETTINGS, "load_before": load()}
     try:
         with launched_app({"HANDS_TIMING": "1"}) as app:
-            log(f"app up in {app.cold_start_s:.1f} s (load {load()}); the first call, then {args.warm} x 3 new requests")
+            log(f"app up in {app.cold_start_s:.1f} s (load {load()}); the first call, then {args.warm} x 4 new requests")
             result["cold_start_s"] = round(app.cold_start_s, 2)
             result.update(client_waits(app, args.warm))
     except RuntimeError as err:

@@ -80,10 +80,13 @@ class CompareInputs:
 @dataclass
 class CompareOutputs:
     """The /compare endpoint's outputs. The builder fills it with components (the event's `outputs`), the
-    handler with values (each yield), and `as_list` lays out both the same way, so they cannot drift apart."""
+    handler with values (each yield), and `as_list` lays out both the same way, so they cannot drift apart.
+
+    No picture files: each column's pictures travel inline in its HTML. The Details galleries (every picture as a
+    file, with its Hand Score) are filled by the next event, /pictures (`CompareHandlers.on_pictures`): as /compare's
+    outputs they were twelve more downloads for every API client, about 1 s of a 2.6 s wait (bench/wait.py)."""
 
     understood: Any
-    galleries: dict[str, Any]
     sentences: dict[str, Any]
     pictures: dict[str, Any]
     table: Any
@@ -94,15 +97,14 @@ class CompareOutputs:
     @classmethod
     def waiting(cls, spec: HandSpec) -> CompareOutputs:
         """What the prompt was understood as; every column still drawing."""
-        return cls(present.spec_markdown(spec), {f: [] for f in FAMILIES}, {f: present.column_title(f) for f in FAMILIES},
+        return cls(present.spec_markdown(spec), {f: present.column_title(f) for f in FAMILIES},
                    {f: present.waiting_html(f) for f in FAMILIES}, present.summary_frame([]), "", {})
 
     def as_list(self) -> list:
-        """understood; each family's gallery then its sentence; each family's pictures; the table, the link, the
-        state. (Galleries and sentences alternate first, as API clients of earlier versions read them.)"""
-        per_family = [x for family in FAMILIES for x in (self.galleries[family], self.sentences[family])]
+        """understood; each family's sentence; each family's pictures; the table, the link, the state."""
+        sentences = [self.sentences[family] for family in FAMILIES]
         pictures = [self.pictures[family] for family in FAMILIES]
-        return [self.understood, *per_family, *pictures, self.table, self.link, self.state]
+        return [self.understood, *sentences, *pictures, self.table, self.link, self.state]
 
     def changed(self) -> list:
         """The values that changed since the last yield, gr.skip() for the rest: a streamed step re-sends one
@@ -113,8 +115,7 @@ class CompareOutputs:
         def per_family(name: str, values: dict) -> dict:
             return {f: values[f] if (name, f) in fresh else skip for f in FAMILIES}
 
-        return CompareOutputs(self.understood if "understood" in fresh else skip,
-                              per_family("galleries", self.galleries), per_family("sentences", self.sentences),
+        return CompareOutputs(self.understood if "understood" in fresh else skip, per_family("sentences", self.sentences),
                               per_family("pictures", self.pictures), self.table if "table" in fresh else skip,
                               self.link if "link" in fresh else skip, skip).as_list()
 
@@ -122,7 +123,7 @@ class CompareOutputs:
     def unchanged(cls) -> list:
         """gr.skip() for every output."""
         per_family = {f: gr.skip() for f in FAMILIES}
-        return cls(gr.skip(), per_family, per_family, per_family, gr.skip(), gr.skip(), gr.skip()).as_list()
+        return cls(gr.skip(), per_family, per_family, gr.skip(), gr.skip(), gr.skip()).as_list()
 
 
 def streamed(step: int, total: int) -> bool:
@@ -157,7 +158,7 @@ class CompareHandlers:
             gr.Warning("I could not tell which gesture you mean, so every model draws any hand.")
         overlays = bool(show_overlays)
         view, runs = CompareOutputs.waiting(spec), {}
-        view.fresh = {"understood", "table", *((name, f) for f in FAMILIES for name in ("galleries", "sentences", "pictures"))}
+        view.fresh = {"understood", "table", *((name, f) for f in FAMILIES for name in ("sentences", "pictures"))}
         yield view.changed()  # at once, before any model runs: what the prompt was understood as
         for kind, family, payload in pipeline.compare_events(self.registry, self.judge, request, spec, self.results):
             if kind == "step":  # a sampler's intermediate estimate: only its own column changes
@@ -170,11 +171,8 @@ class CompareHandlers:
             runs[family] = run = payload
             if run.error:
                 gr.Warning(run.error)
-            view.galleries[family] = present.gallery_items(run, spec, overlays, self.pictures)
             view.sentences[family] = present.column_sentence(run, spec)
             view.pictures[family] = present.pictures_html(run, spec, overlays, self.pictures)
-            # the galleries (behind Details) travel once, in the last answer: as files, each a download for an
-            # API client, which would otherwise fetch the finished columns' pictures again with every update
             view.fresh |= {("sentences", family), ("pictures", family)}
             if len(runs) < len(FAMILIES):
                 yield view.changed()
@@ -185,6 +183,17 @@ class CompareHandlers:
         view.link = links.to_query(inputs)
         view.state = {"runs": runs, "spec": spec, "inputs": inputs}
         yield view.as_list()
+
+    def on_pictures(self, saved: dict | None) -> list:
+        """The last comparison's pictures as files, each captioned with its verdict and Hand Score: the Details
+        galleries after each run, and /pictures for API clients (called after /compare, on the same client)."""
+        inputs = (saved or {}).get("inputs")
+        return self.galleries(saved, bool(inputs and inputs.show_overlays))
+
+    def galleries(self, saved: dict | None, overlays: bool) -> list:
+        """Each family's gallery items from the saved runs (files written once: `present.Pictures`)."""
+        runs, spec = (saved or {}).get("runs", {}), (saved or {}).get("spec")
+        return [present.gallery_items(runs[f], spec, overlays, self.pictures) if f in runs else [] for f in FAMILIES]
 
     def request_and_spec(self, prompt: JSON, *settings: JSON) -> tuple[pipeline.Request, HandSpec]:
         """The checked request and what its prompt asks for; a bad value becomes one message on the page."""
@@ -213,8 +222,7 @@ class CompareHandlers:
         """Redraw the pictures with or without the judge's marks from the saved runs: no model runs again."""
         runs, spec = (saved or {}).get("runs", {}), (saved or {}).get("spec")
         pictures = [present.pictures_html(runs[f], spec, show, self.pictures) if f in runs else gr.skip() for f in FAMILIES]
-        galleries = [present.gallery_items(runs[f], spec, show, self.pictures) if f in runs else gr.skip() for f in FAMILIES]
-        return [gr.HTML(present.OVERLAY_LEGEND, visible=bool(show)), *pictures, *galleries]
+        return [gr.HTML(present.OVERLAY_LEGEND, visible=bool(show)), *pictures, *self.galleries(saved, show)]
 
 
 def save_png(image: Image.Image) -> str:
@@ -334,9 +342,9 @@ def details(outputs_state: gr.State) -> tuple[dict[str, gr.Gallery], gr.Datafram
     return galleries, table
 
 
-def result_views() -> tuple[CompareOutputs, gr.Markdown, gr.HTML, gr.DownloadButton]:
+def result_views() -> tuple[CompareOutputs, dict[str, gr.Gallery], gr.Markdown, gr.HTML, gr.DownloadButton]:
     """The lesson's note, what the prompt was understood as, a column per family, the slide and the link, and the
-    details."""
+    details (their galleries are /pictures' outputs, not /compare's)."""
     note = gr.Markdown(elem_id="lesson-note")
     understood = gr.Markdown(label="What the judge expects", elem_id="understood")
     legend = gr.HTML(present.OVERLAY_LEGEND, label="What the marks mean", elem_id="legend",
@@ -351,7 +359,7 @@ def result_views() -> tuple[CompareOutputs, gr.Markdown, gr.HTML, gr.DownloadBut
         slide_button = gr.DownloadButton("Export slide (PNG)", interactive=False, scale=1, elem_id="export-slide")
     state = gr.State({})
     galleries, table = details(state)
-    return CompareOutputs(understood, galleries, sentences, pictures, table, link, state), note, legend, slide_button
+    return CompareOutputs(understood, sentences, pictures, table, link, state), galleries, note, legend, slide_button
 
 
 def build_compare_tab(registry: Registry, concurrency_id: str, parser: PromptParser, judge: Judge,
@@ -359,7 +367,8 @@ def build_compare_tab(registry: Registry, concurrency_id: str, parser: PromptPar
     """Lay out the tab and wire each event to its one handler."""
     picker, lesson_text, show_me = lesson_panel()
     inputs, run, dice = request_controls()
-    outputs, note, legend, slide_button = result_views()
+    outputs, galleries, note, legend, slide_button = result_views()
+    gallery_list = [galleries[f] for f in FAMILIES]
     handlers = CompareHandlers(registry, parser, judge, results, present.Pictures(save_png))
     # raw JSON in (preprocess=False): pipeline.validate explains any bad value; Gradio's own checks raise bare errors.
     # No progress overlay: it would cover finished columns and leave an "Error" badge on each output after a refused
@@ -373,11 +382,16 @@ def build_compare_tab(registry: Registry, concurrency_id: str, parser: PromptPar
                           api_visibility="private").success(api_visibility="private", **compare),
             demo.load(handlers.on_open, None, inputs.as_list() + outputs.as_list(), concurrency_id=concurrency_id,
                       show_progress="hidden", api_visibility="private")]
-    for done in runs:
+    for k, done in enumerate(runs):
         done.success(None, outputs.link, outputs.link, js=SHOW_LINK, show_progress="hidden")
         done.success(on_slide, outputs.state, slide_button, api_visibility="private", show_progress="hidden")
+        # the Details galleries: files written once (present.Pictures), so no compute slot and no limit
+        done.success(handlers.on_pictures, outputs.state, gallery_list, show_progress="hidden", concurrency_limit=None,
+                     **({"api_name": "pictures"} if k == 0 else {"api_visibility": "private"}))
     gr.on([run.click, inputs.prompt.submit, dice.click], None, None, note, js="() => ''")  # the lesson is left
+    gr.on([run.click, inputs.prompt.submit, dice.click, show_me.click], None, None, gallery_list,
+          js=f"() => {[[]] * len(FAMILIES)}")  # no pictures of the last run under the next one's columns
     picker.change(on_lesson, picker, [lesson_text, show_me], api_visibility="private")
     inputs.overlays.change(handlers.on_overlays, [inputs.overlays, outputs.state],
-                           [legend, *[outputs.pictures[f] for f in FAMILIES], *[outputs.galleries[f] for f in FAMILIES]],
+                           [legend, *[outputs.pictures[f] for f in FAMILIES], *gallery_list],
                            api_visibility="private", show_progress="hidden")

@@ -41,8 +41,9 @@ def _compare(client, prompt="a peace sign", seed=3, n=2, steps=8):
     return client.predict(prompt, seed, n, steps, 2.5, "dpm++", "full", False, api_name="/compare")
 
 
-def galleries(out) -> list:
-    return out[1:1 + 2 * F:2]
+def pictures(client) -> list:
+    """The last comparison's three galleries, as files (/pictures, on the client that sent /compare)."""
+    return list(client.predict(api_name="/pictures"))
 
 
 def _digest(gallery) -> list[str]:
@@ -51,9 +52,9 @@ def _digest(gallery) -> list[str]:
 
 def test_compare_returns_three_judged_columns(client):
     out = _compare(client)
-    understood, sentences, pictures, table, link = out[0], out[2:2 + 2 * F:2], out[1 + 2 * F:1 + 3 * F], out[1 + 3 * F], out[2 + 3 * F]
+    understood, sentences, pages, table, link = out[0], out[1:1 + F], out[1 + F:1 + 2 * F], out[1 + 2 * F], out[2 + 2 * F]
     assert "peace sign" in understood
-    for gallery, sentence, page in zip(galleries(out), sentences, pictures):
+    for gallery, sentence, page in zip(pictures(client), sentences, pages):
         assert len(gallery) == 2
         for item in gallery:
             assert "/100" in item["caption"] and item["caption"][0] in "✓✗?"
@@ -66,16 +67,30 @@ def test_compare_returns_three_judged_columns(client):
 
 
 def test_api_names_are_plain(client):
-    api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/compare"]
+    named = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    api = named["/compare"]
     assert [p["parameter_name"] for p in api["parameters"]] == INPUT_NAMES
     labels = [r["label"] for r in api["returns"]]
-    assert len(labels) == 3 + 3 * F and all(labels) and not any(label.startswith("value_") for label in labels)
+    assert len(labels) == 3 + 2 * F and all(labels) and not any(label.startswith("value_") for label in labels)
+    gallery_labels = [r["label"] for r in named["/pictures"]["returns"]]
+    assert len(gallery_labels) == F and not any(label.startswith("value_") for label in gallery_labels)
+
+
+def test_the_compare_answer_holds_no_files_and_pictures_follows_it(client):
+    """The columns' pictures travel inline; the files (one download each for an API client) only from /pictures."""
+    out = client.predict("a fist", 5, 2, 2, 2.5, "dpm++", "full", False, api_name="/compare")
+    assert not any(isinstance(v, list) for v in out)  # a gallery would be a list of {"image": file, "caption"}
+    assert all(page.count("data:image/png;base64,") == 2 for page in out[1 + F:1 + 2 * F])
+    assert [len(g) for g in pictures(client)] == [2] * F
+
+
+def _seed_digests(client, seed: int) -> list:
+    _compare(client, seed=seed)
+    return [_digest(g) for g in pictures(client)]
 
 
 def test_same_seed_same_images(client):
-    first = [_digest(g) for g in galleries(_compare(client, seed=11))]
-    again = [_digest(g) for g in galleries(_compare(client, seed=11))]
-    other = [_digest(g) for g in galleries(_compare(client, seed=12))]
+    first, again, other = _seed_digests(client, 11), _seed_digests(client, 11), _seed_digests(client, 12)
     assert first == again
     assert first != other
 
@@ -114,5 +129,5 @@ def test_a_refused_request_logs_one_line_not_a_traceback(client, capfd, caplog):
 def test_emoji_only_prompt_works(client):
     out = _compare(client, prompt="🤘", n=1)
     assert "rock" in out[0]
-    out = _compare(client, prompt="🍕🍕", n=1)  # no hand emoji: any hand, with a warning, no crash
-    assert all(len(g) == 1 for g in galleries(out))
+    _compare(client, prompt="🍕🍕", n=1)  # no hand emoji: any hand, with a warning, no crash
+    assert all(len(g) == 1 for g in pictures(client))

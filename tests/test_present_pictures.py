@@ -1,12 +1,11 @@
-"""A class repeating a lesson gets the very same pictures: each is encoded and written once (`present.Pictures`),
-and the streamed updates carry the galleries only once (`CompareHandlers.on_compare`)."""
+"""A class repeating a lesson gets the very same pictures: each is encoded and written once (`present.Pictures`);
+/compare's answers carry no picture files, /pictures does (`CompareHandlers`)."""
 
 from __future__ import annotations
 
 import gc
 from pathlib import Path
 
-import gradio as gr
 import pytest
 from PIL import Image
 from test_present import PEACE, fake_run, report
@@ -80,12 +79,13 @@ def handlers(monkeypatch, tmp_path):
     return compare_tab.CompareHandlers(None, None, None, None, present.Pictures(CountingSaver(tmp_path)))
 
 
-def test_galleries_travel_once_in_the_last_answer(handlers):
+def test_compare_sends_no_files_and_pictures_writes_each_once(handlers):
     answers = list(handlers.on_compare("a peace sign", 1, 2, 4, 2.5, "dpm++", "full", False))
-    galleries = slice(1, 1 + 2 * len(FAMILIES), 2)
-    first, *middle, last = answers
-    assert all(g == [] for g in first[galleries])  # cleared at once
-    for answer in middle:  # a finished column's pictures and sentence, never its gallery's files
-        assert all(isinstance(g, type(gr.skip())) for g in answer[galleries])
-    assert all(len(g) == 2 and Path(g[0][0]).is_file() for g in last[galleries])
-    assert handlers.pictures.save.writes == 2 * len(FAMILIES)
+    assert not any(isinstance(value, list) for answer in answers for value in answer)  # no gallery, no file
+    pages = answers[-1][1 + len(FAMILIES):1 + 2 * len(FAMILIES)]
+    assert all(page.count("data:image/png;base64,") == 2 for page in pages)  # the pictures travel inline
+    saved = answers[-1][-1]
+    first, again = handlers.on_pictures(saved), handlers.on_pictures(saved)
+    assert first == again and all(len(g) == 2 and Path(g[0][0]).is_file() for g in first)
+    assert handlers.pictures.save.writes == 2 * len(FAMILIES)  # a class asking again reads the same files
+    assert handlers.on_pictures(None) == [[]] * len(FAMILIES)

@@ -67,7 +67,8 @@ def weights_copy(tmp_path: Path, copied: tuple[str, ...] = FAMILIES) -> Path:
 
 def compare(client) -> dict[str, tuple[list, str]]:
     out = client.predict("a peace sign", 2, 1, 1, 2.5, "dpm++", "full", False, api_name="/compare")
-    return {family: (out[1 + 2 * k], out[2 + 2 * k]) for k, family in enumerate(FAMILIES)}
+    galleries = client.predict(api_name="/pictures")  # that comparison's pictures, as files
+    return {family: (galleries[k], out[1 + k]) for k, family in enumerate(FAMILIES)}
 
 
 @pytest.mark.parametrize("damage", [truncate, garble, remove, pickle_instead])
