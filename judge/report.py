@@ -73,7 +73,7 @@ class HandReport:
     notes: list[str] = field(default_factory=list)
     quality: float | None = None  # the quality model's rater quality, 1-5 (hand_score = 25 x (quality - 1))
     p_hand: float | None = None  # the quality model's P(a person sees a hand); hand_found is it over the threshold
-    model_count: int | None = None  # the quality model's finger count (6: six or more)
+    model_count: int | None = None  # the quality model's finger count, were it a hand (6: six or more)
     witness_count: int | None = None  # the silhouette's finger count (extended_count is one of the two)
     witness_score: float | None = None  # 100 minus the witnesses' own penalties, before the quality model
     # What the overlay draws (not in to_dict): the picture, the silhouette, and what was flagged on it.

@@ -181,8 +181,7 @@ def no_hand(report: HandReport, likeness: float | None, verdict: QualityVerdict 
         return report
     report.hand_score = verdict.score
     report.breakdown = {"no_hand": Penalty(100.0 - verdict.score, (
-        f"doesn't look like a hand: {quality_words(verdict.quality)} to people's eyes, who would see a hand "
-        f"{verdict.p_hand:.0%} of the time"))}
+        f"doesn't look like a hand: people would recognise one {verdict.p_hand:.0%} of the time"))}
     return report
 
 

@@ -3,8 +3,9 @@ judge agrees with them.
 
 The pictures and labels live beside this file (`raters/`, with the README that says how they were
 made). A figure about the judge is only worth what it predicts about a person's eye, so this is the
-check every judge change must pass; a judge fitted to these labels is reported only on sources it
-was not fitted on (`held_out_by_source`).
+check every judge change must pass. The shipped judge's quality model is fitted to these labels, so
+its figures here are in-sample ("fitted_on_these": true); the held-out ones, each source predicted by
+a fit that never saw it, are `python -m judge.fit.train_quality`'s (results/judge_raters.json).
 
     python -m judge.fit.raters            # the shipped judge against the raters: JSON on stdout
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,22 +125,6 @@ def per_source(pictures: list[RatedPicture], verdicts: list[Verdict], generated:
     return out
 
 
-def held_out_by_source(pictures: list[RatedPicture],
-                       fit_and_predict: Callable[[list[RatedPicture], list[RatedPicture]], list[Verdict]]) -> list[Verdict]:
-    """Verdicts on every picture from a fit that never saw its source: for each source, fit on all the
-    others, predict it. `fit_and_predict(train, test)` returns one Verdict per test picture."""
-    verdicts: dict[int, Verdict] = {}
-    for source, test in _by_source(pictures):
-        train = [p for p in pictures if p.source != source]
-        verdicts.update({p.id: v for p, v in zip(test, fit_and_predict(train, test))})
-    return [verdicts[p.id] for p in pictures]
-
-
-def _by_source(pictures: list[RatedPicture]) -> Iterator[tuple[str, list[RatedPicture]]]:
-    for source in sorted({p.source for p in pictures}):
-        yield source, [p for p in pictures if p.source == source]
-
-
 def judge_verdicts(pictures: list[RatedPicture], judge=None) -> list[Verdict]:
     """The judge's verdict on every rated picture, each against its own prompt."""
     from PIL import Image
@@ -168,7 +152,14 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, KeyError) as err:
         print(f"error: cannot read the rater labels in {args.raters}: {err}", file=sys.stderr)
         return 2
-    print(json.dumps(agreement(pictures, judge_verdicts(pictures)), indent=1))
+    from judge import Judge
+
+    judge = Judge.load()
+    fitted = judge.networks.quality.get_or_none() is not None
+    result = {"fitted_on_these": fitted, **agreement(pictures, judge_verdicts(pictures, judge))}
+    if fitted:
+        result["note"] = "in-sample: the quality model was fitted on these pictures; held out: results/judge_raters.json"
+    print(json.dumps(result, indent=1))
     return 0
 
 
