@@ -100,11 +100,13 @@ def test_report_carries_the_model_and_adds_up(judge):
 
 
 def test_a_low_score_says_why(judge):
-    """No picture scored under 50 may come back with nothing taken off and no reason."""
-    for image in (failure("melt", SEED, 1), failure("ghost", SEED, 6), failure("half_erased", SEED, 5)):
-        report = judge.score(image)
-        if report.hand_score < 50:
-            assert report.breakdown and report.flags, report.to_dict()
+    """A broken hand's low score comes with its reasons and a flag, never with nothing taken off."""
+    reports = [judge.score(failure(kind, SEED, i)) for kind in ("melt", "ghost", "half_erased") for i in range(3)]
+    low = [r for r in reports if r.hand_score < 50]
+    assert len(low) >= 6, [r.hand_score for r in reports]
+    for report in low:
+        assert report.breakdown and report.flags, report.to_dict()
+        assert sum(p.points for p in report.breakdown.values()) == pytest.approx(100 - report.hand_score)
 
 
 def test_without_the_quality_files_the_witnesses_score_and_say_so(tmp_path):
