@@ -41,7 +41,9 @@ def training_lines(folder: Path, info: dict) -> list[str]:
     """The card's training section, from training.json (`info`) and the files in `folder`."""
     size_mb = sum(p.stat().st_size for p in folder.rglob("*.safetensors")) / 2**20
     snapshots = snapshot_names(folder)
-    if "teacher" in info:  # a distilled student learns from its teacher's pictures, not from renders
+    if "feedback" in info:  # fine-tuned on preference pairs beside its frozen reference (models.training.dpo)
+        data = feedback_data_line(info)
+    elif "teacher" in info:  # a distilled student learns from its teacher's pictures, not from renders
         data = (f"- Data: {info['data_size']:,} sampling paths of the teacher `{info['teacher']}` (its own sampler, "
                 f"guidance {info['config']['distill']['guidance']:g}; noise seeds from {info['data_seed']:,}), no rendered hands; "
                 f"{info['method']}.")
@@ -59,10 +61,42 @@ def training_lines(folder: Path, info: dict) -> list[str]:
         *([f"- Snapshots kept (earlier states of this run, under `snapshots/`): {', '.join(snapshots)}."]
           if snapshots else []),
         *measured_lines(info),
+        *feedback_lines(info),
         f"- Config: `{json.dumps(info['config'])}`",
-        "- Reproduce: `python -m models.train " + f"{info['family']} --variant {info['variant']} --data-size {info['data_size']} "
-        f"--steps {info['steps']}` (resumes from a checkpoint or the shipped weights).",
+        "- Reproduce: `" + info.get("reproduce", f"python -m models.train {info['family']} --variant {info['variant']} "
+                                    f"--data-size {info['data_size']} --steps {info['steps']}") + "` (resumes from a checkpoint "
+        "or the shipped weights).",
     ]
+
+
+def feedback_data_line(info: dict) -> str:
+    """What a variant fine-tuned on preferences learned from, and how much (its training.json's "feedback")."""
+    fb, counts = info["feedback"], info["feedback"]["pair_counts"]
+    return (f"- Data: {counts.get('train', 0):,} preference pairs from **{fb['pairs']}** ({counts.get('heldout', 0):,} more held "
+            f"out by picture, never trained on); objective **{fb['objective']}** against the frozen reference "
+            f"`{info['reference']}` (Diffusion-DPO in v space, beta {fb['beta']:.4g}); `models.training.dpo` says how.")
+
+
+def feedback_lines(info: dict) -> list[str]:
+    """The held-out pair accuracy that chose these weights, and the held-out seeds' verdict (`python -m bench.feedback
+    --record`), for a variant fine-tuned on preferences."""
+    fb = info.get("feedback")
+    if not fb:
+        return []
+    acc = fb["heldout_accuracy"]
+    lines = [f"- Chosen by held-out pair accuracy: {acc:.3f} at step {fb['selected_step']:,} of {fb['steps_run']:,} "
+             f"(0.500 at the start, where the model is its reference; history: "
+             + ", ".join(f"{s}: {a:.3f}" for s, a, _ in fb["heldout_history"]) + ")."]
+    ev = info.get("feedback_eval")
+    if ev:
+        lines.append(f"- Held-out seeds (`{ev['command']}`, {ev['images']} pictures each, paired with `{info['reference']}`, "
+                     f"judge {ev['judge']}): Hand Score {ev['hand_score'][0]:+.1f} [{ev['hand_score'][1]:+.1f}, "
+                     f"{ev['hand_score'][2]:+.1f}], fingers right {ev['fingers_right_points'][0]:+.1f} points "
+                     f"[{ev['fingers_right_points'][1]:+.1f}, {ev['fingers_right_points'][2]:+.1f}] (McNemar p = "
+                     f"{ev['mcnemar_p']:.3g}), near-duplicates {ev['near_duplicates_points']:+.1f} points.")
+    else:
+        lines.append("- Held-out seeds: not measured yet (`python -m bench.feedback --path <this folder> --record`).")
+    return lines
 
 
 def measured_lines(info: dict) -> list[str]:

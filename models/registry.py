@@ -21,6 +21,10 @@ from models import diffusion, gan, vae
 from models.base import GenerateOptions, Generator
 from models.family import Family
 
+# diffusion/full fine-tuned on preference pairs (models.training.dpo: Diffusion-DPO on votes, rater labels or the
+# judge's scores); the same network, sampled at the family's own defaults
+FEEDBACK = "feedback"
+
 FAMILIES: tuple[Family, ...] = (
     Family(
         name="vae",
@@ -42,7 +46,8 @@ FAMILIES: tuple[Family, ...] = (
         load=diffusion.load, description=diffusion.describe, parameter_budget=diffusion.parameter_budget,
         trainer="models.training.diffusion", supports_snapshots=True,
         defaults=GenerateOptions(steps=STEPS.default, guidance=GUIDANCE.default, sampler=DEFAULT_SAMPLER),
-        variant_defaults={diffusion.DISTILLED: diffusion.STUDENT_DEFAULTS},  # 2 steps, its guidance in its weights
+        variant_defaults={diffusion.DISTILLED: diffusion.STUDENT_DEFAULTS,  # 2 steps, its guidance in its weights
+                          FEEDBACK: diffusion.DEFAULTS},  # what full samples at, so the two compare on the same terms
     ),
 )
 FAMILY_NAMES: tuple[str, ...] = tuple(f.name for f in FAMILIES)

@@ -2,6 +2,7 @@
 
     python -m models.train {vae,gan,diffusion} [--data-size N] [--steps S] [--variant full|scarce]
     python -m models.train diffusion --variant distilled --data-size PATHS --steps S   # models.training.distill
+    python -m models.train diffusion --variant feedback --pairs raters --objective dpo --steps S   # models.training.dpo
 
 Runs on HF Accelerate, so the same script runs here on the CPU and on GPUs:
     accelerate launch --mixed_precision bf16 -m models.train diffusion --steps 50000
@@ -34,7 +35,9 @@ from models.base import cpu_has_native_bf16
 from models.card import card
 from models.diffusion import DISTILLED
 from models.family import Trainer
-from models.training import checkpoint
+from models.feedback_pairs import SOURCES
+from models.registry import FEEDBACK
+from models.training import checkpoint, dpo
 from world import dataset
 
 
@@ -64,6 +67,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="keep the shipped generator every N steps under snapshots/ (families that support snapshots)")
     p.add_argument("--mixed-precision", choices=["auto", "no", "bf16", "fp16"], default="auto")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--pairs", choices=SOURCES, default="raters", help="--variant feedback: the source of preference pairs")
+    p.add_argument("--pairs-file", type=Path, default=None, help="--variant feedback: the pairs (default runs/feedback/pairs-<source>)")
+    p.add_argument("--objective", choices=dpo.OBJECTIVES, default="dpo",
+                   help="--variant feedback: DPO or a control (runs/diffusion-feedback-<pairs>-<objective>; "
+                        "exports the best state by held-out pair accuracy to <run dir>/best unless --export)")
     args = p.parse_args(argv)
     if args.snapshot_every and not registry.family_record(args.family).supports_snapshots:
         p.error(f"--snapshot-every: the {args.family} family keeps no snapshots "
@@ -178,15 +186,22 @@ def main(argv: list[str] | None = None) -> int:
         precision = "bf16" if (torch.cuda.is_available() or cpu_has_native_bf16()) else "no"
     accelerator = Accelerator(mixed_precision=precision)
     set_seed(args.seed)
-    run_dir = args.run_dir or REPO_ROOT / "runs" / f"{args.family}-{args.variant}"
+    feedback = args.family == "diffusion" and args.variant == FEEDBACK  # learns from preference pairs (models.training.dpo)
+    name = [args.family, args.variant, *([args.pairs, args.objective] if feedback else [])]
+    run_dir = args.run_dir or REPO_ROOT / "runs" / "-".join(name)
     run_dir.mkdir(parents=True, exist_ok=True)
-    export_dir = args.export or REPO_ROOT / "models" / "weights" / args.family / args.variant
+    export_dir = args.export or (run_dir / "best" if feedback else REPO_ROOT / "models" / "weights" / args.family / args.variant)
     if args.family == "diffusion" and args.variant == DISTILLED:  # learns from the shipped model, not from renders
         from models.training import distill
 
         config = dict(distill.TRAIN_DEFAULTS, size=args.size, **{k: v for k, v in (("batch", args.batch), ("lr", args.lr)) if v})
         run = Run(args, config, precision, run_dir, export_dir, say=lambda message: accelerator.print(message, file=sys.stderr))
         return distill.main(run, accelerator, LossLog(run_dir / "train_log.csv"), hardware(), resume)
+    if feedback:  # chosen later, by held-out pair accuracy and bench.feedback: ship a run's best/ as models/weights/diffusion/feedback
+        config = dict(dpo.TRAIN_DEFAULTS, size=args.size, **{k: v for k, v in (("batch", args.batch), ("lr", args.lr)) if v})
+        run = Run(args, config, precision, run_dir, export_dir, say=lambda message: accelerator.print(message, file=sys.stderr))
+        renders = lambda: infinite(loader(args, config["batch"], accelerator))  # the continued-training control's data
+        return dpo.main(run, accelerator, LossLog(run_dir / "train_log.csv"), hardware(), renders, drop_conditions)
 
     # the family's trainer, its defaults and this run's overrides; the data; where the run left off
     training = registry.family_record(args.family).training()
