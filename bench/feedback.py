@@ -18,7 +18,11 @@ Measured, paired on the same pictures: the judge's Hand Score (difference and bo
 statsmodels is not installed), diversity and near-duplicates per prompt (bench.measure; the near-duplicate threshold
 is two clean renders' 1st-percentile distance, as in the benchmark), KID against clean renders (the judge's
 score_set). The bars of issue 17: fingers right +8 points or more with the CI above 0; the Hand Score does not fall;
-near-duplicates rise by 3 points at most. The judge is refitted by others: which judge scored is recorded.
+near-duplicates rise by 3 points at most. The claim "human feedback improves hands" holds (or does not) only when
+the fingers-right interval excludes 0 *and* McNemar's p < 0.05; else it is inconclusive: with few discordant
+pictures the bootstrap interval is too narrow (a 3-step run, pictures alike by eye, `--quick`: 4 of 42 pictures
+flipped to wrong, interval [-19, -2] points, McNemar p = 0.125). The judge is refitted by others: which judge scored
+is recorded.
 
 A blind A/B sheet (results/feedback_ab.png): per prompt, the first AB_COLUMNS seeds, each cell the two models' pictures
 of that seed side by side, sides shuffled; its key is in a separate file (results/feedback_ab_key.json), so a person can

@@ -150,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         pairs.save(path)
     pairs = PairSet.load(path)
-    print(json.dumps({"source": pairs.source, "file": path.name, **pairs.info["counts"]}))
+    print(json.dumps({"source": pairs.source, "file": path.name, **pairs.info["counts"],
+                      **{k: pairs.info[k] for k in ("skipped",) if k in pairs.info}}))
     if args.null_check:
         print(json.dumps({"null_check": null_check(pairs, args.null_check)}))
     for objective in objectives:

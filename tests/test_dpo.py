@@ -166,3 +166,20 @@ def test_votes_become_pairs_only_when_their_pictures_come_back(request, tmp_path
     assert len(pairs) == 1 and pairs.info["skipped"] == {"tie": 1, "both_bad": 0, "not_reproduced": 1}
     winner = generator.generate(SPEC, 1, 2, GenerateOptions(**options)).images[0]
     assert np.array_equal(pairs.pictures[pairs.winner[0]].permute(1, 2, 0).numpy(), np.asarray(winner))
+
+
+def test_every_control_runs_on_the_same_pairs(request, tmp_path, monkeypatch):
+    """sft-winners, the shuffled placebo and continued training (on 16 renders) run through the same CLI and say so."""
+    request.getfixturevalue("weights")  # the tiny reference, as HANDS_WEIGHTS
+    for key, value in SMALL_RUN.items():
+        monkeypatch.setitem(dpo.TRAIN_DEFAULTS, key, value)
+    monkeypatch.setenv("HANDS_CACHE", str(tmp_path / "cache"))
+    toy_pairs().save(tmp_path / "pairs.safetensors")
+    for objective in ("sft-winners", "dpo-shuffled", "continued"):
+        export = tmp_path / objective / "best"
+        assert train_main(["diffusion", "--variant", FEEDBACK, "--pairs-file", str(tmp_path / "pairs.safetensors"),
+                           "--objective", objective, "--steps", "2", "--batch", "2", "--data-size", "16",
+                           "--run-dir", str(tmp_path / objective), "--export", str(export), "--threads", "1",
+                           "--mixed-precision", "no"]) == 0
+        info = json.loads((export / "training.json").read_text())
+        assert info["feedback"]["objective"] == objective and info["feedback"]["steps_run"] == 2
