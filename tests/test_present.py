@@ -33,7 +33,7 @@ def report(**fields) -> HandReport:
     ({"flags": ["fused_fingers", "joint_past_limit"], "hand_score": 80.0}, "wrong",
      "fingers fused together, a joint bent the wrong way"),
     ({"flags": ["blurry"], "hand_score": 85.0}, "unsure", "blurry, 2 fingers up"),
-    ({"hand_score": 60.0}, "unsure", "2 fingers up, looks odd"),  # the 51-66 "no problems found" of the trial
+    ({"hand_score": 50.0}, "unsure", "2 fingers up, looks odd"),  # under SURE_SCORE: never "no problems found"
     ({"extended_count": 1, "gesture_match": None, "hand_score": 75.0}, "unsure", "1 finger up, some may be hidden"),
     ({"flags": ["a_new_flag"]}, "wrong", "a new flag"),
 ])

@@ -1,0 +1,88 @@
+"""Where the app's ✓ starts: the Hand Score above which people agree a picture is a good hand.
+
+    python -m bench.sure            # writes results/sure_threshold.json (about 5 minutes, one thread)
+
+The app marks a picture ✓ only when the judge finds a hand, flags nothing, counts the prompt's fingers
+and scores at least `demo.present.SURE_SCORE`. That last number is chosen here, on predictions the
+quality model made without seeing the picture's source (leave one source out, as the judge's own
+held-out report): for each candidate threshold, how many pictures pass and what the raters said of
+them. A ✓ that people would call broken (quality 2 or less of 5) is the error that matters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from core.settings import REPO_ROOT
+from judge.fit import raters
+from judge.fit import train_quality as fit
+from judge.judge import DEFAULT_WEIGHTS, Judge
+from world.failures import failures
+
+THRESHOLDS = (45.0, 50.0, 55.0, 57.5, 60.0, 62.5, 65.0, 70.0)
+
+
+def held_out_quality(judge: Judge, pictures: list[raters.RatedPicture]) -> np.ndarray:
+    """Each rated picture's predicted quality from a quality head fitted without its source."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from threadpoolctl import threadpool_limits
+
+    table = fit.rater_table(judge, pictures)
+    pool = sorted({p.prompt for p in pictures if p.generated})
+    images, kinds = failures(fit.NEG_COUNT, fit.NEG_SEED)
+    negatives = fit.failure_table(judge, images, kinds, pool, fit.NEG_SEED, "negatives")
+    groups = np.array([p.source for p in pictures])
+    predicted = np.full(len(pictures), np.nan)
+    with threadpool_limits(1):
+        for source in sorted(set(groups)):
+            test, train = np.flatnonzero(groups == source), np.flatnonzero(groups != source)
+            data = table.take(train) + negatives
+            head = HistGradientBoostingRegressor(**fit.PARAMS).fit(data.x, data.quality)
+            predicted[test] = np.clip(head.predict(table.x[test]), 1, 5)
+    return predicted
+
+
+def threshold_table(score: np.ndarray, rated: np.ndarray, generated: np.ndarray) -> list[dict]:
+    """Per threshold, on generated pictures: the share that pass, and of those the share people rate a good
+    hand (≥ 3.5), at least acceptable (≥ 3) and broken or no hand (≤ 2)."""
+    rows = []
+    for threshold in THRESHOLDS:
+        passed = (score >= threshold) & generated
+        n = int(passed.sum())
+        rows.append({"threshold": threshold, "passed": n, "share_of_generated": round(n / int(generated.sum()), 3),
+                     "people_good": _share(rated >= 3.5, passed), "people_acceptable": _share(rated >= 3, passed),
+                     "people_broken": _share(rated <= 2, passed)})
+    return rows
+
+
+def _share(verdict: np.ndarray, passed: np.ndarray) -> float | None:
+    return round(float(verdict[passed].mean()), 3) if passed.any() else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The Hand Score above which the app says ✓, checked on the raters.")
+    parser.add_argument("--out", default=str(REPO_ROOT / "results" / "sure_threshold.json"))
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    pictures = raters.load()
+    predicted = held_out_quality(Judge.load(DEFAULT_WEIGHTS), pictures)
+    rows = threshold_table(25 * (predicted - 1), np.array([p.quality for p in pictures]),
+                           np.array([p.generated for p in pictures]))
+    result = {"command": "python -m bench.sure", "protocol": "Hand Score = 25 x (quality - 1) predicted leave one "
+              "source out (quality head only, same recipe as python -m judge.fit.train_quality); generated pictures",
+              "thresholds": rows}
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=1)
+    for row in rows:
+        print(json.dumps(row), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
