@@ -70,7 +70,7 @@ def test_one_step_moves_the_reward_toward_the_winner(request):
     shuffled-label placebo (here: every label swapped) moves it the other way."""
     root, pairs = request.getfixturevalue("weights"), toy_pairs(4, 0)
     for swap, sign in ((False, 1.0), (True, -1.0)):
-        t = trainer(root, lr=1e-3)
+        t = trainer(root, lr=1e-3, sft_weight=0.0)  # the DPO loss alone
         t.beta = 10.0
         seen = pairs.swapped(torch.full((len(pairs),), swap))
         stats = t.dpo_step(*dpo.batch_of(seen, torch.arange(len(seen)), "cpu"), 0, torch.Generator().manual_seed(5))

@@ -22,7 +22,12 @@ each): a model that moves d by one typical reference difference reaches beta * |
 start of a run, kept in its checkpoint, the same for every objective (the probe does not read the labels' sign).
 
 Controls, at the same number of steps, batch, seed and pair order (`--objective`):
-- `dpo`: the loss above (optionally + `sft_weight` x the winners' v-MSE, the note's remedy when both errors grow);
+- `dpo`: the loss above + `sft_weight` x beta/4 x the winners' v-MSE (beta/4 is the DPO loss's own pull on a winner's
+  error at the start, so weight 1 pulls the winner down twice as hard as the loser up). Without it DPO lowers its
+  loss by letting every error grow, the loser's more: 40 steps on the rater pairs (lr 1e-5, batch 16) moved the
+  winners' error +0.0034 and the losers' +0.0077 above the reference's (the errors are ~0.04); with weight 1,
+  -0.00045 and +0.00095: the winner better than the reference, the loser worse, as DPO means. `sft_weight` 0 is the
+  paper's pure loss;
 - `sft-winners`: the trainer's own loss (Min-SNR v-prediction) on the winners of the same pairs, losers unused;
 - `dpo-shuffled`: DPO with each training pair's labels swapped at random (a fixed coin per pair): a placebo;
 - `continued`: plain continued training on the original renders (`--data-size`, the full run's 20,000 by default).
@@ -39,7 +44,7 @@ training stage against another), so a change that carries no preference at all s
 Measured (`python -m bench.feedback_pairs raters --null-check 128`, 128 held-out rater pairs, no training): the
 reference 0.50; its output layer scaled by 1.01, 0.77; by 0.99, 0.25; weights jittered by 1e-3, 0.53 (the reference
 alone denoises the winner better on 0.74). The accuracy mostly reads whether errors grew or shrank, so DPO can lower
-its loss by letting every error grow (the known pitfall; `sft_weight` counters it), and the controls, which lower
+its loss by letting every error grow (see `sft_weight` above), and the controls, which lower
 errors, read below 0.5 and would be "chosen" at their start. Hence every measured state is also kept (fp16, as
 shipped) under <run dir>/evals/step-N: compare the controls with DPO at DPO's chosen step (`python -m bench.feedback
 --path <run dir>/evals/step-N`), and choose again on the margin over the placebo if it disagrees.
@@ -80,7 +85,7 @@ TRAIN_DEFAULTS: dict = {
     "grad_clip": 1.0,
     "beta": None,  # None: measured at the start (module docstring); a number fixes it
     "beta_probe_pairs": 256,
-    "sft_weight": 0.0,  # dpo only: + this x the winners' v-MSE
+    "sft_weight": 1.0,  # dpo, dpo-shuffled: + this x beta/4 x the winners' v-MSE (module docstring); 0: pure DPO
     "ema_decay": 0.99,  # a short EMA: a few hundred steps must be able to move it
     "ema_power": 0.75,
     "eval_every": 50,  # steps between held-out pair accuracies (and the best state's export)
@@ -149,8 +154,8 @@ class PreferenceTrainer(Trainer):
         t, noise = self.t_and_noise(len(cond), gen)
         logit, parts = self.logits(x_w, x_l, cond, t, noise)
         loss = -F.logsigmoid(self.beta * logit).mean()
-        if self.config["sft_weight"]:
-            loss = loss + self.config["sft_weight"] * parts["winner_mse"].mean()
+        if self.config["sft_weight"]:  # beta / 4: DPO's own pull on a winner's error at the start, per pair
+            loss = loss + self.config["sft_weight"] * self.beta / 4 * parts["winner_mse"].mean()
         stats = self.optimise(loss, step)
         return {**stats, "logit": logit.mean().item(), "train_accuracy": (logit > 0).float().mean().item(),
                 "winner_vs_ref": parts["winner_vs_ref"].mean().item(), "loser_vs_ref": parts["loser_vs_ref"].mean().item()}
