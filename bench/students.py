@@ -5,11 +5,12 @@
 Launches `python app.py` on loopback (the lesson steps are computed while it starts: `pipeline.warm_up`). Each
 student is a thread with its own gradio_client Client; they open the page within --spread seconds of each other,
 then follow the path of `demo.lessons` one step after another, reading for about --read seconds between steps. A
-step's wait runs from the click (`submit`) to the last streamed update (the columns' pictures are inline), then the
-/pictures event a page runs next (the Details galleries) and fetching its picture files once over one kept-alive
-connection, as a browser tab does (gradio_client itself downloads every file on a fresh connection each:
---client-downloads measures that instead). The app's CPU seconds per answer are reported too: on this machine the
-simulated students use about as much CPU as the server does.
+step's wait runs from the click (`submit`) to the last streamed update, plus fetching any picture file the answer
+names over the student's kept-alive connection, as a browser tab does (none: the columns' pictures are inline, and
+a student's page, Details closed, asks no /pictures; gradio_client itself downloads every file on a fresh
+connection each: --client-downloads measures that instead). The app's CPU seconds per answer are reported too, and
+the students' own: on this machine the simulated students use more CPU than the server does (a class's browsers
+run on their own devices).
 
 Two rounds on the same app: `precomputed`, the lesson path as shipped; `first_use`, the same steps with other
 seeds, so the first student to reach a step computes it and the others are answered from the cache. Bounded: at
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import random
 import re
 import sys
@@ -73,23 +75,18 @@ def image_urls(value) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def one_step(client, args: list, timeout_s: float, fetch: bool) -> float:
-    """Click, read the stream to its end, then /pictures (the Details galleries a page fills next) and its pictures
-    (`fetch`: as a page does, each once, over one connection kept alive for this answer); the seconds it took."""
-    import httpx
-
+def one_step(client, args: list, timeout_s: float, http=None) -> float:
+    """Click, read the stream to its end, fetch the answer's picture files with `http` (the student's connection,
+    kept alive as a browser tab keeps it; None: gradio_client downloaded them itself); the seconds it took."""
     t0 = time.perf_counter()
     job = client.submit(*args, api_name="/compare")
     for _ in job:
         if time.perf_counter() - t0 > timeout_s:
             job.cancel()
             raise TimeoutError(f"no answer within {timeout_s:.0f} s")
-    job.result(timeout=timeout_s)
-    answer = client.submit(api_name="/pictures").result(timeout=timeout_s)
-    if fetch:
-        with httpx.Client(timeout=timeout_s) as http:
-            for url in image_urls(answer):
-                http.get(url).raise_for_status()
+    answer = job.result(timeout=timeout_s)
+    for url in image_urls(answer) if http is not None else []:
+        http.get(url).raise_for_status()
     return time.perf_counter() - t0
 
 
@@ -107,6 +104,8 @@ def run_class(url: str, path: list[tuple[str, list]], students: int, spread: flo
     t_start = time.perf_counter()
 
     def student(k: int) -> None:
+        import httpx
+
         time.sleep(starts[k])
         try:
             client = Client(url, verbose=False) if client_downloads else Client(url, verbose=False, download_files=False)
@@ -114,9 +113,10 @@ def run_class(url: str, path: list[tuple[str, list]], students: int, spread: flo
             with lock:
                 errors.extend([f"connect: {type(err).__name__}: {err}"[:200]] * len(path))
             return
+        http = None if client_downloads else httpx.Client(timeout=timeout_s)
         for (title, args), pause in zip(path, pauses[k]):
             try:
-                wait = one_step(client, args, timeout_s, fetch=not client_downloads)
+                wait = one_step(client, args, timeout_s, http)
                 with lock:
                     waits[title].append(wait)
             except Exception as err:  # counted, never raised: one student's failure must not stop the class
@@ -124,6 +124,8 @@ def run_class(url: str, path: list[tuple[str, list]], students: int, spread: flo
                     errors.append(f"{title}: {type(err).__name__}: {err}".splitlines()[0][:200])
             time.sleep(pause)
         client.close()
+        if http is not None:
+            http.close()
 
     threads = [threading.Thread(target=student, args=(k,), daemon=True) for k in range(students)]
     for t in threads:
@@ -153,6 +155,12 @@ def app_cpu_s(app: App) -> float:
     """CPU seconds the app's process has used: per answer, the server's own cost, whatever the clients on this
     machine cost (a class's browsers run elsewhere)."""
     times = psutil.Process(app.process.pid).cpu_times()
+    return times.user + times.system
+
+
+def students_cpu_s() -> float:
+    """CPU seconds this process (every simulated student) has used: it shares the server's CPU."""
+    times = os.times()
     return times.user + times.system
 
 
@@ -191,12 +199,13 @@ def main(argv=None) -> int:
             result["cold_start_s"] = round(app.cold_start_s, 1)
             for name, offset in rounds:
                 log(f"{name}: {args.students} students, {len(path)} steps (load {load()})")
-                since, cpu = len(app.log_tail(10**8)), app_cpu_s(app)
+                since, cpu, own = len(app.log_tail(10**8)), app_cpu_s(app), students_cpu_s()
                 run = run_class(app.url, lesson_path(offset), args.students, args.spread, args.read, args.timeout,
                                 args.client_downloads, seed=offset)
                 result[name] = round_report(run, app, since)
                 served = max(1, result[name]["all_steps"]["served"])
                 result[name]["server_cpu_s_per_answer"] = round((app_cpu_s(app) - cpu) / served, 3)
+                result[name]["students_cpu_s_per_answer"] = round((students_cpu_s() - own) / served, 3)
             result["server_alive"] = app.alive()
     except RuntimeError as err:
         print(f"error: {err}".splitlines()[0], file=sys.stderr)

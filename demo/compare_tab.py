@@ -83,8 +83,9 @@ class CompareOutputs:
     handler with values (each yield), and `as_list` lays out both the same way, so they cannot drift apart.
 
     No picture files: each column's pictures travel inline in its HTML. The Details galleries (every picture as a
-    file, with its Hand Score) are filled by the next event, /pictures (`CompareHandlers.on_pictures`): as /compare's
-    outputs they were twelve more downloads for every API client, about 1 s of a 2.6 s wait (bench/wait.py)."""
+    file, with its Hand Score) are filled while Details is open, and by /pictures for API clients
+    (`CompareHandlers.on_pictures`): as /compare's outputs they were twelve more downloads for every API client,
+    about 1 s of a 2.6 s wait (bench/wait.py)."""
 
     understood: Any
     sentences: dict[str, Any]
@@ -152,14 +153,17 @@ class CompareHandlers:
         """Draw `images_per_backend` hands with each model for the prompt and judge every one.
 
         Streams: each column appears as soon as its model is done; the diffusion column shows its drafts while
-        it removes noise. The last answer holds every output (API clients see only it)."""
+        it removes noise. The last answer holds every output (API clients see only it). A request answered from
+        the cache (a class on a lesson) is one answer: nothing to watch, and each message costs the server."""
         request, spec = self.request_and_spec(prompt, seed, images_per_backend, steps, guidance, sampler, training_data)
         if spec.gesture is None and spec.confidence < 0.3:
             gr.Warning("I could not tell which gesture you mean, so every model draws any hand.")
         overlays = bool(show_overlays)
         view, runs = CompareOutputs.waiting(spec), {}
         view.fresh = {"understood", "table", *((name, f) for f in FAMILIES for name in ("sentences", "pictures"))}
-        yield view.changed()  # at once, before any model runs: what the prompt was understood as
+        cached = self.results is not None and pipeline.cache_key(self.registry, self.judge, request, spec) in self.results
+        if not cached:
+            yield view.changed()  # at once, before any model runs: what the prompt was understood as
         for kind, family, payload in pipeline.compare_events(self.registry, self.judge, request, spec, self.results):
             if kind == "step":  # a sampler's intermediate estimate: only its own column changes
                 step, total, previews = payload
@@ -174,7 +178,7 @@ class CompareHandlers:
             view.sentences[family] = present.column_sentence(run, spec)
             view.pictures[family] = present.pictures_html(run, spec, overlays, self.pictures)
             view.fresh |= {("sentences", family), ("pictures", family)}
-            if len(runs) < len(FAMILIES):
+            if len(runs) < len(FAMILIES) and not cached:
                 yield view.changed()
         runs = {f: runs[f] for f in FAMILIES if f in runs}  # the table lists models in a fixed order
         view.table = present.summary_frame(list(runs.values()))
@@ -186,9 +190,14 @@ class CompareHandlers:
 
     def on_pictures(self, saved: dict | None) -> list:
         """The last comparison's pictures as files, each captioned with its verdict and Hand Score: the Details
-        galleries after each run, and /pictures for API clients (called after /compare, on the same client)."""
+        galleries when Details opens, and /pictures for API clients (called after /compare, on the same client)."""
         inputs = (saved or {}).get("inputs")
         return self.galleries(saved, bool(inputs and inputs.show_overlays))
+
+    def on_done(self, saved: dict | None, details_open: bool) -> list:
+        """After a run: the Details galleries if Details is open; else nothing (a class never opens it, and each
+        gallery is twelve files to check, send and fetch)."""
+        return self.on_pictures(saved) if details_open else [gr.skip()] * len(FAMILIES)
 
     def galleries(self, saved: dict | None, overlays: bool) -> list:
         """Each family's gallery items from the saved runs (files written once: `present.Pictures`)."""
@@ -325,9 +334,9 @@ def family_column(family: str) -> tuple[gr.Markdown, gr.HTML]:
     return sentence, pictures
 
 
-def details(outputs_state: gr.State) -> tuple[dict[str, gr.Gallery], gr.Dataframe]:
+def details(outputs_state: gr.State) -> tuple[gr.Accordion, dict[str, gr.Gallery], gr.Dataframe]:
     """Behind a switch: every picture with its Hand Score (click one for its full report), and the numbers."""
-    with gr.Accordion("Details: scores, ranges and times", open=False, elem_id="details"):
+    with gr.Accordion("Details: scores, ranges and times", open=False, elem_id="details") as accordion:
         galleries = {}
         with gr.Row():
             for family in FAMILIES:
@@ -339,12 +348,21 @@ def details(outputs_state: gr.State) -> tuple[dict[str, gr.Gallery], gr.Datafram
         gr.Markdown(present.SUMMARY_GLOSSARY)
     for family in FAMILIES:
         galleries[family].select(HandReport(family).on_select, outputs_state, report, api_visibility="private")
-    return galleries, table
+    return accordion, galleries, table
 
 
-def result_views() -> tuple[CompareOutputs, dict[str, gr.Gallery], gr.Markdown, gr.HTML, gr.DownloadButton]:
+@dataclass
+class Details:
+    """The Details switch, its galleries (/pictures' outputs, not /compare's) and whether this page has it open."""
+
+    accordion: gr.Accordion
+    galleries: list[gr.Gallery]  # in FAMILIES order
+    opened: gr.State
+
+
+def result_views() -> tuple[CompareOutputs, Details, gr.Markdown, gr.HTML, gr.DownloadButton]:
     """The lesson's note, what the prompt was understood as, a column per family, the slide and the link, and the
-    details (their galleries are /pictures' outputs, not /compare's)."""
+    details."""
     note = gr.Markdown(elem_id="lesson-note")
     understood = gr.Markdown(label="What the judge expects", elem_id="understood")
     legend = gr.HTML(present.OVERLAY_LEGEND, label="What the marks mean", elem_id="legend",
@@ -358,8 +376,9 @@ def result_views() -> tuple[CompareOutputs, dict[str, gr.Gallery], gr.Markdown, 
                           interactive=False, scale=4, elem_id="link")
         slide_button = gr.DownloadButton("Export slide (PNG)", interactive=False, scale=1, elem_id="export-slide")
     state = gr.State({})
-    galleries, table = details(state)
-    return CompareOutputs(understood, sentences, pictures, table, link, state), galleries, note, legend, slide_button
+    accordion, galleries, table = details(state)
+    shown = Details(accordion, [galleries[f] for f in FAMILIES], gr.State(False))
+    return CompareOutputs(understood, sentences, pictures, table, link, state), shown, note, legend, slide_button
 
 
 def build_compare_tab(registry: Registry, concurrency_id: str, parser: PromptParser, judge: Judge,
@@ -367,8 +386,7 @@ def build_compare_tab(registry: Registry, concurrency_id: str, parser: PromptPar
     """Lay out the tab and wire each event to its one handler."""
     picker, lesson_text, show_me = lesson_panel()
     inputs, run, dice = request_controls()
-    outputs, galleries, note, legend, slide_button = result_views()
-    gallery_list = [galleries[f] for f in FAMILIES]
+    outputs, shown, note, legend, slide_button = result_views()
     handlers = CompareHandlers(registry, parser, judge, results, present.Pictures(save_png))
     # raw JSON in (preprocess=False): pipeline.validate explains any bad value; Gradio's own checks raise bare errors.
     # No progress overlay: it would cover finished columns and leave an "Error" badge on each output after a refused
@@ -382,16 +400,19 @@ def build_compare_tab(registry: Registry, concurrency_id: str, parser: PromptPar
                           api_visibility="private").success(api_visibility="private", **compare),
             demo.load(handlers.on_open, None, inputs.as_list() + outputs.as_list(), concurrency_id=concurrency_id,
                       show_progress="hidden", api_visibility="private")]
-    for k, done in enumerate(runs):
+    # the Details galleries: their files are written once (present.Pictures), so no compute slot and no limit
+    pictures = dict(outputs=shown.galleries, show_progress="hidden", concurrency_limit=None)
+    for done in runs:
         done.success(None, outputs.link, outputs.link, js=SHOW_LINK, show_progress="hidden")
         done.success(on_slide, outputs.state, slide_button, api_visibility="private", show_progress="hidden")
-        # the Details galleries: files written once (present.Pictures), so no compute slot and no limit
-        done.success(handlers.on_pictures, outputs.state, gallery_list, show_progress="hidden", concurrency_limit=None,
-                     **({"api_name": "pictures"} if k == 0 else {"api_visibility": "private"}))
+        done.success(handlers.on_done, [outputs.state, shown.opened], api_visibility="private", **pictures)
+    shown.accordion.expand(lambda: True, None, shown.opened, api_visibility="private", show_progress="hidden").then(
+        handlers.on_pictures, outputs.state, api_name="pictures", **pictures)
+    shown.accordion.collapse(lambda: False, None, shown.opened, api_visibility="private", show_progress="hidden")
     gr.on([run.click, inputs.prompt.submit, dice.click], None, None, note, js="() => ''")  # the lesson is left
-    gr.on([run.click, inputs.prompt.submit, dice.click, show_me.click], None, None, gallery_list,
+    gr.on([run.click, inputs.prompt.submit, dice.click, show_me.click], None, None, shown.galleries,
           js=f"() => {[[]] * len(FAMILIES)}")  # no pictures of the last run under the next one's columns
     picker.change(on_lesson, picker, [lesson_text, show_me], api_visibility="private")
     inputs.overlays.change(handlers.on_overlays, [inputs.overlays, outputs.state],
-                           [legend, *[outputs.pictures[f] for f in FAMILIES], *gallery_list],
+                           [legend, *[outputs.pictures[f] for f in FAMILIES], *shown.galleries],
                            api_visibility="private", show_progress="hidden")

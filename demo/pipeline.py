@@ -225,6 +225,11 @@ class ResultCache:
                 self._images -= _images(self._runs.popitem(last=False)[1])
         return True
 
+    def __contains__(self, key: tuple) -> bool:
+        """Whether `key` is kept (without counting a hit or moving it up: `get` does that)."""
+        with self._lock:
+            return key in self._runs
+
     @property
     def images(self) -> int:
         return self._images

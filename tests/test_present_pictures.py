@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
+import gradio as gr
 import pytest
 from PIL import Image
 from test_present import PEACE, fake_run, report
@@ -89,3 +90,21 @@ def test_compare_sends_no_files_and_pictures_writes_each_once(handlers):
     assert first == again and all(len(g) == 2 and Path(g[0][0]).is_file() for g in first)
     assert handlers.pictures.save.writes == 2 * len(FAMILIES)  # a class asking again reads the same files
     assert handlers.on_pictures(None) == [[]] * len(FAMILIES)
+
+
+def test_a_cached_answer_is_one_message_and_details_closed_sends_no_files(handlers, monkeypatch):
+    cache = pipeline.ResultCache(10)
+    cache.put(("a lesson",), [fake_run(f, [report()]) for f in FAMILIES])
+    monkeypatch.setattr(pipeline, "cache_key", lambda *_: ("a lesson",))  # every request is the cached lesson
+    handlers = compare_tab.CompareHandlers(None, None, None, cache, handlers.pictures)
+    answers = list(handlers.on_compare("a peace sign", 1, 2, 4, 2.5, "dpm++", "full", False))
+    assert len(answers) == 1 and len(answers[0]) == len(compare_tab.CompareOutputs.unchanged())
+    saved = answers[0][-1]
+    assert all(isinstance(g, type(gr.skip())) for g in handlers.on_done(saved, details_open=False))
+    assert [len(g) for g in handlers.on_done(saved, details_open=True)] == [2] * len(FAMILIES)
+
+
+def test_the_cache_says_what_it_holds_without_counting_a_hit():
+    cache, run = pipeline.ResultCache(10), fake_run("vae", [report()])
+    cache.put(("k",), [run])
+    assert ("k",) in cache and ("other",) not in cache and (cache.hits, cache.misses) == (0, 0)
