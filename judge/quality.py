@@ -194,6 +194,8 @@ class QualityModel:
         """The model in `weights_dir` (raises when its files are missing or do not match this code's features)."""
         from safetensors.numpy import load_file
 
+        if missing := [name for name in (META, FILE) if not (weights_dir / name).exists()]:  # named, never a machine path
+            raise FileNotFoundError(f"{' and '.join(missing)} not in the judge's weights folder")
         meta = json.loads((weights_dir / META).read_text())
         if meta["feature_names"] != feature_names():
             raise ValueError(f"{META} was fitted on other features; run python -m judge.fit.train_quality")

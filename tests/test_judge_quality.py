@@ -118,4 +118,5 @@ def test_without_the_quality_files_the_witnesses_score_and_say_so(tmp_path):
         pytest.skip(str(plain.networks.silhouette.error))
     report = plain.score(render_sample(SEED, 0, 64).image)
     assert report.quality is None and report.hand_score == report.witness_score
-    assert any("quality model unavailable" in note for note in report.notes)
+    assert any("quality model unavailable" in note and quality.META in note for note in report.notes)
+    assert not any(str(tmp_path) in note or str(DEFAULT_WEIGHTS) in note for note in report.notes), report.notes  # shown in the app
