@@ -52,9 +52,10 @@ LESSONS: tuple[Lesson, ...] = (
            "Diffusion removes noise a little at a time. With only 2 steps it has to guess the whole hand at once.",
            "Lesson 1's prompt and seed with 2 steps: smeared, none right. Set Diffusion steps to 10, Generate: sharper, 1 right, 2 unsure.",
            Inputs("a thumbs up", seed=1, steps=2)),
-    Lesson("Feedback (coming)",
+    Lesson("Feedback: you are the raters",
            "Big image models got better hands partly from people marking bad ones and the model learning from that.",
-           "This app has no model trained on feedback yet: this lesson is coming.",
+           "Open the Rate hands tab: pick the better of two hands, then see which model drew each. The judge's "
+           "Hand Score is already fitted to 1,248 pictures people rated; a model trained on your votes is next.",
            None),
 )
 
