@@ -191,6 +191,7 @@ class CompareHandlers:
     def on_pictures(self, saved: dict | None) -> list:
         """The last comparison's pictures as files, each captioned with its verdict and Hand Score: the Details
         galleries when Details opens, and /pictures for API clients (called after /compare, on the same client)."""
+        saved = saved if isinstance(saved, dict) else None  # a session's state, never a caller's value: no run yet
         inputs = (saved or {}).get("inputs")
         return self.galleries(saved, bool(inputs and inputs.show_overlays))
 

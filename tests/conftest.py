@@ -55,3 +55,14 @@ def keep_torch_threads():
     before = torch.get_num_threads()
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def fresh_accelerate_state():
+    """accelerate keeps one process-wide AcceleratorState: a trainer run in-process with bf16 would make the next
+    test's Accelerator(mixed_precision="no") raise. Each test starts from none, as a fresh `python -m` would."""
+    yield
+    import sys
+
+    if "accelerate.state" in sys.modules:
+        sys.modules["accelerate.state"].AcceleratorState._reset_state(reset_partial_state=True)

@@ -44,6 +44,9 @@ ENDPOINTS: dict[str, list[str | None]] = {
     "/vae_reconstruct": ["seed"],
     "/gan_snapshots": ["prompt"],
 }
+# Endpoints with free-form or opaque inputs (a pair id, a vote, the browser's session): any value in any field must be
+# served or refused with a clear gr.Error; the number is how many inputs their functions take in-process.
+ANY_INPUT: dict[str, int] = {"/arena_pair": 2, "/arena_vote": 4, "/leaderboard": 0, "/pictures": 1}
 CULPRIT = {"prompt": "prompt", "seed": "seed", "n": "n must", "steps": "steps", "guidance": "guidance",
            "sampler": "sampler", "variant": "training data"}  # the words that name the bad field
 VALID_BASE = {"prompt": "a fist", "seed": 0, "n": 1, "steps": 1, "guidance": 2.5, "sampler": "dpm++", "variant": "full"}
@@ -161,7 +164,7 @@ def check_in_process(endpoint, name: str, case: tuple[set, list]) -> None:
 
 def test_every_public_endpoint_is_fuzzed(client):
     api = client.view_api(return_format="dict", print_info=False)
-    assert set(api["named_endpoints"]) == set(ENDPOINTS)
+    assert set(api["named_endpoints"]) == set(ENDPOINTS) | set(ANY_INPUT)
     assert not api["unnamed_endpoints"]
     for name, kinds in ENDPOINTS.items():
         assert len(api["named_endpoints"][name]["parameters"]) == len(kinds), name
@@ -182,6 +185,20 @@ def test_compare_anything_in_process(endpoint, args):
         endpoint("/compare", *args)
     except gr.Error as err:
         assert_clear(err.message)
+
+
+@pytest.mark.parametrize("name", sorted(ANY_INPUT))
+def test_free_form_endpoints_take_anything(endpoint, name):
+    """The arena's and /pictures' inputs, any values: served, or a clear gr.Error (never a traceback)."""
+    @cases(12)
+    @given(st.tuples(*[ANY] * ANY_INPUT[name]))
+    def run(args):
+        try:
+            endpoint(name, *args)
+        except gr.Error as err:
+            assert_clear(err.message)
+
+    run()
 
 
 @cases(150)
@@ -231,5 +248,5 @@ def test_live_server_explains_bad_input(client, name, count):
         assert any(CULPRIT[k] in str(err.value).lower() for k in bad), (bad, str(err.value))
 
     run()
-    out = client.predict("a peace sign", 1, 1, 1, 2.5, "dpm++", "full", False, api_name="/compare")  # still serving
-    assert all(len(g) == 1 for g in out[1:7:2])
+    client.predict("a peace sign", 1, 1, 1, 2.5, "dpm++", "full", False, api_name="/compare")  # still serving
+    assert all(len(g) == 1 for g in client.predict(api_name="/pictures"))  # one picture per family, as files
