@@ -29,15 +29,16 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image, ImageDraw
 
+from bench import cards
 from bench.measure import measure, specs_for_prompts
 from bench.prompts import PROMPTS
 from bench.stats import paired_diff_ci
 from core.settings import REPO_ROOT
 from judge import Judge
 from models.base import GenerateOptions
-from models.card import card
 from models.diffusion import DISTILLED
 from models.registry import Registry
 
@@ -137,7 +138,7 @@ def record(result: dict, folder: Path) -> None:
             "speedup": result["bars"][f"{k}_step"]["speedup_vs_teacher_10"]} for k in (1, 2)},
     }
     (folder / "training.json").write_text(json.dumps(info, indent=2) + "\n")
-    (folder / "MODEL_CARD.md").write_text(card(folder))
+    (folder / "MODEL_CARD.md").write_text(cards.card(folder, cards.load_benchmark()))  # as python -m bench.cards writes it
 
 
 def summary(row: dict, latency: list[float]) -> dict:
@@ -152,10 +153,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-prompt", type=int, default=8)
     parser.add_argument("--seed", type=int, default=30000)
     parser.add_argument("--latency-calls", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (the app serves with HANDS_THREADS, default 1)")
     parser.add_argument("--student-sampler", default=None, help="override the student's sampler (choose it on other seeds)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "results" / "distill.json")
     parser.add_argument("--record", action="store_true", help="write the bars into the student's training.json and card")
     args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
     registry = Registry()
     if DISTILLED not in registry.variants("diffusion") or args.per_prompt < 2:
         print(f"error: needs shipped diffusion/{DISTILLED} weights and --per-prompt >= 2", file=sys.stderr)
@@ -177,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python -m bench.distill " + " ".join(argv if argv is not None else sys.argv[1:]),
         "judge": judge_version(),
         "student": {k: student[k] for k in ("steps", "data_size", "wall_s", "hardware", "final")},
-        "prompts": len(PROMPTS), "per_prompt": args.per_prompt, "seed": args.seed,
+        "prompts": len(PROMPTS), "per_prompt": args.per_prompt, "seed": args.seed, "threads": args.threads,
         "settings": {name: {"variant": variant, **asdict(options), **summary(rows[name], timing[name])}
                      for name, (variant, options) in settings.items()},
         "gan_latency_median_s": speed["gan"],

@@ -9,8 +9,8 @@ Method: trajectory-endpoint distillation, sampled like a consistency model.
   (noise, condition) we keep the path's states z_t at `store_t` and its end, the picture x0.
 - The student is the teacher's network (initialised from its weights) trained to answer, at any kept state, the
   picture the teacher's path ends in: f(z_t, t, c) = x0. That is the consistency function of the teacher's own
-  sampler, so one model serves 1 step (x0 from pure noise) and 2 (x0, re-noised to t=499, x0 again; diffusers'
-  DDPM at 2 trailing steps does exactly that, because at t=999 the posterior forgets z). Loss: pseudo-Huber
+  sampler, so one model serves 1 step (x0 from pure noise) and 2 (x0, taken to t=499, x0 again: DDIM at 2
+  trailing steps, or DDPM, which re-noises with fresh noise as consistency models do). Loss: pseudo-Huber
   on x0 (near-L1 for large errors: blurs less than L2 where the student cannot match the teacher).
 - Guidance is baked in: the targets are the guided teacher's pictures, the student has no unconditional
   branch, and its weights say so (`baked_guidance`), so the generator never applies guidance on top.
