@@ -37,6 +37,9 @@ DEFAULT_VARIANT = "full"
 # The arena's votes (feedback/store.py refuses what breaks them; demo/arena.py serves the known-answer share).
 VOTE_MIN_INTERVAL_S = 0.5  # one session's votes: never two within half a second
 VOTES_PER_MINUTE = 30  # and at most this many in any 60 seconds
+# New pairs one session is served in any 60 seconds: each draws and judges two pictures, so a client hammering
+# /arena_pair is refused before anything is drawn. Above VOTES_PER_MINUTE, as a visitor may skip a pair unrated.
+PAIRS_PER_MINUTE = 40
 KNOWN_ANSWER_SHARE = 0.1  # pairs whose answer is known (a clean render against a broken one), served blind
 CARELESS_MIN_FAILS = 2  # a session that failed this many known-answer pairs, and more than half of those it saw,
 #                         is careless: its votes are kept, apart, and left out of the leaderboard by default

@@ -136,7 +136,9 @@ class Arena:
     def serve(self, prompt: object, session: str) -> Served:
         """A new blind pair for `prompt` (empty or None: a lesson's prompt) and `session`, recorded as served.
         About KNOWN_ANSWER_SHARE of them are check pairs, for the same prompt when its hand has fingers to break.
-        Raises ValueError for a bad prompt, BackendUnavailable / pipeline errors when a model cannot draw."""
+        Raises ValueError for a bad prompt or PairRefused (a ValueError) past the session's pairs a minute, before
+        anything is drawn; BackendUnavailable / pipeline errors when a model cannot draw."""
+        self.store.check_serve_rate(session)
         given = isinstance(prompt, str) and bool(prompt.strip())
         text = pipeline.validate(prompt if given else self.rng.choice(lesson_prompts())).prompt
         check = self.rng.random() < KNOWN_ANSWER_SHARE

@@ -71,7 +71,8 @@ class ArenaHandlers:
         return [token, token]
 
     def on_pair(self, prompt: JSON, session: JSON) -> list:
-        """Two hands for the prompt (empty: a lesson's prompt) from hidden sources, and the pair's opaque id.
+        """Two hands for the prompt (empty: a lesson's prompt) from hidden sources, and the pair's opaque id; past
+        PAIRS_PER_MINUTE a minute a session is refused before anything is drawn (`feedback.store`).
         Outputs: left, right, pair id, the prompt shown, the session."""
         arena = self.checked_arena()
         session_id, token = self.session(session)

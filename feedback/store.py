@@ -15,8 +15,8 @@ What is kept, and why:
 
 Integrity, enforced inside the vote's transaction: a vote on a pair never served, or served to another session, is
 refused; a retried submit (same vote id) is counted once; a session votes at most once per VOTE_MIN_INTERVAL_S and
-VOTES_PER_MINUTE a minute; a session that fails the known-answer pairs is marked careless (`core.limits`), its
-votes kept, apart.
+VOTES_PER_MINUTE a minute, and is served at most PAIRS_PER_MINUTE new pairs a minute; a session that fails the
+known-answer pairs is marked careless (`core.limits`), its votes kept, apart.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from core.limits import CARELESS_MIN_FAILS, VOTE_MIN_INTERVAL_S, VOTES_PER_MINUTE
+from core.limits import CARELESS_MIN_FAILS, PAIRS_PER_MINUTE, VOTE_MIN_INTERVAL_S, VOTES_PER_MINUTE
 from core.loading import Unavailable
 
 DB_NAME = "feedback.sqlite"
@@ -59,6 +59,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TABLE sessions (session TEXT PRIMARY KEY, known_seen INTEGER NOT NULL DEFAULT 0,
            known_failed INTEGER NOT NULL DEFAULT 0, careless INTEGER NOT NULL DEFAULT 0)""",
     ),
+    (  # 3: a session's recent pairs found without a scan (the per-session limit on new pairs reads them)
+        "CREATE INDEX pairs_by_session ON pairs (session, served_at)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -69,6 +72,10 @@ class StoreUnavailable(Unavailable):
 
 class VoteRefused(ValueError):
     """A vote the store will not count; the message says why, for a person."""
+
+
+class PairRefused(ValueError):
+    """A new pair the store will not serve to this session now (too many this minute); the message says why."""
 
 
 @dataclass(frozen=True)
@@ -238,10 +245,18 @@ class Store:
         with self._connection() as db:
             return db.execute("PRAGMA journal_mode").fetchone()[0]
 
+    def check_serve_rate(self, session: str) -> None:
+        """Raise PairRefused when `session` has had PAIRS_PER_MINUTE pairs in the last minute. The arena asks before
+        drawing anything, so a client hammering /arena_pair costs one query per request, not two pictures."""
+        with self._connection() as db:
+            _check_pair_rate(db, session, self.clock())
+
     def serve(self, pair: Pair) -> Pair:
-        """Record a pair as served to its session (now); only a served pair can be voted on."""
+        """Record a pair as served to its session (now); only a served pair can be voted on. The pair limit is
+        checked again inside the transaction, so requests racing past `check_serve_rate` together cannot exceed it."""
         served = replace(pair, served_at=self.clock())
         with self._transaction() as db:
+            _check_pair_rate(db, served.session, served.served_at)
             db.execute("INSERT INTO pairs (pair_id, session, served_at, kind, prompt, spec, settings, left_side, "
                        "right_side, known_better) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (served.pair_id, served.session, served.served_at, served.kind, served.prompt,
@@ -314,6 +329,15 @@ def _check_rate(db: sqlite3.Connection, session: str, now: float) -> None:
         raise VoteRefused(f"Too fast: one vote per {VOTE_MIN_INTERVAL_S:g} s. Look at both pictures, then vote.")
     if (recent or 0) >= VOTES_PER_MINUTE:
         raise VoteRefused(f"That is {VOTES_PER_MINUTE} votes this minute, the most we count: take a short break.")
+
+
+def _check_pair_rate(db: sqlite3.Connection, session: str, now: float) -> None:
+    """Refuse a new pair to a session that was served PAIRS_PER_MINUTE in the last 60 seconds."""
+    recent = db.execute("SELECT COUNT(*) FROM pairs WHERE session = ? AND served_at > ?",
+                        (session, now - 60.0)).fetchone()[0]
+    if recent >= PAIRS_PER_MINUTE:
+        raise PairRefused(f"That is {PAIRS_PER_MINUTE} new pairs this minute, the most one visitor gets: rate the "
+                          "pair shown, or wait a minute.")
 
 
 def _record_check(db: sqlite3.Connection, session: str, passed: bool) -> None:

@@ -8,13 +8,14 @@ import sqlite3
 
 import pytest
 
-from core.limits import VOTE_MIN_INTERVAL_S, VOTES_PER_MINUTE
+from core.limits import PAIRS_PER_MINUTE, VOTE_MIN_INTERVAL_S, VOTES_PER_MINUTE
 from feedback import export, session
 from feedback.store import (
     MIGRATIONS,
     RENDER,
     SCHEMA_VERSION,
     Pair,
+    PairRefused,
     Side,
     Store,
     StoreUnavailable,
@@ -145,6 +146,21 @@ def test_at_most_votes_per_minute(store, clock):
         store.vote(pairs[-1].pair_id, ALICE, "tie")
     clock.advance(60.0)
     store.vote(pairs[-1].pair_id, ALICE, "tie")
+
+
+def test_at_most_pairs_per_minute(store, clock):
+    """Each pair draws two pictures: past PAIRS_PER_MINUTE a session is refused before drawing, and on recording."""
+    for _ in range(PAIRS_PER_MINUTE):
+        store.check_serve_rate(ALICE)
+        store.serve(a_pair(ALICE))
+        clock.advance(1.0)
+    with pytest.raises(PairRefused, match=f"{PAIRS_PER_MINUTE} new pairs this minute"):
+        store.check_serve_rate(ALICE)
+    with pytest.raises(PairRefused):  # a request that raced past the first check is refused when it is recorded
+        store.serve(a_pair(ALICE))
+    store.check_serve_rate(BOB)  # another session is not held up
+    clock.advance(20.0)  # the oldest pairs are now more than a minute old
+    store.serve(a_pair(ALICE))
 
 
 def test_voters_who_fail_the_checks_are_kept_apart(store, clock):
