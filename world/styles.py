@@ -298,11 +298,12 @@ def paint(style: Style, image: np.ndarray, hand: np.ndarray) -> np.ndarray:
 
 
 def randomise(rng: np.random.Generator, image: np.ndarray, masks: np.ndarray, points: np.ndarray,
-              tips: np.ndarray | None = None, keep_background: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              tips: np.ndarray | None = None, keep_background: bool = False,
+              plain: float = 0.15) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One random style applied to a picture and its targets: (image, masks, points). `tips`: which points
     are fingertips (see `legible`); `keep_background` for pictures with a held object, which the hand mask
-    does not cover (a new background would erase it)."""
-    style = sample_style(rng)
+    does not cover (a new background would erase it); `plain`: see `sample_style`."""
+    style = sample_style(rng, plain)
     if keep_background:
         style = replace(style, background="keep")
     image, masks, points = warp(style, image, masks, points)

@@ -132,7 +132,8 @@ GEOMETRY_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 def penalty_weights(judge: Judge, cal: dict, count: int) -> dict[str, float]:
     """How many points the malformation detector may take, and how much the silhouette geometry
-    counts next to it: the grid pair whose Hand Score best separates malformed from clean renders
+    counts next to it: the grid pair whose witnesses' score (the rules alone, before any quality model
+    fitted to people) best separates malformed from clean renders
     of *this* seed (count clean, count/5 per kind), so the validation seed 9303 stays unseen.
     Other thresholds are the ones just calibrated (`cal`, over the judge's own)."""
     from core.vocab import ANOMALIES, HandSpec
@@ -146,7 +147,7 @@ def penalty_weights(judge: Judge, cal: dict, count: int) -> dict[str, float]:
     for geometry in GEOMETRY_WEIGHTS:
         for points in DETECTOR_POINTS:
             trial = Judge(replace(tuned.calibration, detector_points=points, geometry_weight=geometry), judge.networks)
-            scores = [(kind, trial.evaluate(ev, spec).hand_score) for kind, ev, spec in evidence]
+            scores = [(kind, trial.witness_report(ev, spec).hand_score) for kind, ev, spec in evidence]
             auc = auroc([-v for k, v in scores if k], [-v for k, v in scores if not k])
             print(f"geometry {geometry:.2f}, detector points {points:.0f}: AUROC {auc:.4f} (seed {SEED})",
                   file=sys.stderr)

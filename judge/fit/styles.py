@@ -7,6 +7,8 @@ a clip-art hand at a glance; a judge that only knows one renderer may not, and a
 never in the renderer's style. Measured per set: finger count equal to the truth (open hands, all
 healthy hands, malformed ones), malformed-vs-normal AUROC of the Hand Score (with the prompt's gesture
 and blind) and of the malformation detector alone, how often a hand is found, and no-hand rejection.
+The plain judge (the witnesses and the rules) is what retraining the witnesses changes; with a quality
+model in the weights folder, the full judge is measured beside it (`*_full`).
 
     python -m judge.fit.styles --label before                    # the shipped judge
     python -m judge.fit.styles --label after --weights DIR       # weights in DIR (default judge/weights)
@@ -64,15 +66,22 @@ def styled_renders(clean: int, per_kind: int) -> list[tuple[np.ndarray, dict]]:
     return out
 
 
-def score(judge: Judge, cases: list[tuple[np.ndarray, dict]]) -> list[dict]:
-    """One row per picture: the Hand Score with the gesture as the prompt and blind, the count, found, P(malformed)."""
-    rows = []
+def score(judge: Judge, cases: list[tuple[np.ndarray, dict]]) -> dict[str, list[dict]]:
+    """Rows per judge: "plain" (the witnesses and the rules: what retraining the witnesses changes) and,
+    when the weights carry one, "full" (the quality model fitted to people reading the witnesses). A row:
+    the Hand Score with the gesture as the prompt and blind, the count, found, the detector's P(malformed)."""
+    modes = {"plain": judge.witness_report}
+    if judge.networks.quality.get_or_none() is not None:
+        modes["full"] = judge.evaluate
+    rows: dict[str, list[dict]] = {mode: [] for mode in modes}
     for image, label in cases:
         ev = judge.gather(image)
-        with_spec, blind = judge.evaluate(ev, HandSpec(gesture=label["gesture"])), judge.evaluate(ev)
-        rows.append({**label, "score_spec": with_spec.hand_score, "score_blind": blind.hand_score,
-                     "count": blind.extended_count if blind.hand_found else None, "found": blind.hand_found,
-                     "p_malformed": None if ev.defect is None else 1.0 - ev.defect["clean"]})
+        p_bad = None if ev.defect is None else 1.0 - ev.defect["clean"]
+        for mode, report in modes.items():
+            with_spec, blind = report(ev, HandSpec(gesture=label["gesture"])), report(ev)
+            rows[mode].append({**label, "score_spec": with_spec.hand_score, "score_blind": blind.hand_score,
+                               "count": blind.extended_count if blind.hand_found else None,
+                               "found": blind.hand_found, "p_malformed": p_bad})
     return rows
 
 
@@ -105,17 +114,21 @@ def summary(rows: list[dict]) -> dict:
 
 
 def measure(judge: Judge, per_gesture: int, per_kind: int, styled: int, no_hand: int) -> dict:
-    """The cartoon set, the styled validation renders and no-hand rejection (judge.fit.validate's images)."""
+    """The cartoon set and the styled validation renders, per judge (`score`), and no-hand rejection of the
+    full judge (judge.fit.validate's pictures)."""
     import torch
 
     from judge.fit.validate import rejection
 
     torch.set_num_threads(1)
     t0 = time.time()
-    out = {"cartoon_2d": {"seed": CARTOON_SEED, **summary(score(judge, cartoons(per_gesture, per_kind)))},
-           "styled_renders": {"seed": RENDER_SEED, "style_seed": STYLED_SEED,
-                              **summary(score(judge, styled_renders(styled, max(1, styled // 5))))},
-           **rejection(judge, no_hand)}
+    out: dict = {}
+    for name, cases, seeds in (("cartoon_2d", cartoons(per_gesture, per_kind), {"seed": CARTOON_SEED}),
+                               ("styled_renders", styled_renders(styled, max(1, styled // 5)),
+                                {"seed": RENDER_SEED, "style_seed": STYLED_SEED})):
+        for mode, rows in score(judge, cases).items():
+            out[name if mode == "plain" else f"{name}_{mode}"] = {**seeds, **summary(rows)}
+    out.update(rejection(judge, no_hand))
     out["seconds"] = round(time.time() - t0, 1)
     return out
 

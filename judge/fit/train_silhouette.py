@@ -218,27 +218,38 @@ def _initial_net(init: Path | None):
 
 
 def _negative(rng: np.random.Generator, randomise: bool) -> np.ndarray:
-    """A picture with no hand; with `randomise`, half of them are a random style's background (stripes,
-    checks, clutter, dark, bright) in that style's look."""
-    if randomise and rng.random() < 0.5:
+    """A picture with no hand; with `randomise`, 35 % are a random style's background (stripes, checks,
+    clutter, dark, bright) in that style's look and 35 % the soft and skin-coloured blobs an undertrained
+    generator draws (`judge.fit.validate`'s kinds, from seeds of their own): flat skin in training makes
+    any flat lump look more like a hand, so the net sees lumps that are not."""
+    pick = rng.random()
+    if randomise and pick < 0.35:
         style = replace(styles.sample_style(rng), background=str(rng.choice(styles.BACKGROUNDS[1:])))
         blank = np.zeros((SIZE, SIZE, 3), np.uint8)
         return styles.paint(style, blank, np.zeros((SIZE, SIZE), bool)).astype(np.float32)
+    if randomise and pick < 0.7:
+        from judge.fit.validate import SEED as VALIDATION_SEED
+        from judge.fit.validate import no_hand_images
+
+        seed = int(rng.integers(VALIDATION_SEED + 1, 2**31))
+        return augment(rng, no_hand_images(str(rng.choice(["blobs", "skin_blobs"])), 1, seed)[0])
     return augment(rng, negative(rng))
 
 
-def _example(rng: np.random.Generator, data: Renders, i: int, randomise: bool) -> tuple[np.ndarray, np.ndarray]:
+def _example(rng: np.random.Generator, data: Renders, i: int, randomise: bool,
+             plain: float) -> tuple[np.ndarray, np.ndarray]:
     """(image float HxWx3, target C x H x W) of training image i: augmented, or in a random style whose
-    rotation and scale move the target masks and points with it (`world.styles`)."""
+    rotation and scale move the target masks and points with it (`world.styles`; `plain` of them only
+    mildly changed)."""
     if not randomise:
         return augment(rng, data.images[i]), heatmaps(data.masks[i], data.points[i])
     pts = data.points[i]
     x, m, p = styles.randomise(rng, data.images[i], data.masks[i], pts, tips=pts[:, 2] == CHANNELS.index("tip"),
-                               keep_background=bool(data.objects[i]))
+                               keep_background=bool(data.objects[i]), plain=plain)
     return x.astype(np.float32), heatmaps(m, p)
 
 
-def _batch(rng: np.random.Generator, idx: np.ndarray, data: Renders, randomise: bool = False):
+def _batch(rng: np.random.Generator, idx: np.ndarray, data: Renders, randomise: bool = False, plain: float = 0.15):
     """(x, y) tensors of one training batch: augmented (or randomly styled) renders, mirrored half the
     time, and 8 % negatives."""
     import torch
@@ -249,7 +260,7 @@ def _batch(rng: np.random.Generator, idx: np.ndarray, data: Renders, randomise: 
             xs.append(_negative(rng, randomise))
             ys.append(np.zeros((len(CHANNELS), SIZE, SIZE), np.float32))
             continue
-        x, y = _example(rng, data, int(i), randomise)
+        x, y = _example(rng, data, int(i), randomise, plain)
         if rng.random() < 0.5:
             x, y = x[:, ::-1], y[:, :, ::-1]
         xs.append(x)
@@ -299,10 +310,11 @@ def checkpoint_path(out: Path) -> Path:
 
 
 def train(count: int, epochs: int, batch: int, out: Path, threads: int, shards: int = 1,
-          init: Path | None = None, lr: float = 3e-3, randomise: bool = False, resume: bool = False) -> dict:
+          init: Path | None = None, lr: float = 3e-3, randomise: bool = False, resume: bool = False,
+          plain: float = 0.15) -> dict:
     """`shards` sets of `count` renders (seeds TRAIN_SEED, TRAIN_SEED + 1, ...); `init`: start from these
-    weights; `randomise`: every render in a random style (`world.styles`); `resume`: continue from the
-    checkpoint beside `out` when there is one.
+    weights; `randomise`: every render in a random style (`world.styles`), `plain` of them only mildly
+    changed; `resume`: continue from the checkpoint beside `out` when there is one.
 
     Long because: one training loop, with its resume, loss and log in one place."""
     import warnings
@@ -332,7 +344,7 @@ def train(count: int, epochs: int, batch: int, out: Path, threads: int, shards: 
         order = rng.permutation(count)
         total = 0.0
         for b in range(per_epoch):
-            x, y = _batch(rng, order[b * batch : (b + 1) * batch], data, randomise)
+            x, y = _batch(rng, order[b * batch : (b + 1) * batch], data, randomise, plain)
             logits = net(x)
             seg = torch.nn.functional.binary_cross_entropy_with_logits(
                 logits[:, :2], y[:, :2], pos_weight=pos_weight[:, :2]
@@ -351,30 +363,28 @@ def train(count: int, epochs: int, batch: int, out: Path, threads: int, shards: 
         print(json.dumps(entry), file=sys.stderr, flush=True)
         save_weights(net, out)
         save_checkpoint(ckpt, net, opt, {"epoch": epoch + 1, "log": log, "rng": rng.bit_generator.state})
-    return {"weights": str(out), "count": count, "epochs": epochs, "randomise": randomise, "log": log}
+    return {"weights": str(out), "count": count, "epochs": epochs, "randomise": randomise, "plain": plain, "log": log}
 
 
-def styled(seed: int, index: int, render) -> np.ndarray:
+def styled(seed: int, index: int, render, plain: float = 0.15) -> np.ndarray:
     """A render in the random style of (seed, index) (`world.styles`; a held object keeps its background)."""
-    style = styles.sample_style(np.random.default_rng([seed, index, 5]))
+    style = styles.sample_style(np.random.default_rng([seed, index, 5]), plain)
     if render.label["object"] != "none":
         style = replace(style, background="keep")
     image, masks, _ = styles.warp(style, render.image, render.mask[None].astype(np.uint8), np.zeros((0, 2)))
     return styles.paint(style, image, masks[0])
 
 
-def _clean_maps(count: int, seed: int, weights: Path = WEIGHTS, randomise: bool = False) -> list[tuple]:
+def _clean_maps(count: int, seed: int, weights: Path = WEIGHTS, randomise: bool = False, plain: float = 0.5) -> list[tuple]:
     """(the frozen net's maps, visible tips it finds, label) for `count` clean renders (in random styles
-    with `randomise`: the labels do not change with the look)."""
-    from judge.witnesses.silhouette import HAND_THRESHOLD, _largest, find_tips, load_net, predict, to_input
+    with `randomise`, `plain` of them only mildly changed: the labels do not change with the look)."""
+    from judge.witnesses.silhouette import HAND_THRESHOLD, _largest, find_tips, load_net, predict_batch, to_input
 
     net = load_net(weights)
-    out = []
-    for i in range(count):
-        r = render_sample(seed, i, SIZE)
-        m = predict(net, to_input(styled(seed, i, r) if randomise else r.image))
-        out.append((m, len(find_tips(m.tips, _largest(m.hand > HAND_THRESHOLD))), r.label))
-    return out
+    renders = [render_sample(seed, i, SIZE) for i in range(count)]
+    images = [to_input(styled(seed, i, r, plain) if randomise else r.image) for i, r in enumerate(renders)]
+    return [(m, len(find_tips(m.tips, _largest(m.hand > HAND_THRESHOLD))), r.label)
+            for m, r in zip(predict_batch(net, images), renders, strict=True)]
 
 
 def _fit(z: np.ndarray, y: np.ndarray, classes: int, hidden: int, l2: float) -> dict:
@@ -413,32 +423,33 @@ def _standardise(f: np.ndarray) -> tuple[np.ndarray, dict]:
 
 
 def train_view_head(folder: Path = DEFAULT_WEIGHTS, randomise: bool = False, count: int = 3000,
-                    seed: int = TRAIN_SEED + 50) -> dict:
+                    seed: int = TRAIN_SEED + 50, plain: float = 0.5) -> dict:
     """Logistic regression P(side view) on the pooled features of `folder`'s net, written beside it."""
     from safetensors.numpy import save_file
 
-    rows = _clean_maps(count, seed, folder / WEIGHTS_FILE, randomise)
+    rows = _clean_maps(count, seed, folder / WEIGHTS_FILE, randomise, plain)
     z, norm = _standardise(np.stack([m.features for m, _, _ in rows]))
     fit = _fit(z, np.array([lab["view"] == "side" for _, _, lab in rows], np.int64), 1, 0, 1e-3)
     head = {"w": fit["weights"]["w1"][:, 0], "b": fit["weights"]["b1"], **norm}
     save_file({k: np.ascontiguousarray(v, np.float32) for k, v in head.items()}, str(folder / VIEW_HEAD_FILE))
-    return {"view_head": VIEW_HEAD_FILE, "count": count, "randomise": randomise, "train_accuracy": fit["accuracy"]}
+    return {"view_head": VIEW_HEAD_FILE, "count": count, "randomise": randomise, "plain": plain,
+            "train_accuracy": fit["accuracy"]}
 
 
 def train_count_head(folder: Path = DEFAULT_WEIGHTS, randomise: bool = False, count: int = 4000,
-                     seed: int = TRAIN_SEED + 60) -> dict:
+                     seed: int = TRAIN_SEED + 60, plain: float = 0.5) -> dict:
     """P(0..5 extended digits) from `silhouette.count_features` of clean renders (32 hidden units), written beside
     `folder`'s net."""
     from safetensors.numpy import save_file
 
     from judge.witnesses.silhouette import count_features
 
-    rows = _clean_maps(count, seed, folder / WEIGHTS_FILE, randomise)
+    rows = _clean_maps(count, seed, folder / WEIGHTS_FILE, randomise, plain)
     z, norm = _standardise(np.stack([count_features(m, seen) for m, seen, _ in rows]))
     fit = _fit(z, np.array([lab["extended_count"] for _, _, lab in rows], np.int64), 6, 32, 1e-3)
     save_file({k: np.ascontiguousarray(v, np.float32) for k, v in {**fit["weights"], **norm}.items()},
               str(folder / COUNT_HEAD_FILE))
-    return {"count_head": COUNT_HEAD_FILE, "count": count, "seed": seed, "randomise": randomise,
+    return {"count_head": COUNT_HEAD_FILE, "count": count, "seed": seed, "randomise": randomise, "plain": plain,
             "train_accuracy": fit["accuracy"]}
 
 
@@ -455,9 +466,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="weights folder: the net is written there (unless --out) and the heads read it and go there")
     parser.add_argument("--out", type=Path, default=None, help="the net's file (default DIR/silhouette.safetensors)")
     parser.add_argument("--randomise", action="store_true", help="every render in a random style (world.styles)")
+    parser.add_argument("--plain", type=float, default=None,
+                        help="with --randomise, the share of renders only mildly changed (net 0.15, heads 0.5)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
     parser.add_argument("--view-head", action="store_true", help="only fit the side-view head on the saved net")
     parser.add_argument("--count-head", action="store_true", help="only fit the finger-count head on the saved net")
+    parser.add_argument("--head-renders", type=int, default=None, help="renders a head is fitted on (3000 / 4000)")
     args = parser.parse_args(argv)
     if min(args.count, args.epochs, args.batch, args.threads, args.shards) < 1:
         parser.error("--count, --epochs, --batch, --threads and --shards must be positive")
@@ -466,11 +480,13 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     if args.view_head or args.count_head:
         fit = train_view_head if args.view_head else train_count_head
-        print(json.dumps(fit(args.dir, args.randomise)))
+        sized = {} if args.head_renders is None else {"count": args.head_renders}
+        sized.update({} if args.plain is None else {"plain": args.plain})
+        print(json.dumps(fit(args.dir, args.randomise, **sized)))
         return 0
     out = args.out or args.dir / WEIGHTS_FILE
     result = train(args.count, args.epochs, args.batch, out, args.threads, args.shards, args.init, args.lr,
-                   args.randomise, args.resume)
+                   args.randomise, args.resume, 0.15 if args.plain is None else args.plain)
     print(json.dumps(result))
     return 0
 
