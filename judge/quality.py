@@ -217,13 +217,26 @@ class QualityModel:
         p_count[:, self.meta["finger_classes"]] = e / e.sum(1, keepdims=True)
         return {"quality": quality, "p_hand": p_hand, "p_count": p_count}
 
+    @property
+    def detector_share(self) -> float:
+        """How much of the score the malformation detector may take (`judge.report.hand_score`); 0 in a model
+        fitted before it had a say."""
+        return float(self.meta.get("detector_share", 0.0))
+
     def verdict(self, x: np.ndarray) -> QualityVerdict:
         """One picture's verdict."""
         p = self.predict(x[None])
         count = int(p["p_count"][0].argmax())
         return QualityVerdict(quality=float(p["quality"][0]), p_hand=float(p["p_hand"][0]),
                               hand_found=bool(p["p_hand"][0] > self.threshold), count=count,
-                              count_p=float(p["p_count"][0, count]), use_count=self.meta["count_from"] == "model")
+                              count_p=float(p["p_count"][0, count]), use_count=self.meta["count_from"] == "model",
+                              p_malformed=float(p_malformed(x[None])[0]), detector_share=self.detector_share)
+
+
+def p_malformed(x: np.ndarray) -> np.ndarray:
+    """N x features -> the malformation detector's P(not clean) per row (0 where it did not run)."""
+    clean = np.asarray(x, np.float64)[:, feature_names().index("defect_clean")]
+    return 1.0 - np.nan_to_num(clean, nan=1.0)
 
 
 def sha256(path: Path) -> str:

@@ -120,3 +120,40 @@ def test_without_the_quality_files_the_witnesses_score_and_say_so(tmp_path):
     assert report.quality is None and report.hand_score == report.witness_score
     assert any("quality model unavailable" in note and quality.META in note for note in report.notes)
     assert not any(str(tmp_path) in note or str(DEFAULT_WEIGHTS) in note for note in report.notes), report.notes  # shown in the app
+
+
+def test_rendered_twins_take_their_labels_only_from_the_fits_own_ratings():
+    """A held-out source must never set a training label: without rated clean renders the clean twins drop out,
+    and the malformed twins carry the mean of the malformed renders the fit may see."""
+    from judge.fit.raters import RatedPicture
+    from judge.fit.train_quality import Table, relabel
+
+    def rated(source: str, q: float) -> RatedPicture:
+        return RatedPicture(id=0, path=None, prompt="", source=source, family="render", quality=q, is_hand=True,
+                            fingers=None, ratings=1)
+
+    twins = Table(np.zeros((4, 2)), np.full(4, np.nan), np.ones(4), -np.ones(4, int), [None] * 4)
+    malformed = np.array([False, False, True, True])
+    seen = [rated("render", 3.5), rated("render extra_finger", 2.0), rated("render bent_joint", 3.0)]
+    assert relabel(twins, malformed, seen).quality.tolist() == [3.5, 3.5, 2.5, 2.5]
+    assert relabel(twins, malformed, seen[1:]).quality.tolist() == [2.5, 2.5]
+
+
+def test_the_detector_takes_its_share_of_the_score_and_no_more():
+    """A model fitted with a detector share scores a picture the detector calls malformed lower, by at most that
+    share; a model fitted before (no share in its meta) scores as 25 x (quality - 1)."""
+    from judge.report import QualityVerdict
+
+    def verdict(p_malformed: float, share: float) -> QualityVerdict:
+        return QualityVerdict(quality=4.0, p_hand=0.99, hand_found=True, count=5, count_p=0.9, use_count=True,
+                              p_malformed=p_malformed, detector_share=share)
+
+    assert verdict(0.9, 0.0).score == 75.0
+    assert verdict(0.0, 0.4).score == 75.0
+    assert verdict(1.0, 0.4).score == pytest.approx(45.0)
+    assert verdict(0.5, 0.4).score == pytest.approx(60.0)
+    shipped = quality.QualityModel.load(DEFAULT_WEIGHTS)
+    x = np.zeros(len(quality.feature_names()))
+    x[quality.feature_names().index("defect_clean")] = 0.25
+    assert shipped.verdict(x).p_malformed == pytest.approx(0.75)
+    assert shipped.verdict(x).detector_share == shipped.meta.get("detector_share", 0.0)

@@ -2,7 +2,10 @@
 
 Training rows: every rated picture (`judge/fit/raters/`: the raters' mean quality, hand or not, the
 finger counts they gave) and `NEG_COUNT` synthetic generator failures (`world.failures`, seed 99000,
-which no rater picture uses), labelled as their kind says. Features: `judge.quality.features` of the
+which no rater picture uses), labelled as their kind says, and `RENDER_CLEAN` clean + `RENDER_PER_KIND` x 5
+malformed renders (seed 99200; `render_table`), labelled with the raters' mean quality of such renders among
+the fit's own rated pictures (`relabel`). The share of the score the malformation detector may take is then
+chosen on renders of a seed of their own (`choose_share`). Features: `judge.quality.features` of the
 judge's own evidence (`Judge.gather`, then the witnesses' report), cached under the cache folder by the
 sha256 of the witness weights they came from.
 
@@ -18,7 +21,9 @@ again without it, and it is predicted. The bars are the issue's, on generated pi
 (the witnesses' rules alone) stands next to it, and the shipped model is tried on fresh failures of a
 seed of their own (99100).
 
-    python -m judge.fit.train_quality            # ~10 min on one core: the weights and the report
+    python -m judge.fit.train_quality            # ~15 min on one core: the weights and the report
+    python -m judge.fit.train_quality --witnesses DIR --weights DIR --out DIR/judge_raters.json
+                                                 # candidate witnesses: their own quality model beside them
     python -m judge.fit.train_quality --quick    # a smoke test (a quarter of the pictures, 3 folds, small
                                                  # trees); writes under the cache folder, not the weights
 """
@@ -40,11 +45,16 @@ from judge import quality
 from judge.fit import raters
 from judge.fit.raters import RatedPicture, Verdict
 from judge.judge import DEFAULT_WEIGHTS, Judge
+from judge.report import hand_score
 from world.failures import FAILURES, KINDS, failures
 from world.render import render_sample
 
 NEG_SEED, NEG_COUNT = 99000, 420  # synthetic failures in every fit: 60 of each kind
 HELD_SEED, HELD_PER_KIND = 99100, 30  # fresh failures (and clean renders) the shipped model is tried on
+RENDER_SEED, RENDER_CLEAN, RENDER_PER_KIND = 99200, 300, 60  # rendered twins in every fit (`render_table`)
+SHARE_SEED, SHARE_CLEAN, SHARE_PER_KIND = 99300, 200, 40  # renders the detector's share is chosen on (`choose_share`)
+TARGET_RENDER_AUROC = 0.95  # the issue's bar on renders' malformations (reported on validation seed 9303)
+SHARES = tuple(round(0.05 * k, 2) for k in range(21))
 TARGET_FOUND = 0.08  # out-of-fold share of generated non-hands let through; held out it came to ~6 %
 PARAMS = {"max_iter": 200, "learning_rate": 0.05, "max_leaf_nodes": 15, "min_samples_leaf": 20,
           "l2_regularization": 1.0, "random_state": 0}
@@ -52,6 +62,20 @@ QUICK_PARAMS = {**PARAMS, "max_iter": 30}
 PROCESSES = 2  # folds fitted at once, one thread each
 BARS = {"spearman_quality": (0.75, ">="), "hand_auroc": (0.95, ">="), "found_on_not_hand": (0.10, "<="),
         "finger_exact": (0.80, ">="), "source_kendall": (0.8, ">=")}
+
+
+@dataclass
+class Extras:
+    """The rows every fit adds to the rated pictures: synthetic failures and rendered twins, the twins labelled
+    from the fit's own rated pictures (`relabel`)."""
+
+    failures: Table
+    renders: Table
+    malformed: np.ndarray
+    pictures: list  # every rated picture; a fit passes the ones it may see
+
+    def table(self, seen: list) -> Table:
+        return self.failures + relabel(self.renders, self.malformed, seen)
 
 
 @dataclass
@@ -127,6 +151,38 @@ def failure_table(judge: Judge, images: list[np.ndarray], kinds: list[str], prom
     return Table(x, np.array([FAILURES[k].quality for k in kinds]), np.array(hand), -np.ones(len(kinds), int), old)
 
 
+def render_table(judge: Judge, count: int, per_kind: int, seed: int = RENDER_SEED) -> tuple[Table, np.ndarray]:
+    """Clean renders and malformed ones (every kind of `ANOMALIES`), each against its own caption, and whether
+    each is malformed. Their quality is set per fit by `relabel` from what raters gave such renders.
+
+    Why: the rater set holds 40 malformed renders, too few for the trees to learn what the malformation
+    detector knows (its AUROC on renders is 0.98); without these rows the Hand Score of a render with an
+    extra finger is barely below a clean one's. Hand: yes; count: none (the raters' counts teach that)."""
+    from core.vocab import ANOMALIES
+
+    renders = [render_sample(seed, i, 64) for i in range(count)]
+    renders += [render_sample(seed + 1, i, 64, anomaly=ANOMALIES[i % len(ANOMALIES)])
+                for i in range(per_kind * len(ANOMALIES))]
+    x, old = extract(judge, [r.image for r in renders], [r.label["captions"][0] for r in renders], "renders")
+    malformed = np.arange(len(renders)) >= count
+    n = len(renders)
+    return Table(x, np.full(n, np.nan), np.ones(n), -np.ones(n, int), old), malformed
+
+
+def relabel(renders: Table, malformed: np.ndarray, pictures: list[RatedPicture]) -> Table:
+    """The rendered twins with the raters' mean quality of the clean renders, and of the malformed ones pooled
+    over every kind, among `pictures` (the fit's own: a held-out source never sets a label; twins of a kind of
+    render the fit has no rating of are left out). Pooled because eight pictures per kind cannot tell the kinds
+    apart."""
+    def mean(rows: list[RatedPicture]) -> float:
+        return float(np.mean([p.quality for p in rows])) if rows else float("nan")
+
+    clean = mean([p for p in pictures if p.source == "render"])
+    broken = mean([p for p in pictures if p.source.startswith("render ")])
+    labelled = Table(renders.x, np.where(malformed, broken, clean), renders.hand, renders.count, renders.old)
+    return labelled.take(np.flatnonzero(~np.isnan(labelled.quality)))
+
+
 def fit_heads(t: Table, params: dict) -> dict:
     """The three sklearn heads on `t` (hand on the rows with a hand label, fingers on the rows with a count)."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
@@ -160,20 +216,21 @@ def hand_threshold(t: Table, groups: np.ndarray, generated: np.ndarray, negative
     return float(np.quantile(p[generated & (t.hand < 0.5)], 1 - TARGET_FOUND))
 
 
-def _fold(t: Table, groups: np.ndarray, generated: np.ndarray, negatives: Table, params: dict, source: str):
+def _fold(t: Table, groups: np.ndarray, generated: np.ndarray, extras: Extras, params: dict, source: str):
     """One held-out source: heads and threshold fitted without it, its pictures predicted (one thread)."""
     from threadpoolctl import threadpool_limits
 
     test, train = np.flatnonzero(groups == source), np.flatnonzero(groups != source)
+    negatives = extras.table([p for p in extras.pictures if p.source != source])
     with threadpool_limits(1):  # OpenMP spinning on a shared CPU: one thread per process is far faster
         pred = predict_heads(fit_heads(t.take(train) + negatives, params), t.x[test])
         threshold = hand_threshold(t.take(train), groups[train], generated[train], negatives, params)
     return source, test, pred, threshold
 
 
-def held_out(t: Table, pictures: list[RatedPicture], negatives: Table, params: dict,
+def held_out(t: Table, pictures: list[RatedPicture], extras: Extras, params: dict,
              sources: list[str] | None = None) -> dict:
-    """Leave one source out: per source, heads and threshold fitted on the others (+ the negatives), then
+    """Leave one source out: per source, heads and threshold fitted on the others (+ the extras), then
     its pictures predicted, `PROCESSES` sources at a time. `sources`: only these are held out (the quick
     run); the rest keep no prediction."""
     from joblib import Parallel, delayed
@@ -183,7 +240,7 @@ def held_out(t: Table, pictures: list[RatedPicture], negatives: Table, params: d
     n = len(pictures)
     out = {"quality": np.full(n, np.nan), "p_hand": np.full(n, np.nan), "count": -np.ones(n, int),
            "found": np.zeros(n, bool), "threshold": {}}
-    jobs = (delayed(_fold)(t, groups, generated, negatives, params, s) for s in sources or sorted(set(groups)))
+    jobs = (delayed(_fold)(t, groups, generated, extras, params, s) for s in sources or sorted(set(groups)))
     for source, test, pred, threshold in Parallel(n_jobs=PROCESSES, return_as="generator")(jobs):
         for key in ("quality", "p_hand", "count"):
             out[key][test] = pred[key]
@@ -228,9 +285,33 @@ def write_model(heads: dict, meta: dict, weights_dir: Path) -> None:
     (weights_dir / quality.META).write_text(json.dumps(meta, indent=1) + "\n")
 
 
-def _verdicts(pred: dict, count: np.ndarray) -> list[Verdict]:
-    return [Verdict(25 * (q - 1), bool(f), int(c) if f else None, float(p))
-            for q, f, c, p in zip(pred["quality"], pred["found"], count, pred["p_hand"])]
+def _verdicts(pred: dict, count: np.ndarray, x: np.ndarray, share: float) -> list[Verdict]:
+    score = hand_score(pred["quality"], quality.p_malformed(x), share)
+    return [Verdict(float(v), bool(f), int(c) if f else None, float(p))
+            for v, f, c, p in zip(score, pred["found"], count, pred["p_hand"])]
+
+
+def choose_share(judge: Judge, heads: dict, count: int = SHARE_CLEAN, per_kind: int = SHARE_PER_KIND) -> dict:
+    """The smallest share of the score the malformation detector may take (`judge.report.hand_score`) at which
+    the fitted model separates malformed renders from clean ones at `TARGET_RENDER_AUROC`, on renders of seeds
+    of their own (SHARE_SEED: neither the twins', nor validation's 9303, nor any rater picture's); the best one
+    when none reaches it. Every share's AUROC is kept, so the price is in the report."""
+    from core.vocab import ANOMALIES
+    from judge.metrics import auroc
+
+    renders = [render_sample(SHARE_SEED, i, 64) for i in range(count)]
+    renders += [render_sample(SHARE_SEED + 1, i, 64, anomaly=ANOMALIES[i % len(ANOMALIES)])
+                for i in range(per_kind * len(ANOMALIES))]
+    x, _ = extract(judge, [r.image for r in renders], [r.label["captions"][0] for r in renders], "share-renders")
+    q = predict_heads(heads, x)["quality"]
+    by_share = {}
+    for share in SHARES:
+        score = hand_score(q, quality.p_malformed(x), share)
+        by_share[share] = round(auroc(list(-score[count:]), list(-score[:count])), 4)
+    reached = [v for v in SHARES if by_share[v] >= TARGET_RENDER_AUROC]
+    chosen = reached[0] if reached else max(SHARES, key=by_share.get)
+    return {"share": chosen, "seed": SHARE_SEED, "clean": count, "malformed": per_kind * len(ANOMALIES),
+            "target_auroc": TARGET_RENDER_AUROC, "auroc_by_share": {str(k): v for k, v in by_share.items()}}
 
 
 def count_choice(t: Table, pictures: list[RatedPicture], pred: dict) -> dict:
@@ -265,7 +346,7 @@ def synthetic_check(judge: Judge, model: quality.QualityModel, prompt_pool: list
     prompts = [prompt_pool[i] for i in rng.integers(len(prompt_pool), size=len(images) - per_kind)]
     x, old = extract(judge, images, prompts + [r.label["captions"][0] for r in renders], "held-out")
     p = model.predict(x)
-    found, score = p["p_hand"] > model.threshold, 25 * (p["quality"] - 1)
+    found, score = p["p_hand"] > model.threshold, hand_score(p["quality"], quality.p_malformed(x), model.detector_share)
     out = {}
     for kind in (*KINDS, "clean render"):
         idx = [i for i, k in enumerate(kinds) if k == kind]
@@ -281,14 +362,14 @@ def synthetic_check(judge: Judge, model: quality.QualityModel, prompt_pool: list
     return out
 
 
-def run(quick: bool, weights_dir: Path, out: Path) -> dict:
+def run(quick: bool, weights_dir: Path, out: Path, witnesses: Path = DEFAULT_WEIGHTS) -> dict:
     """Long because it is the whole recipe in order: features, held-out report, final fit, synthetic check."""
     import torch
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(1)
     t0 = time.time()
-    judge = Judge.load(DEFAULT_WEIGHTS)
+    judge = Judge.load(witnesses)
     pictures = raters.load()
     if quick:
         pictures = pictures[::4]
@@ -297,32 +378,42 @@ def run(quick: bool, weights_dir: Path, out: Path) -> dict:
     table = rater_table(judge, pictures)
     images, kinds = failures(NEG_COUNT // (6 if quick else 1), NEG_SEED)
     negatives = failure_table(judge, images, kinds, pool, NEG_SEED, "negatives")
+    renders, malformed = render_table(judge, *((RENDER_CLEAN // 6, RENDER_PER_KIND // 6) if quick else
+                                               (RENDER_CLEAN, RENDER_PER_KIND)))
+    extras = Extras(negatives, renders, malformed, pictures)
     sources = sorted({p.source for p in pictures})
     held_sources = sources[::8] if quick else None
-    pred = held_out(table, pictures, negatives, params, held_sources)
+    pred = held_out(table, pictures, extras, params, held_sources)
     with threadpool_limits(1):
+        heads = fit_heads(table + extras.table(pictures), params)
+        groups = np.array([p.source for p in pictures])
+        threshold = hand_threshold(table, groups, np.array([p.generated for p in pictures]), negatives, params)
+        share = choose_share(judge, heads, *((SHARE_CLEAN // 4, SHARE_PER_KIND // 4) if quick else ()))
         choice = count_choice(table, pictures, pred)
         witness_count = table.x[:, quality.feature_names().index("count")].astype(int)
-        verdicts = _verdicts(pred, pred["count"] if choice["reported"] == "model" else witness_count)
+        verdicts = _verdicts(pred, pred["count"] if choice["reported"] == "model" else witness_count, table.x,
+                             share["share"])
         keep = [i for i, p in enumerate(pictures) if p.source in (held_sources or sources)]
         sub = [pictures[i] for i in keep]
         new = raters.agreement(sub, [verdicts[i] for i in keep])
         old = raters.agreement(sub, [table.old[i] for i in keep])
-        heads = fit_heads(table + negatives, params)
-        groups = np.array([p.source for p in pictures])
-        threshold = hand_threshold(table, groups, np.array([p.generated for p in pictures]), negatives, params)
     meta = {"feature_names": quality.feature_names(), "hand_threshold": round(threshold, 4),
+            "detector_share": share["share"],
             "finger_classes": [int(c) for c in heads["fingers"].classes_], "count_from": choice["reported"],
-            "witness_sha256": quality.witness_digests(DEFAULT_WEIGHTS),
+            "witness_sha256": quality.witness_digests(witnesses),
             "fit": {"command": "python -m judge.fit.train_quality" + (" --quick" if quick else ""),
-                    "raters": len(pictures), "negatives": len(kinds), "negative_seed": NEG_SEED, "params": params,
+                    "raters": len(pictures), "negatives": len(kinds), "negative_seed": NEG_SEED,
+                    "rendered_twins": int(len(malformed)), "render_seed": RENDER_SEED,
+                    "witnesses": _relative(witnesses), "params": params, "detector_share": share,
                     "sklearn": __import__("sklearn").__version__}}
     write_model(heads, meta, weights_dir)
     model = quality.QualityModel.load(weights_dir)
     report = {"command": meta["fit"]["command"],
               "protocol": "leave one source out over the rater set (23 sources); every head and the hand threshold "
-                          "fitted again without the held-out source, plus the synthetic failures; bars on generated "
-                          "pictures; finger count right when it is one a rater gave (six or more as one answer)",
+                          "fitted again without the held-out source, plus the synthetic failures and the rendered "
+                          "twins (labelled from the fold's own ratings); the detector's share of the score chosen on "
+                          "renders only (seed 99300); bars on generated pictures; finger count right when it is one a "
+                          "rater gave (six or more as one answer)",
               "bars": bars(new, old), "held_out": _strip(new), "old_judge": _strip(old), "finger_count": choice,
               "hand_threshold": {"shipped": meta["hand_threshold"], "per_fold": pred["threshold"]},
               "per_source": _sources(sub, [verdicts[i] for i in keep], [table.old[i] for i in keep]),
@@ -331,6 +422,14 @@ def run(quick: bool, weights_dir: Path, out: Path) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1) + "\n")
     return report
+
+
+def _relative(folder: Path) -> str:
+    """A folder as the report names it: relative to the repository when inside it (no machine paths)."""
+    try:
+        return str(folder.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return folder.name
 
 
 def _strip(agreement: dict) -> dict:
@@ -350,12 +449,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke test: a quarter of the pictures, small trees")
     parser.add_argument("--weights", type=Path, default=None, help="default judge/weights (--quick: the cache folder)")
     parser.add_argument("--out", type=Path, default=None, help="default results/judge_raters.json")
+    parser.add_argument("--witnesses", type=Path, default=DEFAULT_WEIGHTS,
+                        help="the weights folder whose witnesses give the features (default judge/weights)")
     args = parser.parse_args(argv)
     scratch = cache_dir() / "quality-quick"
     weights = args.weights or (scratch if args.quick else DEFAULT_WEIGHTS)
     out = args.out or (scratch / "judge_raters.json" if args.quick else REPO_ROOT / "results" / "judge_raters.json")
     try:
-        report = run(args.quick, weights, out)
+        report = run(args.quick, weights, out, args.witnesses)
     except (OSError, ValueError) as err:
         print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
         return 2

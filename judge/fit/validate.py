@@ -230,11 +230,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Validate the Hand Score on renders (AUROC, counts, no-hand).")
     parser.add_argument("--quick", action="store_true", help="small version (< 1 minute)")
     parser.add_argument("--out", type=Path, default=None, help="default results/scorer_validation.json")
+    parser.add_argument("--weights", type=Path, default=None, help="a weights folder (default judge/weights)")
     args = parser.parse_args(argv)
+    judge = Judge.load(args.weights)
     if args.quick:
-        result = run(clean=60, per_kind=12, no_hand=20, latency_n=20)
+        result = run(clean=60, per_kind=12, no_hand=20, latency_n=20, judge=judge)
     else:
-        result = run(clean=500, per_kind=100, no_hand=100, latency_n=100)
+        result = run(clean=500, per_kind=100, no_hand=100, latency_n=100, judge=judge)
     result["quick"] = args.quick
     out = args.out or REPO_ROOT / "results" / ("scorer_validation_quick.json" if args.quick else "scorer_validation.json")
     out.parent.mkdir(parents=True, exist_ok=True)
