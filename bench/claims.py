@@ -7,7 +7,8 @@ raters' (people who looked at 1,248 of the project's pictures; bench.raters_clai
 `python -m bench` measures the claims and writes the table with the rest of the benchmark. This command
 decides them again from the last benchmark's measurements and the rater set, without generating anything:
 it writes the claims back into benchmark.json (the app reads them there) and benchmark.md, and writes
-OUT/claims.json (with every setting's rater means) and OUT/claims.md.
+OUT/claims.json (with every setting's rater means) and OUT/claims.md. The human-feedback row and the report's
+"Human feedback" section come from results/feedback_eval.json (--feedback; bench.feedback_report), read, not rerun.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import feedback_report
 from bench.raters_claims import NOT_RATED, Comparison, RaterClaim, Side, attach, both_verdicts, number, per_source, pictures
 from bench.stats import diff_ci, paired_diff_ci, verdict
 from core.settings import REPO_ROOT
@@ -102,14 +104,15 @@ def _guidance_row(scales: list[dict], app_guidance: float | None) -> dict | None
 
 
 def evaluate(results: dict, registry: Registry) -> list[dict]:
-    """Every claim the results can test, in the table's order: the architectures, data, compute, then
-    what makes hands hard; each with the raters' verdict beside the judge's (RATER_CLAIMS)."""
+    """Every claim the results can test, in the table's order: the architectures, data, compute, what makes hands
+    hard, then human feedback (from results/feedback_eval.json, when there is one); each with the raters' verdict
+    beside the judge's (RATER_CLAIMS)."""
     full = {b["family"]: b for b in results["backends"] if b["variant"] == "full"}
     scarce = {b["family"]: b for b in results["backends"] if b["variant"] == "scarce"}
     equal = {row["family"]: row for row in results.get("equal_training") or []}
-    return attach(_architecture_rows(full, registry) + _data_rows(full, scarce, equal, registry)
-                  + _compute_rows(results, full, equal, registry) + _difficulty_rows(full, results.get("renders")),
-                  RATER_CLAIMS)
+    rows = (_architecture_rows(full, registry) + _data_rows(full, scarce, equal, registry)
+            + _compute_rows(results, full, equal, registry) + _difficulty_rows(full, results.get("renders")))
+    return attach(feedback_report.with_claim(rows, feedback_report.load()), RATER_CLAIMS)
 
 
 def _architecture_rows(full: dict, registry: Registry) -> list[dict]:
@@ -335,10 +338,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The claims table again, from the last benchmark and the rater set.")
     parser.add_argument("--results", type=Path, default=REPO_ROOT / "results" / "benchmark.json")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "results")
+    parser.add_argument("--feedback", type=Path, default=feedback_report.FEEDBACK_EVAL,
+                        help="bench.feedback's evaluation: the human-feedback row and the report's section")
     args = parser.parse_args(argv)
+    evaluation = feedback_report.load(args.feedback)
     try:
         results = json.loads(args.results.read_text())
-        rows = attach(results["claims"], RATER_CLAIMS)
+        rows = attach(feedback_report.with_claim(results["claims"], evaluation), RATER_CLAIMS)
     except (OSError, ValueError, KeyError, TypeError) as err:
         print(f"error: cannot read the benchmark's claims in {args.results}: {err}", file=sys.stderr)
         return 2
@@ -346,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     args.results.write_text(json.dumps(results, indent=1) + "\n")
     report = args.results.with_suffix(".md")
     if report.exists() and "## The claims" in report.read_text():
-        report.write_text(_replace_section(report.read_text(), "## The claims", markdown_table(rows)))
+        markdown = _replace_section(report.read_text(), "## The claims", markdown_table(rows))
+        report.write_text(feedback_report.upsert(markdown, feedback_report.section(evaluation)))
     args.out.mkdir(parents=True, exist_ok=True)
     write_files(rows, args.out, {"date": results.get("date"), "quick": results.get("quick")})
     print(json.dumps({c["claim"]: both_verdicts(c) for c in rows}, indent=1, ensure_ascii=False))

@@ -1,5 +1,6 @@
 """Writing the benchmark's results: benchmark.json (the app's teaching tab reads it), a markdown
-report with the main tables (the README quotes it) and PNG plots."""
+report with the main tables (the README quotes it) and PNG plots. The report's human-feedback section is read from
+results/feedback_eval.json (bench.feedback_report), not measured by the benchmark."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import claims
+from bench import claims, feedback_report
 
 
 def jsonable(obj):
@@ -124,7 +125,9 @@ def write(results: dict, out: Path) -> None:
     plots = _plots(results, out)
     md = [f"# Benchmark ({results['date']}, {'quick' if results['quick'] else 'full'} run, {results['hardware']})", "",
           f"{results['per_prompt']} images per prompt × 14 prompts per backend; `python -m bench` ({results['wall_s']:.0f} s).", "",
-          "## The claims", "", claims.markdown_table(results["claims"]), "", "## Backends", "", backend_table(results), "",
+          "## The claims", "", claims.markdown_table(results["claims"]), "",
+          feedback_report.HEADING, "", feedback_report.section(feedback_report.load()), "",
+          "## Backends", "", backend_table(results), "",
           "## Diffusion steps", "", sweep_table(results), "",
           "## Diffusion guidance (0: the prompt is ignored)", "", guidance_table(results), "", "## Speed", "", speed_lines(results), "",
           "### What each speed-up bought", "", speedups_table(results), ""]

@@ -43,3 +43,7 @@ PAIRS_PER_MINUTE = 40
 KNOWN_ANSWER_SHARE = 0.1  # pairs whose answer is known (a clean render against a broken one), served blind
 CARELESS_MIN_FAILS = 2  # a session that failed this many known-answer pairs, and more than half of those it saw,
 #                         is careless: its votes are kept, apart, and left out of the leaderboard by default
+
+# "Fix it with feedback" opens on the first of bench.feedback's held-out seeds (EVAL_SEED, fixed before any training):
+# no vote, rater picture or training pair was drawn from seeds this high, so what it shows was never learnt from.
+FEEDBACK_VIEW_SEED = 900_000

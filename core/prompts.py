@@ -1,4 +1,7 @@
-"""The fixed prompt set of the benchmark: every gesture and every held object, phrased as people would."""
+"""The fixed prompt set of the benchmark: every gesture and every held object, phrased as people would.
+
+Defined here, below every room, because two rooms read it: the benchmark measures on it (`bench.prompts` hands it
+on) and the app's "Fix it with feedback" view offers it, so a class picks the very prompts the gain was measured on."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from core.settings import queue_size, result_cache_images
 from demo.arena import open_store
 from demo.arena_tab import build_arena_tab
 from demo.compare_tab import build_compare_tab
+from demo.feedback_tab import build_feedback_tab
 from demo.inside_tab import build_inside_tab
 from demo.pipeline import ResultCache
 from demo.teach_tab import build_teach_tab
@@ -50,6 +51,8 @@ def build_demo(judge: Judge | None = None, registry: Registry | None = None, par
         with gr.Tab("Why hands?"):
             build_teach_tab()
         build_arena_tab(registry, judge, parser, store, COMPUTE, demo)  # its tab, and the browser's session beside it
+        with gr.Tab("Fix it with feedback"):
+            build_feedback_tab(registry, COMPUTE, parser, judge)
     # a full queue answers at once (HTTP 503; the page says "currently busy. Please try again", gradio_client
     # raises QueueError "Queue is full! Please try again.") instead of letting callers time out
     demo.queue(max_size=queue_size(), default_concurrency_limit=1)

@@ -44,8 +44,8 @@ GROUPS: tuple[Group, ...] = (
     Group("Fix: more data", "Train on more hands.", (),
           "The scarce-data claims above, read backwards: the same models trained on 20,000 hands instead of 1,000."),
     Group("Fix: more compute", "Train longer, or spend more steps on each picture.", ("More", "Few steps", "The app's sampler")),
-    Group("Fix: feedback", "People mark bad hands and the model learns from it.", (),
-          "Not measured yet: no model in this app learns from feedback."),
+    Group("Fix: feedback", "People mark bad hands and the model learns from it.", ("Human feedback",),
+          "Not measured yet: the feedback model has not been evaluated (python -m bench.feedback --record)."),
 )
 
 # The claims in words a class reads; a claim not listed here is shown as the benchmark words it.
@@ -67,6 +67,8 @@ PLAIN = {
     "More training compute helps": "Training longer draws better hands.",
     "Occlusion makes hands harder": "Hands with hidden fingers (fists, held objects) come out worse.",
     "A hand can look like a hand and still be wrong": "A picture can look like a hand and still have the wrong fingers.",
+    "Human feedback improves hands": "After learning from people's choices, the diffusion model gets the fingers right "
+                                     "more often (same seeds, before and after).",
     "Little tolerance for error: generated vs rendered hands": "Generated hands have far more malformed fingers than drawn ones.",
 }
 

@@ -326,8 +326,12 @@ def gallery_items(run: pipeline.BackendRun, spec: HandSpec | None, overlays: boo
     `pictures`: the app's, so that each picture's file is written once and then only read."""
     pictures = pictures or Pictures()
     files = [pictures.file(run, k, overlays) for k in range(pictures.count(run))]
-    return [(file, f"{v.line} · Hand Score {report.hand_score:.0f}/100")
-            for file, report, v in zip(files, run.reports, verdicts(run, spec))]
+    return [(file, scored_line(report, spec)) for file, report in zip(files, run.reports)]
+
+
+def scored_line(report, spec: HandSpec | None) -> str:
+    """A picture's verdict line with its Hand Score: '✓ peace sign, 2 fingers up · Hand Score 61/100'."""
+    return f"{verdict(report, spec).line} · Hand Score {report.hand_score:.0f}/100"
 
 
 SUMMARY_COLUMNS = ["Model", "Training data", "Hand Score (0-100)", "Likely at least", "Likely at most",

@@ -194,3 +194,6 @@ def test_every_tab_opens_without_errors(open_page):
     page.get_by_role("tab", name="Why hands?").click()
     playwright.expect(page.locator("#claims .claim").first).to_be_visible()
     playwright.expect(page.locator("#claims")).to_contain_text("does not hold")
+    page.get_by_role("tab", name="Fix it with feedback").click()
+    playwright.expect(page.locator("#feedback-gain")).to_be_visible()
+    playwright.expect(page.locator("#feedback-prompt")).to_be_visible()
