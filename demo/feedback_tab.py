@@ -63,6 +63,17 @@ def missing_variant(registry: Registry) -> str | None:
     return None if AFTER in registry.variants(FAMILY) else MISSING_VARIANT
 
 
+def learnt_from(registry: Registry) -> str:
+    """What the shipped feedback variant learnt from, in one line from its training.json ('' when unknown)."""
+    try:
+        info = json.loads((registry.weights_root / FAMILY / AFTER / "training.json").read_text())
+        method = str(info["method"]).split(" (")[0]  # 'dpo on raters pairs (models.training.dpo)': its first words
+        return (f"diffusion/feedback is {info['reference']} fine-tuned for {int(info['steps']):,} steps on "
+                f"{int(info['data_size']):,} preference pairs ({method}).")
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
 def load_evaluation(path: Path) -> dict | None:
     """The evaluation bench.feedback wrote, or None when there is none (or it is not JSON): the view says so."""
     try:
@@ -185,6 +196,8 @@ def build_feedback_tab(registry: Registry, concurrency_id: str, parser: PromptPa
     gr.Markdown(INTRO)
     if missing is not None:
         gr.Markdown(f"**{missing}**", elem_id="feedback-missing")
+    else:
+        gr.Markdown(learnt_from(registry), elem_id="feedback-learnt")
     with gr.Row(equal_height=True):
         prompt = gr.Dropdown(list(PROMPTS.values()), value=PROMPTS["peace"], label="A benchmark prompt", scale=4,
                              elem_id="feedback-prompt")

@@ -287,6 +287,8 @@ def training_curves(registry: Registry, family: str) -> pd.DataFrame:
             continue
         with open(path) as f:
             for row in csv.DictReader(f):
+                if not row.get("images_seen"):  # a fine-tune's log (diffusion/feedback's DPO) counts steps and pair
+                    continue  # accuracies, not images seen: it has no place on these curves
                 for key, value in row.items():
                     if key in ("step", "images_seen", "wall_s") or value in ("", None):
                         continue

@@ -100,6 +100,16 @@ def test_missing_variant_says_so_in_one_line(tmp_path, judge):
     assert button.interactive is False
 
 
+def test_the_view_says_what_the_variant_learnt_from(tmp_path):
+    folder = tmp_path / "diffusion" / FEEDBACK
+    assert feedback_tab.learnt_from(Registry(tmp_path)) == ""  # no training.json: nothing said
+    folder.mkdir(parents=True)
+    (folder / "training.json").write_text(json.dumps({"reference": "diffusion/full", "steps": 300, "data_size": 3835,
+                                                      "method": "dpo on raters pairs (models.training.dpo)"}))
+    assert feedback_tab.learnt_from(Registry(tmp_path)) == ("diffusion/feedback is diffusion/full fine-tuned for 300 "
+                                                            "steps on 3,835 preference pairs (dpo on raters pairs).")
+
+
 def test_missing_or_unreadable_evaluation_is_one_line(tmp_path):
     assert load_evaluation(tmp_path / "none.json") is None
     (tmp_path / "bad.json").write_text("{not json")
@@ -149,3 +159,17 @@ def test_loop_picture_is_drawn_and_committed(tmp_path):
     drawn = Image.open(tmp_path / "loop.png")
     assert drawn.format == "PNG" and drawn.size == (feedback_loop.WIDTH, feedback_loop.HEIGHT)
     assert (ROOT / "results" / "feedback_loop.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_fine_tunes_log_does_not_break_the_training_curves(tmp_path):
+    """diffusion/feedback's DPO log counts steps and pair accuracies, not images seen: the curves leave it out (it
+    raised KeyError, and with it the whole app failed to build)."""
+    from demo.inside_tab import training_curves
+
+    registry = weights(tmp_path, feedback=None)
+    folder = registry.weights_root / "diffusion" / "dpo"
+    folder.mkdir()
+    (folder / "weights.safetensors").write_bytes(b"")  # a variant is a folder holding safetensors
+    (folder / "train_log.csv").write_text("step,wall_s,loss,heldout_accuracy\n25,112.1,3.02,0.5\n")
+    curves = training_curves(registry, "diffusion")
+    assert set(curves["training data"]) == {"full"} and len(curves) > 0
