@@ -131,8 +131,10 @@ def record(folder: Path, result: dict) -> None:
 def candidate_generator(args: argparse.Namespace, registry: Registry) -> tuple[str, DiffusionGenerator, Path] | str:
     """(name, generator, folder) of what is evaluated, or a one-line reason there is nothing to evaluate."""
     if args.path is not None:
-        if not (args.path / "training.json").exists():
-            return f"no trained variant in {args.path} (it needs its weights and training.json)"
+        if not (args.path / "model_index.json").exists():
+            return f"no diffusion model in {args.path} (a run's best/ or evals/step-N)"
+        if args.record and not (args.path / "training.json").exists():
+            return f"nothing to record into: {args.path} has no training.json (record a run's best/ or a shipped variant)"
         return f"{args.path.parent.name}/{args.path.name}", DiffusionGenerator.from_pretrained(args.path), args.path
     if args.variant not in registry.variants("diffusion"):
         return (f"no trained diffusion/{args.variant}: train one (python -m bench.feedback_pairs raters --train dpo) and "
