@@ -46,7 +46,8 @@ ENDPOINTS: dict[str, list[str | None]] = {
 }
 # Endpoints with free-form or opaque inputs (a pair id, a vote, the browser's session): any value in any field must be
 # served or refused with a clear gr.Error; the number is how many inputs their functions take in-process.
-ANY_INPUT: dict[str, int] = {"/arena_pair": 2, "/arena_vote": 4, "/leaderboard": 0, "/pictures": 1}
+ANY_INPUT: dict[str, int] = {"/arena_pair": 2, "/arena_vote": 4, "/leaderboard": 0, "/pictures": 1,
+                             "/fix_with_feedback": 2}
 CULPRIT = {"prompt": "prompt", "seed": "seed", "n": "n must", "steps": "steps", "guidance": "guidance",
            "sampler": "sampler", "variant": "training data"}  # the words that name the bad field
 VALID_BASE = {"prompt": "a fist", "seed": 0, "n": 1, "steps": 1, "guidance": 2.5, "sampler": "dpm++", "variant": "full"}
