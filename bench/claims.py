@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import feedback_report
+from bench import distill_claim, feedback_report
 from bench.raters_claims import NOT_RATED, Comparison, RaterClaim, Side, attach, both_verdicts, number, per_source, pictures
 from bench.stats import diff_ci, paired_diff_ci, verdict
 from core.settings import REPO_ROOT
@@ -112,6 +112,7 @@ def evaluate(results: dict, registry: Registry) -> list[dict]:
     equal = {row["family"]: row for row in results.get("equal_training") or []}
     rows = (_architecture_rows(full, registry) + _data_rows(full, scarce, equal, registry)
             + _compute_rows(results, full, equal, registry) + _difficulty_rows(full, results.get("renders")))
+    rows = distill_claim.with_claim(rows, distill_claim.load())
     return attach(feedback_report.with_claim(rows, feedback_report.load()), RATER_CLAIMS)
 
 
@@ -344,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     evaluation = feedback_report.load(args.feedback)
     try:
         results = json.loads(args.results.read_text())
-        rows = attach(feedback_report.with_claim(results["claims"], evaluation), RATER_CLAIMS)
+        rows = distill_claim.with_claim(results["claims"], distill_claim.load())
+        rows = attach(feedback_report.with_claim(rows, evaluation), RATER_CLAIMS)
     except (OSError, ValueError, KeyError, TypeError) as err:
         print(f"error: cannot read the benchmark's claims in {args.results}: {err}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # What the benchmark writes and the app reads (the app shows it; it never measures it itself).
+DISTILL_EVAL = REPO_ROOT / "results" / "distill.json"  # python -m bench.distill: the 2-step student vs its teacher
 FEEDBACK_EVAL = REPO_ROOT / "results" / "feedback_eval.json"  # python -m bench.feedback --record: diffusion/feedback vs full
 FEEDBACK_LOOP = REPO_ROOT / "results" / "feedback_loop.png"  # python -m bench.feedback_loop: votes -> reward -> fine-tune
 

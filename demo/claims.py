@@ -31,7 +31,8 @@ class Group:
 
 GROUPS: tuple[Group, ...] = (
     Group("The three kinds of model", "What each kind of generator is said to be good and bad at.",
-          ("VAEs are blurry", "Diffusion draws", "Diffusion follows", "GANs are", "GANs collapse", "Diffusion is")),
+          ("VAEs are blurry", "Diffusion draws", "Diffusion follows", "GANs are", "GANs collapse", "Diffusion is",
+           "Diffusion's slowness")),
     Group("Cause: articulation", "A hand has 27 bones and about 20 joints: a fist and an open hand look nothing alike.",
           (), "Not measured on its own here: every gesture is in every test."),
     Group("Cause: variability", "Sizes, skin tones, left and right, every angle of view.",
@@ -56,6 +57,8 @@ PLAIN = {
     "GANs are the least diverse (mode collapse)": "The GAN's hands vary the least.",
     "GANs collapse: one prompt, the same hand whatever the seed": "The GAN often draws the same hand, whatever the seed.",
     "Diffusion is slow (sequential denoising)": "Diffusion is the slowest: it removes noise in steps, one after another.",
+    "Diffusion's slowness can be addressed (a distilled 2-step student)":
+        "Diffusion's slowness can be fixed: a student model learns to draw in 2 steps what its teacher draws in 10.",
     "Diffusion is text-guided": "Diffusion follows the words: with them it gets the fingers right far more often.",
     "Scarce data hurts hands": "Training on 1,000 hands instead of 20,000 draws worse hands.",
     "Scarce data makes a generator repeat itself": "Training on few hands makes a model draw the same hand again.",
