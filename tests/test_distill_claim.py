@@ -31,3 +31,4 @@ def test_no_file_or_an_odd_one_gives_no_row(tmp_path):
     assert distill_claim.claim_row({"comparisons": {}}) is None
     (tmp_path / "d.json").write_text("[1, 2]")
     assert distill_claim.load(tmp_path / "d.json") is None
+
