@@ -112,8 +112,13 @@ def evaluate(results: dict, registry: Registry) -> list[dict]:
     equal = {row["family"]: row for row in results.get("equal_training") or []}
     rows = (_architecture_rows(full, registry) + _data_rows(full, scarce, equal, registry)
             + _compute_rows(results, full, equal, registry) + _difficulty_rows(full, results.get("renders")))
-    rows = distill_claim.with_claim(rows, distill_claim.load())
-    return attach(feedback_report.with_claim(rows, feedback_report.load()), RATER_CLAIMS)
+    return attach(with_file_rows(rows, feedback_report.load()), RATER_CLAIMS)
+
+
+def with_file_rows(rows: list[dict], evaluation: dict | None) -> list[dict]:
+    """`rows` with the claims read from files other commands measured: distillation (results/distill.json), then
+    human feedback (`evaluation`, bench.feedback's file)."""
+    return feedback_report.with_claim(distill_claim.with_claim(rows, distill_claim.load()), evaluation)
 
 
 def _architecture_rows(full: dict, registry: Registry) -> list[dict]:
@@ -345,8 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluation = feedback_report.load(args.feedback)
     try:
         results = json.loads(args.results.read_text())
-        rows = distill_claim.with_claim(results["claims"], distill_claim.load())
-        rows = attach(feedback_report.with_claim(rows, evaluation), RATER_CLAIMS)
+        rows = attach(with_file_rows(results["claims"], evaluation), RATER_CLAIMS)
     except (OSError, ValueError, KeyError, TypeError) as err:
         print(f"error: cannot read the benchmark's claims in {args.results}: {err}", file=sys.stderr)
         return 2

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench import feedback_report
-from core.settings import DISTILL_EVAL
+from core.settings import DISTILL_EVAL, read_results
 
 CLAIM = "Diffusion's slowness can be addressed (a distilled 2-step student)"
 MAX_COST, MIN_SPEEDUP = 5.0, 5.0  # issue 18's bars: within 5 Hand Score points of the teacher, >= 5x faster
@@ -21,7 +21,7 @@ MAX_COST, MIN_SPEEDUP = 5.0, 5.0  # issue 18's bars: within 5 Hand Score points 
 
 def load(path: Path = DISTILL_EVAL) -> dict | None:
     """bench.distill's file, or None when there is none or it is not a JSON object."""
-    return feedback_report.load(path)
+    return read_results(path)
 
 
 def _ci(triple: list) -> str:
@@ -56,6 +56,5 @@ def claim_row(distill: dict | None) -> dict | None:
 
 
 def with_claim(rows: list[dict], distill: dict | None) -> list[dict]:
-    """`rows` with the distillation row after the other architecture claims' end (an earlier one dropped)."""
-    row = claim_row(distill)
-    return [r for r in rows if r.get("claim") != CLAIM] + ([row] if row else [])
+    """`rows` with the distillation row put last (`feedback_report.put_last`)."""
+    return feedback_report.put_last(rows, CLAIM, claim_row(distill))

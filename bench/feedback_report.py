@@ -9,10 +9,9 @@ place) use it, and bench.report already imports bench.claims.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from core.settings import FEEDBACK_EVAL
+from core.settings import FEEDBACK_EVAL, read_results
 
 CLAIM = "Human feedback improves hands"
 HEADING = "## Human feedback"
@@ -22,11 +21,7 @@ MISSING = (f"Not measured: no {FEEDBACK_EVAL.parent.name}/{FEEDBACK_EVAL.name} "
 
 def load(path: Path = FEEDBACK_EVAL) -> dict | None:
     """The evaluation bench.feedback wrote, or None when there is none or it is not a JSON object."""
-    try:
-        evaluation = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return evaluation if isinstance(evaluation, dict) else None
+    return read_results(path)
 
 
 def _ci(triple: list, unit: str = "", digits: int = 1) -> str:
@@ -62,10 +57,15 @@ def claim_row(evaluation: dict | None) -> dict | None:
             "verdict": cmp["claim_human_feedback_improves_hands"]}
 
 
+def put_last(rows: list[dict], claim: str, row: dict | None) -> list[dict]:
+    """`rows` with `row` (a claim read from a results file) put last, an earlier row of that claim dropped, not
+    doubled; without a row, only dropped."""
+    return [r for r in rows if r.get("claim") != claim] + ([row] if row else [])
+
+
 def with_claim(rows: list[dict], evaluation: dict | None) -> list[dict]:
-    """`rows` with the human-feedback row put last (an earlier one dropped, not doubled)."""
-    row = claim_row(evaluation)
-    return [r for r in rows if r.get("claim") != CLAIM] + ([row] if row else [])
+    """`rows` with the human-feedback row put last (`put_last`)."""
+    return put_last(rows, CLAIM, claim_row(evaluation))
 
 
 def _models_table(models: dict) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -10,6 +11,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DISTILL_EVAL = REPO_ROOT / "results" / "distill.json"  # python -m bench.distill: the 2-step student vs its teacher
 FEEDBACK_EVAL = REPO_ROOT / "results" / "feedback_eval.json"  # python -m bench.feedback --record: diffusion/feedback vs full
 FEEDBACK_LOOP = REPO_ROOT / "results" / "feedback_loop.png"  # python -m bench.feedback_loop: votes -> reward -> fine-tune
+
+
+def read_results(path: Path) -> dict | None:
+    """A results file another command wrote, as a JSON object; None when it is missing, unreadable or not an object
+    (the reader says it has not been measured, rather than fail)."""
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def cache_dir() -> Path:

@@ -76,11 +76,7 @@ def learnt_from(registry: Registry) -> str:
 
 def load_evaluation(path: Path) -> dict | None:
     """The evaluation bench.feedback wrote, or None when there is none (or it is not JSON): the view says so."""
-    try:
-        evaluation = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return evaluation if isinstance(evaluation, dict) else None
+    return settings.read_results(path)
 
 
 def _signed(value: float, digits: int = 1) -> str:

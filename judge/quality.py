@@ -20,6 +20,7 @@ once by `Judge.gather`) and the witnesses' own report:
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,8 +236,14 @@ class QualityModel:
 
 def p_malformed(x: np.ndarray) -> np.ndarray:
     """N x features -> the malformation detector's P(not clean) per row (0 where it did not run)."""
-    clean = np.asarray(x, np.float64)[:, feature_names().index("defect_clean")]
+    clean = np.asarray(x, np.float64)[:, column("defect_clean")]
     return 1.0 - np.nan_to_num(clean, nan=1.0)
+
+
+@functools.cache
+def column(name: str) -> int:
+    """A feature's column, found once: every verdict reads one, and the names are fixed by this code."""
+    return feature_names().index(name)
 
 
 def sha256(path: Path) -> str:

@@ -39,11 +39,11 @@ class QualityVerdict:
     count_p: float  # the model's probability of that count
     use_count: bool  # the fit found this count closer to people's than the silhouette's (held out)
     p_malformed: float = 0.0  # the malformation detector's P(not clean); 0 when it did not run
-    detector_share: float = 0.0  # how much of the score that P may take (`judge.quality.hand_score`)
+    detector_share: float = 0.0  # how much of the score that P may take (`hand_score` below)
 
     @property
     def score(self) -> float:
-        """The Hand Score, 0-100 (`judge.quality.hand_score`)."""
+        """The Hand Score, 0-100 (`hand_score` below)."""
         return float(hand_score(self.quality, self.p_malformed, self.detector_share))
 
 

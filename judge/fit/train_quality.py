@@ -151,21 +151,28 @@ def failure_table(judge: Judge, images: list[np.ndarray], kinds: list[str], prom
     return Table(x, np.array([FAILURES[k].quality for k in kinds]), np.array(hand), -np.ones(len(kinds), int), old)
 
 
-def render_table(judge: Judge, count: int, per_kind: int, seed: int = RENDER_SEED) -> tuple[Table, np.ndarray]:
-    """Clean renders and malformed ones (every kind of `ANOMALIES`), each against its own caption, and whether
-    each is malformed. Their quality is set per fit by `relabel` from what raters gave such renders.
-
-    Why: the rater set holds 40 malformed renders, too few for the trees to learn what the malformation
-    detector knows (its AUROC on renders is 0.98); without these rows the Hand Score of a render with an
-    extra finger is barely below a clean one's. Hand: yes; count: none (the raters' counts teach that)."""
+def clean_and_malformed(judge: Judge, seed: int, count: int, per_kind: int,
+                        name: str) -> tuple[np.ndarray, list[Verdict], np.ndarray]:
+    """Features and old verdicts of `count` clean renders (seed) and `per_kind` malformed ones of every kind of
+    `ANOMALIES` (seed + 1), each against its own caption, and whether each is malformed."""
     from core.vocab import ANOMALIES
 
     renders = [render_sample(seed, i, 64) for i in range(count)]
     renders += [render_sample(seed + 1, i, 64, anomaly=ANOMALIES[i % len(ANOMALIES)])
                 for i in range(per_kind * len(ANOMALIES))]
-    x, old = extract(judge, [r.image for r in renders], [r.label["captions"][0] for r in renders], "renders")
-    malformed = np.arange(len(renders)) >= count
-    n = len(renders)
+    x, old = extract(judge, [r.image for r in renders], [r.label["captions"][0] for r in renders], name)
+    return x, old, np.arange(len(renders)) >= count
+
+
+def render_table(judge: Judge, count: int, per_kind: int, seed: int = RENDER_SEED) -> tuple[Table, np.ndarray]:
+    """Clean and malformed renders (`clean_and_malformed`) as training rows, and whether each is malformed.
+    Their quality is set per fit by `relabel` from what raters gave such renders.
+
+    Why: the rater set holds 40 malformed renders, too few for the trees to learn what the malformation
+    detector knows (its AUROC on renders is 0.98); without these rows the Hand Score of a render with an
+    extra finger is barely below a clean one's. Hand: yes; count: none (the raters' counts teach that)."""
+    x, old, malformed = clean_and_malformed(judge, seed, count, per_kind, "renders")
+    n = len(x)
     return Table(x, np.full(n, np.nan), np.ones(n), -np.ones(n, int), old), malformed
 
 
@@ -299,10 +306,7 @@ def choose_share(judge: Judge, heads: dict, count: int = SHARE_CLEAN, per_kind: 
     from core.vocab import ANOMALIES
     from judge.metrics import auroc
 
-    renders = [render_sample(SHARE_SEED, i, 64) for i in range(count)]
-    renders += [render_sample(SHARE_SEED + 1, i, 64, anomaly=ANOMALIES[i % len(ANOMALIES)])
-                for i in range(per_kind * len(ANOMALIES))]
-    x, _ = extract(judge, [r.image for r in renders], [r.label["captions"][0] for r in renders], "share-renders")
+    x, _, _ = clean_and_malformed(judge, SHARE_SEED, count, per_kind, "share-renders")
     q = predict_heads(heads, x)["quality"]
     by_share = {}
     for share in SHARES:
