@@ -34,6 +34,7 @@ from judge.rules import DETECTOR_FLAGS, MALFORMATIONS
 from judge.witnesses.silhouette import CountHead, Maps, to_input
 
 FILE, META = "quality.safetensors", "quality.json"  # their names in a weights folder
+LAYER = "votes"  # the vote layer's arrays' prefix in FILE, and its key in META
 HEADS = ("quality", "hand", "fingers")
 MAX_COUNT = 6  # finger classes 0..6, 6 = six or more
 # The files the features depend on: a change to any of them means the model must be fitted again.
@@ -184,11 +185,38 @@ class Trees:
 
 
 @dataclass(frozen=True)
+class VoteLayer:
+    """What the arena's votes add to the trees' quality (`judge.fit.votes`, a Bradley–Terry fit): the features
+    standardised, times weights; absent until enough votes have helped on sessions they never saw."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    weight: np.ndarray  # b / a, per standardised feature
+
+    def standardised(self, x: np.ndarray) -> np.ndarray:
+        """N x features, centred and scaled as the votes were; a feature not measured (NaN) reads as the mean."""
+        return np.nan_to_num((np.atleast_2d(x) - self.mean) / self.scale, nan=0.0, posinf=0.0, neginf=0.0)
+
+    def shift(self, x: np.ndarray) -> np.ndarray:
+        """N x features -> what the layer adds to the quality."""
+        return self.standardised(x) @ self.weight
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {f"{LAYER}.{k}": getattr(self, k) for k in ("mean", "scale", "weight")}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> VoteLayer | None:
+        keys = [f"{LAYER}.{k}" for k in ("mean", "scale", "weight")]
+        return cls(*(arrays[k] for k in keys)) if all(k in arrays for k in keys) else None
+
+
+@dataclass(frozen=True)
 class QualityModel:
     """The three heads and what the fit chose: the hand threshold and whose finger count to report."""
 
     heads: dict[str, Trees]
     meta: dict
+    votes: VoteLayer | None = None  # the arena's votes, once they have been fitted (`judge.fit.votes`)
 
     @classmethod
     def load(cls, weights_dir: Path) -> QualityModel:
@@ -202,15 +230,17 @@ class QualityModel:
             raise ValueError(f"{META} was fitted on other features; run python -m judge.fit.train_quality")
         arrays = load_file(str(weights_dir / FILE))
         heads = {h: Trees({k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith(h + ".")}) for h in HEADS}
-        return cls(heads, meta)
+        return cls(heads, meta, VoteLayer.from_arrays(arrays))
 
     @property
     def threshold(self) -> float:
         return float(self.meta["hand_threshold"])
 
-    def predict(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """N x features -> quality (1-5), p_hand, p_count (N x 7, classes 0..6)."""
+    def predict(self, x: np.ndarray, with_layer: bool = True) -> dict[str, np.ndarray]:
+        """N x features -> quality (1-5; with the votes' layer when there is one), p_hand, p_count (N x 7, 0..6)."""
         quality = np.clip(self.heads["quality"].raw(x)[:, 0], 1.0, 5.0)
+        if with_layer and self.votes is not None:
+            quality = np.clip(quality + self.votes.shift(x), 1.0, 5.0)
         p_hand = 1 / (1 + np.exp(-self.heads["hand"].raw(x)[:, 0]))
         raw = self.heads["fingers"].raw(x)
         e = np.exp(raw - raw.max(1, keepdims=True))

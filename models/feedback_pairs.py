@@ -189,17 +189,37 @@ def redraw(registry, side, spec: HandSpec) -> Image.Image | None:
 def from_votes(store, registry) -> PairSet:
     """The arena's decisive votes as pairs (the unit of both pictures: the vote's pair id). Skipped, and counted:
     ties, "both bad", and pictures that cannot be drawn again byte for byte."""
-    preferences, skipped = [], {"tie": 0, "both_bad": 0, "not_reproduced": 0}
+    voted, skipped = voted_pictures(store, registry)
+    preferences = [Preference(np.asarray(v.winner.convert("RGB")), np.asarray(v.loser.convert("RGB")), v.spec, 1.0,
+                              (v.pair_id, v.pair_id)) for v in voted]
+    return assemble("votes", preferences, {"skipped": skipped, "families": "any (a vote is a preference between pictures)"})
+
+
+@dataclass(frozen=True)
+class Voted:
+    """One decisive vote with both its pictures drawn again: the preferred one, the other, and what was voted on."""
+
+    winner: Image.Image
+    loser: Image.Image
+    spec: HandSpec
+    prompt: str  # as the voter typed it (or the arena chose it)
+    pair_id: str
+    session: str  # the anonymous session that voted
+
+
+def voted_pictures(store, registry) -> tuple[list[Voted], dict[str, int]]:
+    """Every decisive vote of a careful session on a model pair (not a known-answer pair), its pictures drawn again;
+    and what was skipped: ties, "both bad", pictures that cannot be drawn again byte for byte (`redraw`)."""
+    voted, skipped = [], {"tie": 0, "both_bad": 0, "not_reproduced": 0}
     for vote, pair in store.votes(include_careless=False, include_known=False):
         if vote.answer not in PREFERRED:
             skipped[vote.answer] += 1
             continue
         spec = spec_from_store(pair.spec)
-        winner, loser = (pair.left, pair.right) if vote.answer == "left" else (pair.right, pair.left)
-        pictures = [redraw(registry, side, spec) for side in (winner, loser)]
-        if any(p is None for p in pictures):
+        sides = (pair.left, pair.right) if vote.answer == "left" else (pair.right, pair.left)
+        pictures = [redraw(registry, side, spec) for side in sides]
+        if any(picture is None for picture in pictures):
             skipped["not_reproduced"] += 1
             continue
-        preferences.append(Preference(np.asarray(pictures[0].convert("RGB")), np.asarray(pictures[1].convert("RGB")), spec,
-                                      1.0, (pair.pair_id, pair.pair_id)))
-    return assemble("votes", preferences, {"skipped": skipped, "families": "any (a vote is a preference between pictures)"})
+        voted.append(Voted(pictures[0], pictures[1], spec, pair.prompt, pair.pair_id, vote.session))
+    return voted, skipped

@@ -79,6 +79,24 @@ def test_one_step_moves_the_reward_toward_the_winner(request):
         assert sign * logit.mean().item() > 0, (swap, logit)
 
 
+def test_the_renders_anchor_replaces_the_winners(request):
+    """dpo-renders: the step's loss is the DPO loss plus beta/4 x the anchor pictures' v-MSE, drawn after the pair's
+    (t, noise) from the same generator; the winners' own error no longer enters it."""
+    t = trainer(request.getfixturevalue("weights"))
+    t.beta = 8.0
+    pairs = toy_pairs(4, 0)
+    x_w, x_l, cond = dpo.batch_of(pairs, torch.arange(len(pairs)), "cpu")
+    anchor = (torch.rand(3, 3, 64, 64) * 2 - 1, torch.tensor([[1, 0, 2, 3, 1]] * 3))
+    gen = torch.Generator().manual_seed(9)
+    t.t_and_noise(len(cond), gen)  # the pair's draw
+    with torch.no_grad():
+        expected = math.log(2) + t.beta / 4 * t.v_mse(t.unet, t.conditioner, *anchor, *t.t_and_noise(3, gen)).mean().item()
+        winners = t.v_mse(t.unet, t.conditioner, x_w, cond, *t.t_and_noise(len(cond), torch.Generator().manual_seed(9)))
+    stats = t.dpo_step(x_w, x_l, cond, 0, torch.Generator().manual_seed(9), anchor)
+    assert abs(stats["loss"] - expected) < 1e-4 * expected
+    assert abs(stats["loss"] - (math.log(2) + t.beta / 4 * winners.mean().item())) > 1e-3
+
+
 def test_shuffled_labels_swap_a_fixed_half():
     pairs = toy_pairs(200, 0)
     once, again = dpo.shuffled_labels(pairs, 23), dpo.shuffled_labels(pairs, 23)
@@ -169,13 +187,14 @@ def test_votes_become_pairs_only_when_their_pictures_come_back(request, tmp_path
 
 
 def test_every_control_runs_on_the_same_pairs(request, tmp_path, monkeypatch):
-    """sft-winners, the shuffled placebo and continued training (on 16 renders) run through the same CLI and say so."""
+    """sft-winners, the shuffled placebo, continued training and DPO anchored on renders (16 renders) run through the same
+    CLI and say so."""
     request.getfixturevalue("weights")  # the tiny reference, as HANDS_WEIGHTS
     for key, value in SMALL_RUN.items():
         monkeypatch.setitem(dpo.TRAIN_DEFAULTS, key, value)
     monkeypatch.setenv("HANDS_CACHE", str(tmp_path / "cache"))
     toy_pairs().save(tmp_path / "pairs.safetensors")
-    for objective in ("sft-winners", "dpo-shuffled", "continued"):
+    for objective in ("sft-winners", "dpo-shuffled", "continued", "dpo-renders"):
         export = tmp_path / objective / "best"
         assert train_main(["diffusion", "--variant", FEEDBACK, "--pairs-file", str(tmp_path / "pairs.safetensors"),
                            "--objective", objective, "--steps", "2", "--batch", "2", "--data-size", "16",
