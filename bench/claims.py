@@ -8,7 +8,8 @@ raters' (people who looked at 1,248 of the project's pictures; bench.raters_clai
 decides them again from the last benchmark's measurements and the rater set, without generating anything:
 it writes the claims back into benchmark.json (the app reads them there) and benchmark.md, and writes
 OUT/claims.json (with every setting's rater means) and OUT/claims.md. The human-feedback row and the report's
-"Human feedback" section come from results/feedback_eval.json (--feedback; bench.feedback_report), read, not rerun.
+"Human feedback" section come from results/feedback_eval.json and feedback_confirm.json (--feedback, --feedback-confirm;
+bench.feedback_report), read, not rerun.
 """
 
 from __future__ import annotations
@@ -346,8 +347,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "results")
     parser.add_argument("--feedback", type=Path, default=feedback_report.FEEDBACK_EVAL,
                         help="bench.feedback's evaluation: the human-feedback row and the report's section")
+    parser.add_argument("--feedback-confirm", type=Path, default=feedback_report.FEEDBACK_CONFIRM,
+                        help="its confirmation set (bench.feedback --confirm): the claim rests on it when it measured the same weights")
     args = parser.parse_args(argv)
-    evaluation = feedback_report.load(args.feedback)
+    evaluation = feedback_report.load(args.feedback, args.feedback_confirm)
     try:
         results = json.loads(args.results.read_text())
         rows = attach(with_file_rows(results["claims"], evaluation), RATER_CLAIMS)

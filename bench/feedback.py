@@ -3,6 +3,7 @@
     python -m bench.feedback                                         # the shipped diffusion/feedback
     python -m bench.feedback --path runs/diffusion-feedback-raters-dpo-shuffled/best --out results/feedback_eval_placebo.json
     python -m bench.feedback --record                                # also into its training.json and model card
+    python -m bench.feedback --confirm --record                      # once, for the variant chosen: feedback_confirm.json
 
 The held-out set is fixed here, in code, before any training (issue 17, part 4): the 14 benchmark prompts x
 PER_PROMPT = 15 pictures; prompt k is drawn from seed EVAL_SEED + k = 900,000 + k and picture i from its own noise
@@ -24,6 +25,11 @@ pictures the bootstrap interval is too narrow (a 3-step run, pictures alike by e
 flipped to wrong, interval [-19, -2] points, McNemar p = 0.125). The judge is refitted by others: which judge scored
 is recorded.
 
+A confirmation set (`--confirm`: the same prompts, seeds 950,000 + k, which nothing else draws). The held-out set
+above was used to compare every run (the four of the first round, then the runs tried to close the bars), so the one
+finally chosen is the best of several on those very pictures and its figures there are flattered by the choice. It is
+measured once more on the confirmation set, which no choice has seen; that is the figure the claim rests on.
+
 A blind A/B sheet (results/feedback_ab.png): per prompt, the first AB_COLUMNS seeds, each cell the two models' pictures
 of that seed side by side, sides shuffled; its key is in a separate file (results/feedback_ab_key.json), so a person can
 judge the sheet first and look at the key after.
@@ -32,6 +38,7 @@ judge the sheet first and look at the key after.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import sys
@@ -46,17 +53,17 @@ from bench.distill import judge_version
 from bench.measure import duplicate_threshold, measure, near_duplicate_rates
 from bench.prompts import PROMPTS
 from bench.stats import paired_diff_ci, verdict
-from core.settings import REPO_ROOT
+from core.settings import FEEDBACK_CONFIRM, FEEDBACK_EVAL
 from judge import Judge
 from models.card import card
 from models.diffusion import DiffusionGenerator
 from models.registry import FEEDBACK, Registry
 
 EVAL_SEED, PER_PROMPT = 900_000, 15  # fixed before any training: never change them to suit a result
+CONFIRM_SEED = 950_000  # --confirm: a second held-out set, drawn once for the variant finally chosen (docstring)
 QUICK_PER_PROMPT = 3  # --quick: a smoke run, not the held-out evaluation (never recorded)
 AB_COLUMNS, AB_SEED, CELL = 4, 17, 128
 BAR_FINGERS_POINTS, BAR_DUPLICATES_POINTS = 8.0, 3.0
-RESULTS = REPO_ROOT / "results"
 
 
 def mcnemar(candidate: list[float], base: list[float]) -> dict:
@@ -95,7 +102,7 @@ def compare(candidate: dict, base: dict, threshold: float) -> dict:
     }
 
 
-def ab_sheet(candidate: dict, base: dict, per_prompt: int) -> tuple[Image.Image, dict]:
+def ab_sheet(candidate: dict, base: dict, per_prompt: int, seed: int) -> tuple[Image.Image, dict]:
     """The blind sheet and its key: row = prompt, cell = one seed, its two pictures on sides shuffled (AB_SEED)."""
     rng, keys, columns = random.Random(AB_SEED), {}, min(AB_COLUMNS, per_prompt)
     label_h, gap = 16, 10
@@ -111,15 +118,30 @@ def ab_sheet(candidate: dict, base: dict, per_prompt: int) -> tuple[Image.Image,
             draw.text((x, y), f"{cell}  {PROMPTS[key][:30]}", fill="black")
             for s, (_, image) in enumerate(sides):
                 sheet.paste(image.resize((CELL, CELL), Image.NEAREST), (x + s * CELL, y + label_h))
-            keys[cell] = {"left": sides[0][0], "right": sides[1][0], "prompt": PROMPTS[key], "seed": EVAL_SEED + r, "index": c}
+            keys[cell] = {"left": sides[0][0], "right": sides[1][0], "prompt": PROMPTS[key], "seed": seed + r, "index": c}
     return sheet, keys
 
 
-def record(folder: Path, result: dict) -> None:
-    """The verdict into the variant's training.json ("feedback_eval") and its model card rewritten (models.card)."""
+def weights_digest(folder: Path) -> str:
+    """sha256 (16 hex) over the variant's safetensors files: which weights were measured, so a confirmation is only
+    read beside the evaluation of the very same weights (`core.settings.feedback_results`)."""
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*.safetensors")):
+        h.update(path.relative_to(folder).as_posix().encode() + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def ab_name(out: Path) -> str:
+    """The A/B sheet's name beside `out`: feedback_eval_x.json -> feedback_ab_x; feedback_confirm.json -> feedback_confirm_ab."""
+    return out.stem.replace("eval", "ab") if "eval" in out.stem else out.stem + "_ab"
+
+
+def record(folder: Path, result: dict, key: str) -> None:
+    """The verdict into the variant's training.json (`key`: "feedback_eval", or "feedback_confirm" for the
+    confirmation set) and its model card rewritten (models.card)."""
     info = json.loads((folder / "training.json").read_text())
     cmp = result["comparison"]
-    info["feedback_eval"] = {"command": result["command"], "images": result["images"],
+    info[key] = {"command": result["command"], "images": result["images"],
                              "judge": result["judge"]["commit"].split()[0]
                              + (" (with uncommitted judge changes)" if result["judge"]["uncommitted"] else ""),
                              "hand_score": cmp["hand_score"], "fingers_right_points": cmp["fingers_right_points"],
@@ -146,9 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--variant", default=FEEDBACK, help="a shipped diffusion variant (default: feedback)")
     p.add_argument("--path", type=Path, default=None, help="or a variant's folder anywhere (a run's best/)")
-    p.add_argument("--out", type=Path, default=RESULTS / "feedback_eval.json")
+    p.add_argument("--out", type=Path, default=None, help="default results/feedback_eval.json (--confirm: feedback_confirm.json)")
     p.add_argument("--quick", action="store_true", help=f"{QUICK_PER_PROMPT} pictures per prompt: a smoke run, never recorded")
     p.add_argument("--record", action="store_true", help="write the verdict into the variant's training.json and card")
+    p.add_argument("--confirm", action="store_true",
+                   help=f"the confirmation set (seeds {CONFIRM_SEED:,}+), drawn once for the chosen variant")
     args = p.parse_args(argv)
     registry = Registry()
     found = candidate_generator(args, registry)
@@ -159,32 +183,35 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --quick is a smoke run: it is never recorded", file=sys.stderr)
         return 2
     name, generator, folder = found
+    out = args.out or (FEEDBACK_CONFIRM if args.confirm else FEEDBACK_EVAL)
     per_prompt = QUICK_PER_PROMPT if args.quick else PER_PROMPT
     judge = Judge.load()
     reference = judge.reference_features()
-    rows = {"full": measure(registry, judge, "diffusion", "full", per_prompt, 1, EVAL_SEED, reference=reference),
-            "candidate": measure(registry, judge, "diffusion", name, per_prompt, 1, EVAL_SEED, reference=reference,
+    seed = CONFIRM_SEED if args.confirm else EVAL_SEED
+    rows = {"full": measure(registry, judge, "diffusion", "full", per_prompt, 1, seed, reference=reference),
+            "candidate": measure(registry, judge, "diffusion", name, per_prompt, 1, seed, reference=reference,
                                  generator=generator)}
     threshold = duplicate_threshold(measure_renders(judge, per_prompt)["_pairs"])
     keep = ("n_images", "hand_score", "finger_accuracy", "hand_found_rate", "malformation_rate", "kid", "diversity",
             "reference_diversity", "diversity_per_prompt")
     result = {
         "command": "python -m bench.feedback " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "candidate": name, "judge": judge_version(), "quick": args.quick, "seed": EVAL_SEED,
+        "candidate": name, "weights": weights_digest(folder), "judge": judge_version(), "quick": args.quick,
+        "seed": seed, "confirm": args.confirm,
         "prompts": len(PROMPTS), "per_prompt": per_prompt, "images": len(rows["full"]["_scores"]),
         "near_duplicate_threshold": threshold,
         "models": {k: {**{f: row[f] for f in keep}, "near_duplicates": float(np.mean(near_duplicate_rates(row["_pairs"], threshold)))}
                    for k, row in rows.items()},
         "comparison": compare(rows["candidate"], rows["full"], threshold),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1, default=float) + "\n")
-    sheet, keys = ab_sheet(rows["candidate"], rows["full"], per_prompt)
-    sheet.save(args.out.with_name(args.out.stem.replace("eval", "ab") + ".png"))
-    args.out.with_name(args.out.stem.replace("eval", "ab") + "_key.json").write_text(
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1, default=float) + "\n")
+    sheet, keys = ab_sheet(rows["candidate"], rows["full"], per_prompt, seed)
+    sheet.save(out.with_name(ab_name(out) + ".png"))
+    out.with_name(ab_name(out) + "_key.json").write_text(
         json.dumps({"candidate": name, "cells": keys}, indent=1) + "\n")
     if args.record:
-        record(folder, result)
+        record(folder, result, "feedback_confirm" if args.confirm else "feedback_eval")
     print(json.dumps({"candidate": name, **result["comparison"]}, default=float))
     return 0
 

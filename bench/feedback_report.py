@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.settings import FEEDBACK_EVAL, read_results
+from core.settings import FEEDBACK_CONFIRM, FEEDBACK_EVAL, feedback_results
 
 CLAIM = "Human feedback improves hands"
 HEADING = "## Human feedback"
@@ -19,9 +19,17 @@ MISSING = (f"Not measured: no {FEEDBACK_EVAL.parent.name}/{FEEDBACK_EVAL.name} "
            "(train the feedback variant, ship it, then `python -m bench.feedback --record`).")
 
 
-def load(path: Path = FEEDBACK_EVAL) -> dict | None:
-    """The evaluation bench.feedback wrote, or None when there is none or it is not a JSON object."""
-    return read_results(path)
+def load(path: Path = FEEDBACK_EVAL, confirmation: Path = FEEDBACK_CONFIRM) -> dict | None:
+    """The evaluation bench.feedback wrote, with its confirmation set when one was measured on the same weights; None
+    when there is none or it is not a JSON object."""
+    return feedback_results(path, confirmation)
+
+
+def basis(evaluation: dict) -> tuple[dict, str]:
+    """The evaluation the claim rests on, and its name: the confirmation set when there is one (seeds no choice saw;
+    the held-out set compared every run, so its best is flattered there), else the held-out set."""
+    confirmation = evaluation.get("confirmation")
+    return (confirmation, "confirmation") if confirmation else (evaluation, "held-out")
 
 
 def _ci(triple: list, unit: str = "", digits: int = 1) -> str:
@@ -45,15 +53,18 @@ def claim_row(evaluation: dict | None) -> dict | None:
     McNemar agrees: bench.feedback decides it); None without an evaluation."""
     if evaluation is None:
         return None
-    cmp = evaluation["comparison"]
+    rests_on, name = basis(evaluation)
+    cmp = rests_on["comparison"]
     exact, score = cmp["mcnemar"], cmp["hand_score"]
-    quick = "; a --quick smoke run" if evaluation.get("quick") else ""
+    quick = "; a --quick smoke run" if rests_on.get("quick") else ""
+    also = (f"; on the held-out set the runs were compared on: {_ci(evaluation['comparison']['fingers_right_points'])} "
+            "points" if name == "confirmation" else "")
     return {"claim": CLAIM,
-            "metric": f"fingers right, diffusion/feedback − diffusion/full, {evaluation['images']} held-out pictures on "
+            "metric": f"fingers right, diffusion/feedback − diffusion/full, {rests_on['images']} {name} pictures on "
                       "the same seeds (paired, percentage points); holds only if McNemar's exact p < 0.05 too",
             "values": f"feedback−full {_ci(cmp['fingers_right_points'])} points; McNemar p = {float(exact['p']):.3g} "
                       f"({exact['only_candidate_right']} right only after, {exact['only_full_right']} only before); "
-                      f"Hand Score {float(score[0]):+.1f} (from {float(score[1]):.1f} to {float(score[2]):.1f}){quick}",
+                      f"Hand Score {float(score[0]):+.1f} (from {float(score[1]):.1f} to {float(score[2]):.1f}){quick}{also}",
             "verdict": cmp["claim_human_feedback_improves_hands"]}
 
 
@@ -92,6 +103,7 @@ def section(evaluation: dict | None) -> str:
     """The report's section body (under HEADING): the models' figures, the paired differences, the bars, the claim."""
     if evaluation is None:
         return MISSING
+    rests_on, name = basis(evaluation)
     cmp = evaluation["comparison"]
     exact = cmp["mcnemar"]
     bars = "\n".join(f"- {'met' if ok else '**NOT met**'}: {name.replace('_', ' ')}" for name, ok in cmp["bars"].items())
@@ -104,7 +116,21 @@ def section(evaluation: dict | None) -> str:
         "near-duplicates " + _ci(cmp["near_duplicates_points"], " points") + "; diversity per prompt "
         + ("–" if not cmp.get("diversity_per_prompt") else _ci(cmp["diversity_per_prompt"], digits=3)) + ".", "",
         f"The bars of issue 17 ({met}):", "", bars, "",
-        f"**Claim \"{CLAIM}\": {cmp['claim_human_feedback_improves_hands']}.**"])
+        *([confirmation_paragraph(rests_on), ""] if name == "confirmation" else []),
+        f"**Claim \"{CLAIM}\": {rests_on['comparison']['claim_human_feedback_improves_hands']}** (on the {name} set)."])
+
+
+def confirmation_paragraph(confirmation: dict) -> str:
+    """The confirmation set's figures: the same measures on seeds no choice has seen, and its bars."""
+    cmp = confirmation["comparison"]
+    exact = cmp["mcnemar"]
+    failed = [name.replace("_", " ") for name, ok in cmp["bars"].items() if not ok]
+    return (f"Confirmation set, drawn once for these weights ({confirmation['images']} pictures, seeds from "
+            f"{int(confirmation['seed']):,}, `{confirmation.get('command', 'python -m bench.feedback --confirm')}`): "
+            f"Hand Score {_ci(cmp['hand_score'])}; fingers right {_ci(cmp['fingers_right_points'], ' points')}; McNemar "
+            f"p = {float(exact['p']):.3g} ({exact['only_candidate_right']} vs {exact['only_full_right']}); near-duplicates "
+            f"{_ci(cmp['near_duplicates_points'], ' points')}. Bars on it: "
+            + ("all met." if not failed else "**NOT met**: " + "; ".join(failed) + "."))
 
 
 def upsert(markdown: str, body: str, before: str = "## Backends") -> str:

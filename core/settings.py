@@ -10,6 +10,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # What the benchmark writes and the app reads (the app shows it; it never measures it itself).
 DISTILL_EVAL = REPO_ROOT / "results" / "distill.json"  # python -m bench.distill: the 2-step student vs its teacher
 FEEDBACK_EVAL = REPO_ROOT / "results" / "feedback_eval.json"  # python -m bench.feedback --record: diffusion/feedback vs full
+FEEDBACK_CONFIRM = REPO_ROOT / "results" / "feedback_confirm.json"  # python -m bench.feedback --confirm --record: drawn once
 FEEDBACK_LOOP = REPO_ROOT / "results" / "feedback_loop.png"  # python -m bench.feedback_loop: votes -> reward -> fine-tune
 
 
@@ -21,6 +22,17 @@ def read_results(path: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return value if isinstance(value, dict) else None
+
+
+def feedback_results(evaluation: Path = FEEDBACK_EVAL, confirmation: Path = FEEDBACK_CONFIRM) -> dict | None:
+    """bench.feedback's evaluation of the feedback variant, with its confirmation set (`--confirm`: seeds no choice
+    has seen) under "confirmation" when that was measured on the same weights by the same judge; None without one."""
+    found, confirmed = read_results(evaluation), read_results(confirmation)
+    if found is None:
+        return None
+    same = confirmed is not None and all(confirmed.get(k) is not None and confirmed.get(k) == found.get(k)
+                                         for k in ("weights", "judge"))
+    return {**found, "confirmation": confirmed} if same else found
 
 
 def cache_dir() -> Path:

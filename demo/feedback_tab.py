@@ -74,9 +74,10 @@ def learnt_from(registry: Registry) -> str:
         return ""
 
 
-def load_evaluation(path: Path) -> dict | None:
-    """The evaluation bench.feedback wrote, or None when there is none (or it is not JSON): the view says so."""
-    return settings.read_results(path)
+def load_evaluation(path: Path, confirmation: Path = settings.FEEDBACK_CONFIRM) -> dict | None:
+    """The evaluation bench.feedback wrote (with its confirmation set when one was measured on the same weights), or
+    None when there is none (or it is not JSON): the view says so."""
+    return settings.feedback_results(path, confirmation)
 
 
 def _signed(value: float, digits: int = 1) -> str:
@@ -125,7 +126,8 @@ def gain_markdown(evaluation: dict | None) -> str:
         return MISSING_EVAL
     try:
         cmp, exact = evaluation["comparison"], evaluation["comparison"]["mcnemar"]
-        claim = cmp["claim_human_feedback_improves_hands"]
+        confirmation = evaluation.get("confirmation")
+        claim = (confirmation or evaluation)["comparison"]["claim_human_feedback_improves_hands"]
         quick = ("\n\n⚠️ A smoke run (`--quick`, a few pictures per prompt), not the held-out evaluation."
                  if evaluation.get("quick") else "")
         return "\n\n".join([
@@ -137,11 +139,23 @@ def gain_markdown(evaluation: dict | None) -> str:
             f"Pictures that changed: {exact['only_candidate_right']} have the right fingers only after feedback, "
             f"{exact['only_full_right']} only before (McNemar p = {float(exact['p']):.3g}; under 0.05 such a change is "
             "unlikely to be luck).",
+            *([confirmation_words(confirmation)] if confirmation else []),
             f"**Human feedback improves hands: {claim}.** {VERDICT_SENTENCES.get(claim, '')}",
             bar_line(cmp["bars"]),
         ])
     except (KeyError, TypeError, ValueError, IndexError) as err:
         return f"The evaluation file could not be read ({type(err).__name__}: {err}); rerun `python -m bench.feedback --record`."
+
+
+def confirmation_words(confirmation: dict) -> str:
+    """The confirmation set in words: several runs were compared on the held-out pictures, so the chosen one is
+    measured once more on pictures no choice has seen, and the verdict rests on those."""
+    cmp = confirmation["comparison"]
+    return (f"Several fine-tunings were compared on those pictures, so the one shipped was measured once more on "
+            f"**{confirmation['images']} new pictures** no choice had seen (seeds from {int(confirmation['seed']):,}): "
+            f"fingers right {_interval(cmp['fingers_right_points'], ' points')}, Hand Score {_interval(cmp['hand_score'])}, "
+            f"near-duplicates {_interval(cmp['near_duplicates_points'], ' points')}; McNemar p = "
+            f"{float(cmp['mcnemar']['p']):.3g}. The verdict below rests on these.")
 
 
 @dataclass(frozen=True)

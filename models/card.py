@@ -89,15 +89,21 @@ def feedback_lines(info: dict) -> list[str]:
              f"(0.500 at the start, where the model is its reference; history: "
              + ", ".join(f"{s}: {a:.3f}" for s, a, _ in fb["heldout_history"]) + ")."]
     ev = info.get("feedback_eval")
-    if ev:
-        lines.append(f"- Held-out seeds (`{ev['command']}`, {ev['images']} pictures each, paired with `{info['reference']}`, "
-                     f"judge {ev['judge']}): Hand Score {ev['hand_score'][0]:+.1f} [{ev['hand_score'][1]:+.1f}, "
-                     f"{ev['hand_score'][2]:+.1f}], fingers right {ev['fingers_right_points'][0]:+.1f} points "
-                     f"[{ev['fingers_right_points'][1]:+.1f}, {ev['fingers_right_points'][2]:+.1f}] (McNemar p = "
-                     f"{ev['mcnemar_p']:.3g}), near-duplicates {ev['near_duplicates_points']:+.1f} points.")
-    else:
-        lines.append("- Held-out seeds: not measured yet (`python -m bench.feedback --path <this folder> --record`).")
+    if not ev:
+        return [*lines, "- Held-out seeds: not measured yet (`python -m bench.feedback --path <this folder> --record`)."]
+    lines.append(eval_line("Held-out seeds", ev, info))
+    if confirm := info.get("feedback_confirm"):
+        lines.append(eval_line("Confirmation seeds, drawn once for these weights", confirm, info))
     return lines
+
+
+def eval_line(what: str, ev: dict, info: dict) -> str:
+    """One bench.feedback verdict in a line: its command, pictures, judge and the paired differences."""
+    return (f"- {what} (`{ev['command']}`, {ev['images']} pictures each, paired with `{info['reference']}`, "
+            f"judge {ev['judge']}): Hand Score {ev['hand_score'][0]:+.1f} [{ev['hand_score'][1]:+.1f}, "
+            f"{ev['hand_score'][2]:+.1f}], fingers right {ev['fingers_right_points'][0]:+.1f} points "
+            f"[{ev['fingers_right_points'][1]:+.1f}, {ev['fingers_right_points'][2]:+.1f}] (McNemar p = "
+            f"{ev['mcnemar_p']:.3g}), near-duplicates {ev['near_duplicates_points']:+.1f} points.")
 
 
 def measured_lines(info: dict) -> list[str]:

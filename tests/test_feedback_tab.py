@@ -173,3 +173,34 @@ def test_a_fine_tunes_log_does_not_break_the_training_curves(tmp_path):
     (folder / "train_log.csv").write_text("step,wall_s,loss,heldout_accuracy\n25,112.1,3.02,0.5\n")
     curves = training_curves(registry, "diffusion")
     assert set(curves["training data"]) == {"full"} and len(curves) > 0
+
+
+def test_the_claim_rests_on_the_confirmation_set_of_the_same_weights(tmp_path):
+    """Several runs were compared on the held-out seeds, so the chosen one's verdict comes from the confirmation set
+    when it measured the same weights with the same judge; a confirmation of other weights is not read."""
+    evaluation = copy.deepcopy(EVALUATION)
+    evaluation["weights"] = "aaaa"
+    evaluation["comparison"].update(fingers_right_points=[8.1, 1.0, 15.0], claim_human_feedback_improves_hands="holds")
+    confirmation = copy.deepcopy(EVALUATION)
+    confirmation.update(weights="aaaa", seed=950000, command="python -m bench.feedback --confirm --record")
+    confirmation["comparison"]["fingers_right_points"] = [5.0, -1.0, 11.0]
+    (tmp_path / "feedback_eval.json").write_text(json.dumps(evaluation))
+    (tmp_path / "feedback_confirm.json").write_text(json.dumps(confirmation))
+    for name in ("benchmark.json", "benchmark.md"):
+        shutil.copy(ROOT / "results" / name, tmp_path / name)
+    args = ["--results", str(tmp_path / "benchmark.json"), "--out", str(tmp_path), "--feedback", str(tmp_path / "feedback_eval.json"),
+            "--feedback-confirm", str(tmp_path / "feedback_confirm.json")]
+    assert claims.main(args) == 0
+    row = next(r for r in json.loads((tmp_path / "claims.json").read_text())["claims"] if r["claim"] == feedback_report.CLAIM)
+    assert row["verdict"] == "inconclusive" and "5.0 [-1.0, 11.0]" in row["values"] and "compared on: 8.1" in row["values"]
+    assert "confirmation pictures" in row["metric"]
+    report = (tmp_path / "benchmark.md").read_text()
+    assert "Confirmation set, drawn once" in report and "inconclusive** (on the confirmation set)" in report
+    text = gain_markdown(load_evaluation(tmp_path / "feedback_eval.json", tmp_path / "feedback_confirm.json"))
+    assert "new pictures" in text and "+5.0 points (likely −1.0 to +11.0)" in text and "improves hands: inconclusive" in text
+
+    confirmation["weights"] = "bbbb"  # measured on other weights: not this evaluation's confirmation
+    (tmp_path / "feedback_confirm.json").write_text(json.dumps(confirmation))
+    assert claims.main(args) == 0
+    row = next(r for r in json.loads((tmp_path / "claims.json").read_text())["claims"] if r["claim"] == feedback_report.CLAIM)
+    assert row["verdict"] == "holds" and "held-out pictures" in row["metric"]
