@@ -131,6 +131,14 @@ def weights_digest(folder: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def learnt_from(folder: Path) -> str | None:
+    """Which source of pairs the variant learnt from (raters, votes, judge), from its training.json; None if unknown."""
+    try:
+        return json.loads((folder / "training.json").read_text())["feedback"]["pairs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def ab_name(out: Path) -> str:
     """The A/B sheet's name beside `out`: feedback_eval_x.json -> feedback_ab_x; feedback_confirm.json -> feedback_confirm_ab."""
     return out.stem.replace("eval", "ab") if "eval" in out.stem else out.stem + "_ab"
@@ -197,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "command": "python -m bench.feedback " + " ".join(argv if argv is not None else sys.argv[1:]),
         "candidate": name, "weights": weights_digest(folder), "judge": judge_version(), "quick": args.quick,
-        "seed": seed, "confirm": args.confirm,
+        "seed": seed, "confirm": args.confirm, "learnt_from": learnt_from(folder),
         "prompts": len(PROMPTS), "per_prompt": per_prompt, "images": len(rows["full"]["_scores"]),
         "near_duplicate_threshold": threshold,
         "models": {k: {**{f: row[f] for f in keep}, "near_duplicates": float(np.mean(near_duplicate_rates(row["_pairs"], threshold)))}

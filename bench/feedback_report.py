@@ -14,6 +14,12 @@ from pathlib import Path
 from core.settings import FEEDBACK_CONFIRM, FEEDBACK_EVAL, feedback_results
 
 CLAIM = "Human feedback improves hands"
+SOURCES = {  # what the variant learnt from, as the row says it (models.feedback_pairs.SOURCES)
+    "raters": "; learnt from pairs people rated apart",
+    "votes": "; learnt from the arena's votes",
+    "judge": "; learnt from pairs the judge's quality model (fitted to people's ratings) scored apart, and measured by "
+             "the same judge",
+}
 HEADING = "## Human feedback"
 MISSING = (f"Not measured: no {FEEDBACK_EVAL.parent.name}/{FEEDBACK_EVAL.name} "
            "(train the feedback variant, ship it, then `python -m bench.feedback --record`).")
@@ -59,12 +65,13 @@ def claim_row(evaluation: dict | None) -> dict | None:
     quick = "; a --quick smoke run" if rests_on.get("quick") else ""
     also = (f"; on the held-out set the runs were compared on: {_ci(evaluation['comparison']['fingers_right_points'])} "
             "points" if name == "confirmation" else "")
+    source = SOURCES.get(str(rests_on.get("learnt_from")), "")
     return {"claim": CLAIM,
             "metric": f"fingers right, diffusion/feedback − diffusion/full, {rests_on['images']} {name} pictures on "
                       "the same seeds (paired, percentage points); holds only if McNemar's exact p < 0.05 too",
             "values": f"feedback−full {_ci(cmp['fingers_right_points'])} points; McNemar p = {float(exact['p']):.3g} "
                       f"({exact['only_candidate_right']} right only after, {exact['only_full_right']} only before); "
-                      f"Hand Score {float(score[0]):+.1f} (from {float(score[1]):.1f} to {float(score[2]):.1f}){quick}{also}",
+                      f"Hand Score {float(score[0]):+.1f} (from {float(score[1]):.1f} to {float(score[2]):.1f}){quick}{also}{source}",
             "verdict": cmp["claim_human_feedback_improves_hands"]}
 
 

@@ -34,7 +34,8 @@ SHOWN_SIZE = 256  # enlarged nearest-neighbour (pipeline.upscale): the pixels sh
 
 INTRO = """### Fix it with feedback
 The articles' third fix for bad hands: people say which of two hands is better, and the model learns from it.
-Here the diffusion model was fine-tuned on people's choices between pairs of its own pictures (Diffusion-DPO).
+Here the diffusion model was fine-tuned on choices between pairs of hand pictures (Diffusion-DPO); the line below
+says whose choices.
 Pick a prompt and a seed: both models start from the same noise, so any difference is what the feedback changed.
 Seeds from 900,000 were kept out of all training and voting."""
 MISSING_VARIANT = ("The feedback model is not installed here (no models/weights/diffusion/feedback): train it with "
@@ -44,6 +45,13 @@ LOOP_WORDS = ("**The loop:** votes (people pick the better hand) → reward (whi
               "quality model is fitted to the same raters) → fine-tune (Diffusion-DPO moves the model towards the "
               "preferred pictures) → compare (the same seeds before and after, judged) → new pictures to vote on.")
 
+SOURCE_WORDS = {  # whose choices each source of pairs is (models.feedback_pairs.SOURCES)
+    "raters": ": pictures that people rated at least a point apart",
+    "votes": ": the votes cast in the Rate hands tab",
+    "judge": (": pairs of its own pictures that the judge scored apart. The judge's quality model was fitted to "
+              "people's ratings, so this is feedback from a model of people's eyes (\"AI feedback\"), not from people "
+              "directly; and it is the same judge that measures the gain below"),
+}
 VERDICT_SENTENCES = {
     "holds": "After feedback the fingers are right more often, by more than chance would give.",
     "does not hold": "After feedback the fingers are right less often, by more than chance would give.",
@@ -68,9 +76,10 @@ def learnt_from(registry: Registry) -> str:
     try:
         info = json.loads((registry.weights_root / FAMILY / AFTER / "training.json").read_text())
         method = str(info["method"]).split(" (")[0]  # 'dpo on raters pairs (models.training.dpo)': its first words
+        source = SOURCE_WORDS.get(str(info.get("feedback", {}).get("pairs", "")), "")
         return (f"diffusion/feedback is {info['reference']} fine-tuned for {int(info['steps']):,} steps on "
-                f"{int(info['data_size']):,} preference pairs ({method}).")
-    except (OSError, ValueError, KeyError, TypeError):
+                f"{int(info['data_size']):,} preference pairs ({method}){source}.")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return ""
 
 

@@ -105,9 +105,15 @@ def test_the_view_says_what_the_variant_learnt_from(tmp_path):
     assert feedback_tab.learnt_from(Registry(tmp_path)) == ""  # no training.json: nothing said
     folder.mkdir(parents=True)
     (folder / "training.json").write_text(json.dumps({"reference": "diffusion/full", "steps": 300, "data_size": 3835,
-                                                      "method": "dpo on raters pairs (models.training.dpo)"}))
+                                                      "method": "dpo on raters pairs (models.training.dpo)",
+                                                      "feedback": {"pairs": "raters"}}))
     assert feedback_tab.learnt_from(Registry(tmp_path)) == ("diffusion/feedback is diffusion/full fine-tuned for 300 "
-                                                            "steps on 3,835 preference pairs (dpo on raters pairs).")
+                                                            "steps on 3,835 preference pairs (dpo on raters pairs): "
+                                                            "pictures that people rated at least a point apart.")
+    (folder / "training.json").write_text(json.dumps({"reference": "diffusion/full", "steps": 300, "data_size": 2096,
+                                                      "method": "dpo-renders on judge pairs (models.training.dpo)",
+                                                      "feedback": {"pairs": "judge"}}))
+    assert "not from people directly" in feedback_tab.learnt_from(Registry(tmp_path))
 
 
 def test_missing_or_unreadable_evaluation_is_one_line(tmp_path):
