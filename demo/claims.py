@@ -70,8 +70,9 @@ PLAIN = {
     "More training compute helps": "Training longer draws better hands.",
     "Occlusion makes hands harder": "Hands with hidden fingers (fists, held objects) come out worse.",
     "A hand can look like a hand and still be wrong": "A picture can look like a hand and still have the wrong fingers.",
-    "Human feedback improves hands": "After learning from people's choices, the diffusion model gets the fingers right "
-                                     "more often (same seeds, before and after).",
+    "Human feedback improves hands": "After learning from choices between its pictures (made by a judge fitted to "
+                                     "people's ratings), the diffusion model gets the fingers right more often (same "
+                                     "seeds, before and after).",
     "Little tolerance for error: generated vs rendered hands": "Generated hands have far more malformed fingers than drawn ones.",
 }
 

@@ -1,5 +1,5 @@
 """'Fix it with feedback': the articles' third fix, shown. The same prompt and seed drawn by diffusion/full (before)
-and diffusion/feedback (after: full fine-tuned by Diffusion-DPO on people's preferences), each picture with the
+and diffusion/feedback (after: full fine-tuned by Diffusion-DPO on preference pairs), each picture with the
 judge's verdict line; the gain measured on held-out seeds (`python -m bench.feedback --record` writes
 results/feedback_eval.json: read here, never measured here); and the loop in one picture.
 

@@ -56,7 +56,8 @@ LESSONS: tuple[Lesson, ...] = (
            "Big image models got better hands partly from people marking bad ones and the model learning from that.",
            "Open the Rate hands tab: pick the better of two hands, then see which model drew each. The judge's "
            "Hand Score is already fitted to 1,248 pictures people rated. Then open Fix it with feedback: the "
-           "diffusion model before and after learning from those people's choices, on the same seed.",
+           "diffusion model before and after learning from choices between its pictures, made by a judge fitted to "
+           "those people's ratings, on the same seed.",
            None),
 )
 
