@@ -75,7 +75,7 @@ def feedback_data_line(info: dict) -> str:
     return (f"- Data: {counts.get('train', 0):,} preference pairs from **{fb['pairs']}** ({counts.get('heldout', 0):,} more held "
             f"out by picture, never trained on); objective **{fb['objective']}** against the frozen reference "
             f"`{info['reference']}` (Diffusion-DPO in v space, beta {fb['beta']:.4g}, "
-            f"{'the renders' if fb['objective'] == 'dpo-renders' else 'winners'}' SFT anchor "
+            f"{'the renders' if fb['objective'].startswith('dpo-renders') else 'winners'}' SFT anchor "
             f"{info['config']['feedback']['sft_weight']:g}); `models.training.dpo` says how.")
 
 

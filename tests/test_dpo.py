@@ -194,7 +194,7 @@ def test_every_control_runs_on_the_same_pairs(request, tmp_path, monkeypatch):
         monkeypatch.setitem(dpo.TRAIN_DEFAULTS, key, value)
     monkeypatch.setenv("HANDS_CACHE", str(tmp_path / "cache"))
     toy_pairs().save(tmp_path / "pairs.safetensors")
-    for objective in ("sft-winners", "dpo-shuffled", "continued", "dpo-renders"):
+    for objective in ("sft-winners", "dpo-shuffled", "continued", "dpo-renders", "dpo-renders-shuffled"):
         export = tmp_path / objective / "best"
         assert train_main(["diffusion", "--variant", FEEDBACK, "--pairs-file", str(tmp_path / "pairs.safetensors"),
                            "--objective", objective, "--steps", "2", "--batch", "2", "--data-size", "16",

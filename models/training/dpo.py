@@ -34,7 +34,8 @@ Controls, at the same number of steps, batch, seed and pair order (`--objective`
 - `dpo-renders`: DPO whose anchor is the renders' v-MSE (a batch of the original renders each step) instead of the
   winners': the same pull towards denoising well, spent on the 20,000 pictures the model learnt from rather than on a
   few hundred rated ones. Why: on the rater pairs DPO and its placebo both raised near-duplicates by ~8 points while
-  plain continued training raised them 1.6, so the lost variety came from anchoring on the few rated pictures.
+  plain continued training raised them 1.6, so the lost variety came from anchoring on the few rated pictures;
+- `dpo-renders-shuffled`: its placebo, `dpo-renders` with the labels shuffled as in `dpo-shuffled`.
 
 Checkpoint selection: every `eval_every` steps, the implicit reward of the EMA weights on the held-out pairs (pairs
 whose pictures the fit never saw, `models.feedback_pairs`): the logit above averaged over `eval_draws` fixed
@@ -79,7 +80,7 @@ from models.training.diffusion import Trainer
 # The configuration (one block; `--batch` and `--lr` override what they name)
 # ---------------------------------------------------------------------------------------------
 
-OBJECTIVES: tuple[str, ...] = ("dpo", "sft-winners", "dpo-shuffled", "continued", "dpo-renders")
+OBJECTIVES: tuple[str, ...] = ("dpo", "sft-winners", "dpo-shuffled", "continued", "dpo-renders", "dpo-renders-shuffled")
 TRAIN_DEFAULTS: dict = {
     "reference": "full",  # the shipped variant fine-tuned, and the frozen reference (models/weights/diffusion/<reference>)
     "batch": 16,  # pairs per step (sft-winners: their 16 winners; continued: 16 renders)
@@ -325,9 +326,9 @@ def main(run, accelerator, log, hardware: str, renders: Callable[[], Iterator], 
         run.say(f"beta {beta:.4g} (median |d_ref| {scale}); held-out pair accuracy at the start {start['accuracy']:.3f} "
                 f"(the reference alone prefers the winner on {start['reference_prefers_winner']:.3f})")
     trainer.beta = state["beta"]
-    if args.objective == "dpo-shuffled":
+    if args.objective in ("dpo-shuffled", "dpo-renders-shuffled"):
         train = shuffled_labels(train, config["flip_seed"])
-    batches = renders() if args.objective in ("continued", "dpo-renders") else None
+    batches = renders() if args.objective in ("continued", "dpo-renders", "dpo-renders-shuffled") else None
 
     # the loop: pairs drawn in the same order for every objective (same seed), so the controls see the same winners
     started = last_checkpoint = time.perf_counter()
@@ -341,7 +342,7 @@ def main(run, accelerator, log, hardware: str, renders: Callable[[], Iterator], 
         cond = drop(cond, gen)
         if args.objective in ("dpo", "dpo-shuffled"):
             losses = trainer.dpo_step(x_w, x_l, cond, step, gen)
-        elif args.objective == "dpo-renders":
+        elif args.objective in ("dpo-renders", "dpo-renders-shuffled"):
             raw, render_cond = next(batches)
             losses = trainer.dpo_step(x_w, x_l, cond, step, gen, (raw.float().to(device) / 127.5 - 1.0, drop(render_cond, gen).to(device)))
         elif args.objective == "sft-winners":
