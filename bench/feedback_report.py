@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.settings import FEEDBACK_CONFIRM, FEEDBACK_EVAL, feedback_results
+from core.settings import FEEDBACK_CONFIRM, FEEDBACK_EVAL, feedback_basis, feedback_results
 
 CLAIM = "Human feedback improves hands"
 SOURCES = {  # what the variant learnt from, as the row says it (models.feedback_pairs.SOURCES)
@@ -29,13 +29,6 @@ def load(path: Path = FEEDBACK_EVAL, confirmation: Path = FEEDBACK_CONFIRM) -> d
     """The evaluation bench.feedback wrote, with its confirmation set when one was measured on the same weights; None
     when there is none or it is not a JSON object."""
     return feedback_results(path, confirmation)
-
-
-def basis(evaluation: dict) -> tuple[dict, str]:
-    """The evaluation the claim rests on, and its name: the confirmation set when there is one (seeds no choice saw;
-    the held-out set compared every run, so its best is flattered there), else the held-out set."""
-    confirmation = evaluation.get("confirmation")
-    return (confirmation, "confirmation") if confirmation else (evaluation, "held-out")
 
 
 def _ci(triple: list, unit: str = "", digits: int = 1) -> str:
@@ -59,7 +52,7 @@ def claim_row(evaluation: dict | None) -> dict | None:
     McNemar agrees: bench.feedback decides it); None without an evaluation."""
     if evaluation is None:
         return None
-    rests_on, name = basis(evaluation)
+    rests_on, name = feedback_basis(evaluation)
     cmp = rests_on["comparison"]
     exact, score = cmp["mcnemar"], cmp["hand_score"]
     quick = "; a --quick smoke run" if rests_on.get("quick") else ""
@@ -110,7 +103,7 @@ def section(evaluation: dict | None) -> str:
     """The report's section body (under HEADING): the models' figures, the paired differences, the bars, the claim."""
     if evaluation is None:
         return MISSING
-    rests_on, name = basis(evaluation)
+    rests_on, name = feedback_basis(evaluation)
     cmp = evaluation["comparison"]
     exact = cmp["mcnemar"]
     bars = "\n".join(f"- {'met' if ok else '**NOT met**'}: {name.replace('_', ' ')}" for name, ok in cmp["bars"].items())

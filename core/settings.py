@@ -35,6 +35,13 @@ def feedback_results(evaluation: Path = FEEDBACK_EVAL, confirmation: Path = FEED
     return {**found, "confirmation": confirmed} if same else found
 
 
+def feedback_basis(evaluation: dict) -> tuple[dict, str]:
+    """The evaluation a feedback verdict rests on, and its name: the confirmation set when there is one (seeds no choice
+    saw; the held-out set compared every run, so its best is flattered there), else the held-out set."""
+    confirmation = evaluation.get("confirmation")
+    return (confirmation, "confirmation") if confirmation else (evaluation, "held-out")
+
+
 def cache_dir() -> Path:
     """Where rendered training sets are cached (not committed). HANDS_CACHE overrides."""
     return Path(os.environ.get("HANDS_CACHE", REPO_ROOT / ".cache")).expanduser()

@@ -135,8 +135,8 @@ def gain_markdown(evaluation: dict | None) -> str:
         return MISSING_EVAL
     try:
         cmp, exact = evaluation["comparison"], evaluation["comparison"]["mcnemar"]
-        confirmation = evaluation.get("confirmation")
-        claim = (confirmation or evaluation)["comparison"]["claim_human_feedback_improves_hands"]
+        rests_on, name = settings.feedback_basis(evaluation)
+        claim = rests_on["comparison"]["claim_human_feedback_improves_hands"]
         quick = ("\n\n⚠️ A smoke run (`--quick`, a few pictures per prompt), not the held-out evaluation."
                  if evaluation.get("quick") else "")
         return "\n\n".join([
@@ -148,7 +148,7 @@ def gain_markdown(evaluation: dict | None) -> str:
             f"Pictures that changed: {exact['only_candidate_right']} have the right fingers only after feedback, "
             f"{exact['only_full_right']} only before (McNemar p = {float(exact['p']):.3g}; under 0.05 such a change is "
             "unlikely to be luck).",
-            *([confirmation_words(confirmation)] if confirmation else []),
+            *([confirmation_words(rests_on)] if name == "confirmation" else []),
             f"**Human feedback improves hands: {claim}.** {VERDICT_SENTENCES.get(claim, '')}",
             bar_line(cmp["bars"]),
         ])

@@ -81,6 +81,8 @@ from models.training.diffusion import Trainer
 # ---------------------------------------------------------------------------------------------
 
 OBJECTIVES: tuple[str, ...] = ("dpo", "sft-winners", "dpo-shuffled", "continued", "dpo-renders", "dpo-renders-shuffled")
+SHUFFLED = frozenset({"dpo-shuffled", "dpo-renders-shuffled"})  # the placebos: labels swapped by a fixed coin
+RENDERS_ANCHORED = frozenset({"dpo-renders", "dpo-renders-shuffled"})  # DPO anchored on the renders, not the winners
 TRAIN_DEFAULTS: dict = {
     "reference": "full",  # the shipped variant fine-tuned, and the frozen reference (models/weights/diffusion/<reference>)
     "batch": 16,  # pairs per step (sft-winners: their 16 winners; continued: 16 renders)
@@ -326,9 +328,9 @@ def main(run, accelerator, log, hardware: str, renders: Callable[[], Iterator], 
         run.say(f"beta {beta:.4g} (median |d_ref| {scale}); held-out pair accuracy at the start {start['accuracy']:.3f} "
                 f"(the reference alone prefers the winner on {start['reference_prefers_winner']:.3f})")
     trainer.beta = state["beta"]
-    if args.objective in ("dpo-shuffled", "dpo-renders-shuffled"):
+    if args.objective in SHUFFLED:
         train = shuffled_labels(train, config["flip_seed"])
-    batches = renders() if args.objective in ("continued", "dpo-renders", "dpo-renders-shuffled") else None
+    batches = renders() if args.objective == "continued" or args.objective in RENDERS_ANCHORED else None
 
     # the loop: pairs drawn in the same order for every objective (same seed), so the controls see the same winners
     started = last_checkpoint = time.perf_counter()
@@ -342,7 +344,7 @@ def main(run, accelerator, log, hardware: str, renders: Callable[[], Iterator], 
         cond = drop(cond, gen)
         if args.objective in ("dpo", "dpo-shuffled"):
             losses = trainer.dpo_step(x_w, x_l, cond, step, gen)
-        elif args.objective in ("dpo-renders", "dpo-renders-shuffled"):
+        elif args.objective in RENDERS_ANCHORED:
             raw, render_cond = next(batches)
             losses = trainer.dpo_step(x_w, x_l, cond, step, gen, (raw.float().to(device) / 127.5 - 1.0, drop(render_cond, gen).to(device)))
         elif args.objective == "sft-winners":
