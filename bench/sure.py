@@ -19,15 +19,18 @@ import numpy as np
 
 from core.settings import REPO_ROOT
 from judge.fit import raters
+from judge import quality
 from judge.fit import train_quality as fit
 from judge.judge import DEFAULT_WEIGHTS, Judge
+from judge.report import hand_score
 from world.failures import failures
 
 THRESHOLDS = (45.0, 50.0, 55.0, 57.5, 60.0, 62.5, 65.0, 70.0)
 
 
-def held_out_quality(judge: Judge, pictures: list[raters.RatedPicture]) -> np.ndarray:
-    """Each rated picture's predicted quality from a quality head fitted without its source."""
+def held_out_quality(judge: Judge, pictures: list[raters.RatedPicture]) -> tuple[np.ndarray, np.ndarray]:
+    """Each rated picture's predicted quality from a quality head fitted without its source, and the
+    malformation detector's P(malformed) of it (its share of the Hand Score is the shipped model's)."""
     from sklearn.ensemble import HistGradientBoostingRegressor
     from threadpoolctl import threadpool_limits
 
@@ -43,7 +46,7 @@ def held_out_quality(judge: Judge, pictures: list[raters.RatedPicture]) -> np.nd
             data = table.take(train) + negatives
             head = HistGradientBoostingRegressor(**fit.PARAMS).fit(data.x, data.quality)
             predicted[test] = np.clip(head.predict(table.x[test]), 1, 5)
-    return predicted
+    return predicted, quality.p_malformed(table.x)
 
 
 def threshold_table(score: np.ndarray, rated: np.ndarray, generated: np.ndarray) -> list[dict]:
@@ -71,11 +74,15 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     pictures = raters.load()
-    predicted = held_out_quality(Judge.load(DEFAULT_WEIGHTS), pictures)
-    rows = threshold_table(25 * (predicted - 1), np.array([p.quality for p in pictures]),
+    judge = Judge.load(DEFAULT_WEIGHTS)
+    predicted, p_malformed = held_out_quality(judge, pictures)
+    share = judge.networks.quality.get().detector_share
+    rows = threshold_table(hand_score(predicted, p_malformed, share), np.array([p.quality for p in pictures]),
                            np.array([p.generated for p in pictures]))
-    result = {"command": "python -m bench.sure", "protocol": "Hand Score = 25 x (quality - 1) predicted leave one "
-              "source out (quality head only, same recipe as python -m judge.fit.train_quality); generated pictures",
+    result = {"command": "python -m bench.sure", "protocol": "Hand Score = 25 x (quality - 1) x (1 - share x P(malformed)) "
+              "with the quality predicted leave one source out (quality head only, on the rated pictures and the "
+              "synthetic failures of python -m judge.fit.train_quality) and the shipped detector share; generated pictures",
+              "detector_share": share,
               "thresholds": rows}
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)

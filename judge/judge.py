@@ -1,6 +1,6 @@
 """The Judge: one object that owns the judge's networks and its calibration, and scores pictures.
 
-Four witnesses (`judge.witnesses`), each doing what it is good at:
+Five witnesses (`judge.witnesses`), each doing what it is good at:
 - the silhouette net (trained on clean renders only) separates the hand from the background and
   finds extended fingertips: the finger count, widths, lengths and bends come from there, because
   MediaPipe always answers five fingers;
@@ -8,7 +8,9 @@ Four witnesses (`judge.witnesses`), each doing what it is good at:
   held against the anatomy tables by `anatomy_check`;
 - edge acutance at the hand's outline, relative to clean renders, measures blur;
 - a learned malformation detector (trained on labelled twin renders of its own seed) names what
-  the geometry cannot write down: a joint bent back, a finger a bit too long.
+  the geometry cannot write down: a joint bent back, a finger a bit too long;
+- a finger counter (a small CNN on the pixels, fine-tuned on the raters' counts) counts as people do
+  where the silhouette's tips do not: blurry and smudged generator hands.
 `gather` runs them once per picture (the expensive part); `evaluate` turns that evidence into a
 scored report by the rules (`judge.rules`). Thresholds come from a frozen `Calibration`, calibrated
 on clean renders (seed 7202; `judge/fit/calibrate.py`), never on generator output. A quality model
@@ -36,7 +38,7 @@ from judge import calibration, metrics, quality, rules
 from judge.calibration import Calibration
 from judge.image import as_rgb
 from judge.report import Evidence, HandReport, SetReport
-from judge.witnesses import defect, landmarks, silhouette
+from judge.witnesses import counter, defect, landmarks, silhouette
 from judge.witnesses.anatomy_check import check
 from judge.witnesses.sharpness import acutance
 
@@ -54,6 +56,7 @@ class Networks:
     view_head: Lazy
     count_head: Lazy
     defect: Lazy
+    counter: Lazy
     landmarks: Lazy
     quality: Lazy
     lock: threading.RLock = field(default_factory=threading.RLock, compare=False, repr=False)
@@ -66,6 +69,7 @@ class Networks:
             view_head=Lazy(partial(silhouette.ViewHead.load, weights_dir / silhouette.VIEW_HEAD_FILE), "view head"),
             count_head=Lazy(partial(silhouette.CountHead.load, weights_dir / silhouette.COUNT_HEAD_FILE), "count head"),
             defect=Lazy(partial(defect.load_net, weights_dir / defect.WEIGHTS_FILE), "malformation detector"),
+            counter=Lazy(partial(counter.load_net, weights_dir / counter.WEIGHTS_FILE), "finger counter"),
             landmarks=Lazy(landmarks.LandmarkModel, "MediaPipe hand model"),
             quality=Lazy(partial(quality.QualityModel.load, weights_dir), "quality model"),
         )
@@ -117,7 +121,8 @@ class Judge:
             witness.notes.append(f"{why}: the witnesses' own score")
             return witness
         x = quality.features(evidence, witness, self.networks.count_head.get_or_none())
-        return rules.evaluate(evidence, spec, self.calibration, model.verdict(x))
+        counter_p = self._counter_probabilities(evidence) if model.needs_counter else None
+        return rules.evaluate(evidence, spec, self.calibration, model.verdict(x, counter_p))
 
     def witness_report(self, evidence: Evidence, spec: HandSpec | None = None) -> HandReport:
         """The witnesses' report by the rules alone (what the quality model reads)."""
@@ -161,7 +166,10 @@ class Judge:
             small = [silhouette.to_input(rgb) for rgb in rgbs]
             net = self.networks.silhouette.get_or_none()
             maps = silhouette.predict_batch(net, small) if rgbs and net is not None else None
-            probs = self._defect_probabilities(small, maps) if maps else None
+            # one picture at a time, as `score` runs it: its P(malformed) takes a share of the score, and a batched
+            # convolution differs from a single one in the last bits
+            probs = [self._defect_probabilities([x], [m]) for x, m in zip(small, maps)] if maps else None
+            probs = [p[0] for p in probs] if probs and all(probs) else None
             reports = [self.evaluate(self.gather(rgb, use_landmarks, maps[k] if maps else None,
                                                  probs[k] if probs else None), spec)
                        for k, (rgb, spec) in enumerate(zip(rgbs, specs))]
@@ -235,6 +243,15 @@ class Judge:
             maps = silhouette.predict(net, small)
         return silhouette.analyse(rgb, maps, self.networks.view_head.get_or_none(),
                                   self.networks.count_head.get_or_none(), self.calibration.side_view_above)
+
+    def _counter_probabilities(self, evidence: Evidence) -> np.ndarray | None:
+        """The finger counter's P(0..6) of this picture; None without its weights (the trees' count then)."""
+        net = self.networks.counter.get_or_none()
+        if net is None:
+            return None
+        small = evidence.small if evidence.small is not None else silhouette.to_input(evidence.rgb)
+        with self.networks.lock:
+            return counter.probabilities(net, [small])[0]
 
     def _defect_probabilities(self, small: list[np.ndarray], maps: list[silhouette.Maps]) -> list[dict[str, float]] | None:
         """The detector's class probabilities per image; None without its weights."""

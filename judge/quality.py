@@ -236,13 +236,19 @@ class QualityModel:
     def threshold(self) -> float:
         return float(self.meta["hand_threshold"])
 
-    def predict(self, x: np.ndarray, with_layer: bool = True) -> dict[str, np.ndarray]:
-        """N x features -> quality (1-5; with the votes' layer when there is one), p_hand, p_count (N x 7, 0..6)."""
+    def predict(self, x: np.ndarray, with_layer: bool = True, counter_p: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """N x features -> quality (1-5; with the votes' layer when there is one), p_hand, p_count (N x 7, 0..6).
+        A fingers head fitted on the counter's probabilities (`count_from` "stack") reads `counter_p` (N x 7)
+        after the features; without it, those columns are missing and its trees take their learnt side."""
         quality = np.clip(self.heads["quality"].raw(x)[:, 0], 1.0, 5.0)
         if with_layer and self.votes is not None:
             quality = np.clip(quality + self.votes.shift(x), 1.0, 5.0)
         p_hand = 1 / (1 + np.exp(-self.heads["hand"].raw(x)[:, 0]))
-        raw = self.heads["fingers"].raw(x)
+        if self.meta["count_from"] == "stack":
+            extra = np.full((len(np.atleast_2d(x)), MAX_COUNT + 1), np.nan) if counter_p is None else counter_p
+            raw = self.heads["fingers"].raw(np.hstack([np.atleast_2d(x), np.atleast_2d(extra)]))
+        else:
+            raw = self.heads["fingers"].raw(x)
         e = np.exp(raw - raw.max(1, keepdims=True))
         p_count = np.zeros((len(raw), MAX_COUNT + 1))
         p_count[:, self.meta["finger_classes"]] = e / e.sum(1, keepdims=True)
@@ -254,14 +260,40 @@ class QualityModel:
         fitted before it had a say."""
         return float(self.meta.get("detector_share", 0.0))
 
-    def verdict(self, x: np.ndarray) -> QualityVerdict:
-        """One picture's verdict."""
-        p = self.predict(x[None])
-        count = int(p["p_count"][0].argmax())
+    @property
+    def needs_counter(self) -> bool:
+        """The fit chose a count that reads the finger counter (`judge.witnesses.counter`)."""
+        return self.meta["count_from"] in ("counter", "blend", "stack")
+
+    def verdict(self, x: np.ndarray, counter_p: np.ndarray | None = None) -> QualityVerdict:
+        """One picture's verdict; `counter_p`: the finger counter's P(0..6) when the fit chose to read it."""
+        p = self.predict(x[None], counter_p=None if counter_p is None else counter_p[None])
+        source = self.meta["count_from"]
+        if self.needs_counter and counter_p is None:
+            source = "model"  # the counter could not run: the trees' own count, the next best held out
+        p_count = count_probabilities(source, p["p_count"], None if counter_p is None else counter_p[None])[0]
+        count = int(p_count.argmax())
         return QualityVerdict(quality=float(p["quality"][0]), p_hand=float(p["p_hand"][0]),
                               hand_found=bool(p["p_hand"][0] > self.threshold), count=count,
-                              count_p=float(p["p_count"][0, count]), use_count=self.meta["count_from"] == "model",
+                              count_p=float(p_count[count]), use_count=source != "witness",
                               p_malformed=float(p_malformed(x[None])[0]), detector_share=self.detector_share)
+
+
+COUNT_SOURCES = ("model", "counter", "blend", "stack")  # whose P(count) the judge may report, beside the silhouette's tips
+
+
+def count_probabilities(source: str, trees: np.ndarray, counter: np.ndarray | None) -> np.ndarray:
+    """N x 7 P(count) as `source` says: the trees' (`model`), the finger counter's, or their geometric mean
+    (`blend`: each has to agree for a count to win). The fit and the judge both read the count through here.
+    `witness` (the silhouette's tips) keeps the trees' probabilities, which the rules then do not use."""
+    if source in ("model", "witness", "stack"):  # stack: the trees read the counter already (`QualityModel.predict`)
+        return trees
+    if counter is None:
+        raise ValueError(f"a {source} count needs the finger counter's probabilities")
+    if source == "counter":
+        return counter
+    mixed = np.sqrt(np.clip(trees, 1e-6, 1) * np.clip(counter, 1e-6, 1))
+    return mixed / mixed.sum(1, keepdims=True)
 
 
 def p_malformed(x: np.ndarray) -> np.ndarray:
@@ -280,6 +312,13 @@ def sha256(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def counter_digest(weights_dir: Path) -> str | None:
+    """sha256 of the finger counter the fit chose a count with (`count_choice`), None without one."""
+    from judge.witnesses.counter import WEIGHTS_FILE
+
+    return sha256(weights_dir / WEIGHTS_FILE) if (weights_dir / WEIGHTS_FILE).exists() else None
 
 
 def witness_digests(weights_dir: Path) -> dict[str, str]:

@@ -57,7 +57,8 @@ MALFORMATIONS = ("extra_finger", "missing_finger", "fused_fingers", "long_finger
 QUALITY_WORDS = ((1.5, "not a hand"), (2.5, "a hand-like shape, clearly broken"),
                  (3.5, "a hand with noticeable problems or the wrong gesture"), (4.5, "a good hand with small issues"),
                  (9.9, "a clean, correct hand"))
-BROKEN_BELOW = 2.25  # quality under which a found hand with no other malformation flag is flagged looks_broken
+BROKEN_BELOW = 2.5  # quality under which a found hand with no other malformation flag is flagged looks_broken:
+# nearer the raters' 2 ("hand-like but clearly broken") than their 3 ("a hand with noticeable problems")
 
 
 class Findings:

@@ -52,8 +52,12 @@ from world.render import render_sample
 NEG_SEED, NEG_COUNT = 99000, 420  # synthetic failures in every fit: 60 of each kind
 HELD_SEED, HELD_PER_KIND = 99100, 30  # fresh failures (and clean renders) the shipped model is tried on
 RENDER_SEED, RENDER_CLEAN, RENDER_PER_KIND = 99200, 300, 60  # rendered twins in every fit (`render_table`)
-SHARE_SEED, SHARE_CLEAN, SHARE_PER_KIND = 99300, 200, 40  # renders the detector's share is chosen on (`choose_share`)
-TARGET_RENDER_AUROC = 0.95  # the issue's bar on renders' malformations (reported on validation seed 9303)
+SHARE_SEED, SHARE_CLEAN, SHARE_PER_KIND = 99300, 400, 80  # renders the detector's share is chosen on (`choose_share`)
+RENDER_BAR = 0.95  # the issue's bar on renders' malformations (reported on validation seed 9303)
+# The share is chosen to reach the bar plus a margin: an AUROC near 0.95 on a few hundred renders moves by about
+# 0.01 from one seed to the next, and a share that just reached 0.95 here (0.951 on 200 + 200 renders) gave 0.946
+# on the validation seed.
+TARGET_RENDER_AUROC = RENDER_BAR + 0.01
 SHARES = tuple(round(0.05 * k, 2) for k in range(21))
 TARGET_FOUND = 0.08  # out-of-fold share of generated non-hands let through; held out it came to ~6 %
 PARAMS = {"max_iter": 200, "learning_rate": 0.05, "max_leaf_nodes": 15, "min_samples_leaf": 20,
@@ -204,7 +208,7 @@ def predict_heads(heads: dict, x: np.ndarray) -> dict[str, np.ndarray]:
     p_count = np.zeros((len(x), quality.MAX_COUNT + 1))
     p_count[:, heads["fingers"].classes_] = heads["fingers"].predict_proba(x)
     return {"quality": np.clip(heads["quality"].predict(x), 1, 5), "p_hand": heads["hand"].predict_proba(x)[:, 1],
-            "count": p_count.argmax(1)}
+            "count": p_count.argmax(1), "p_count": p_count}
 
 
 def hand_threshold(t: Table, groups: np.ndarray, generated: np.ndarray, negatives: Table, params: dict,
@@ -223,7 +227,28 @@ def hand_threshold(t: Table, groups: np.ndarray, generated: np.ndarray, negative
     return float(np.quantile(p[generated & (t.hand < 0.5)], 1 - TARGET_FOUND))
 
 
-def _fold(t: Table, groups: np.ndarray, generated: np.ndarray, extras: Extras, params: dict, source: str):
+def fit_stacked(t: Table, counter_p: np.ndarray, params: dict):
+    """The fingers head reading the finger counter's P(0..6) beside the features (`stacked`), on the counted
+    rows. `counter_p` must be out of fold for every row (the counter's held-out predictions), so the trees
+    learn how far to trust it where it never saw the picture's source."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    counted = t.count >= 0
+    return HistGradientBoostingClassifier(**params).fit(stacked(t.x, counter_p)[counted], t.count[counted])
+
+
+def stacked(x: np.ndarray, counter_p: np.ndarray) -> np.ndarray:
+    return np.hstack([x, counter_p])
+
+
+def predict_stacked(head, x: np.ndarray, counter_p: np.ndarray) -> np.ndarray:
+    p_count = np.zeros((len(x), quality.MAX_COUNT + 1))
+    p_count[:, head.classes_] = head.predict_proba(stacked(x, counter_p))
+    return p_count
+
+
+def _fold(t: Table, groups: np.ndarray, generated: np.ndarray, extras: Extras, params: dict, source: str,
+          counter_p: np.ndarray | None):
     """One held-out source: heads and threshold fitted without it, its pictures predicted (one thread)."""
     from threadpoolctl import threadpool_limits
 
@@ -231,12 +256,15 @@ def _fold(t: Table, groups: np.ndarray, generated: np.ndarray, extras: Extras, p
     negatives = extras.table([p for p in extras.pictures if p.source != source])
     with threadpool_limits(1):  # OpenMP spinning on a shared CPU: one thread per process is far faster
         pred = predict_heads(fit_heads(t.take(train) + negatives, params), t.x[test])
+        if counter_p is not None:
+            head = fit_stacked(t.take(train), counter_p[train], params)
+            pred["p_count_stacked"] = predict_stacked(head, t.x[test], counter_p[test])
         threshold = hand_threshold(t.take(train), groups[train], generated[train], negatives, params)
     return source, test, pred, threshold
 
 
 def held_out(t: Table, pictures: list[RatedPicture], extras: Extras, params: dict,
-             sources: list[str] | None = None) -> dict:
+             sources: list[str] | None = None, counter_p: np.ndarray | None = None) -> dict:
     """Leave one source out: per source, heads and threshold fitted on the others (+ the extras), then
     its pictures predicted, `PROCESSES` sources at a time. `sources`: only these are held out (the quick
     run); the rest keep no prediction."""
@@ -246,11 +274,14 @@ def held_out(t: Table, pictures: list[RatedPicture], extras: Extras, params: dic
     generated = np.array([p.generated for p in pictures])
     n = len(pictures)
     out = {"quality": np.full(n, np.nan), "p_hand": np.full(n, np.nan), "count": -np.ones(n, int),
-           "found": np.zeros(n, bool), "threshold": {}}
-    jobs = (delayed(_fold)(t, groups, generated, extras, params, s) for s in sources or sorted(set(groups)))
+           "p_count": np.full((n, quality.MAX_COUNT + 1), np.nan), "found": np.zeros(n, bool), "threshold": {}}
+    if counter_p is not None:
+        out["p_count_stacked"] = np.full((n, quality.MAX_COUNT + 1), np.nan)
+    jobs = (delayed(_fold)(t, groups, generated, extras, params, s, counter_p) for s in sources or sorted(set(groups)))
     for source, test, pred, threshold in Parallel(n_jobs=PROCESSES, return_as="generator")(jobs):
-        for key in ("quality", "p_hand", "count"):
-            out[key][test] = pred[key]
+        for key in ("quality", "p_hand", "count", "p_count", "p_count_stacked"):
+            if key in pred:
+                out[key][test] = pred[key]
         out["found"][test] = pred["p_hand"] > threshold
         out["threshold"][source] = round(threshold, 4)
         print(f"  held out {source}: threshold {threshold:.3f}", file=sys.stderr, flush=True)
@@ -318,15 +349,39 @@ def choose_share(judge: Judge, heads: dict, count: int = SHARE_CLEAN, per_kind: 
             "target_auroc": TARGET_RENDER_AUROC, "auroc_by_share": {str(k): v for k, v in by_share.items()}}
 
 
-def count_choice(t: Table, pictures: list[RatedPicture], pred: dict) -> dict:
-    """Held out, on generated pictures raters call hands and counted: is the model's count or the silhouette's
-    one a rater gave more often? The report uses the better one."""
+def count_choice(t: Table, pictures: list[RatedPicture], pred: dict, counter_p: np.ndarray | None) -> dict:
+    """Held out, on generated pictures raters call hands and counted: whose count is one a rater gave most
+    often? The trees' (`model`), the silhouette's tips (`witness`), the finger counter's (`counter`, its own
+    held-out fit by `judge.fit.train_counter`), the trees' and the counter's together (`blend`), or trees that
+    read the counter's probabilities as features (`stack`). The judge
+    reports the best; each one's figure stays in the report. Returns the choice and every held-out count."""
     witness = t.x[:, quality.feature_names().index("count")].astype(int)
     rows = [i for i, p in enumerate(pictures) if p.generated and p.is_hand and p.counts and pred["count"][i] >= 0]
-    model = float(np.mean([min(pred["count"][i], 6) in pictures[i].counts for i in rows]))
-    wit = float(np.mean([min(witness[i], 6) in pictures[i].counts for i in rows]))
-    return {"model": round(model, 4), "witness": round(wit, 4), "n": len(rows),
-            "reported": "model" if model > wit else "witness"}
+    counts = {"witness": witness}
+    for source in quality.COUNT_SOURCES if counter_p is not None else ("model",):
+        trees = pred["p_count_stacked"] if source == "stack" else pred["p_count"]
+        counts[source] = quality.count_probabilities(source, np.nan_to_num(trees), np.nan_to_num(counter_p)).argmax(1)
+    right = {s: round(float(np.mean([min(c[i], 6) in pictures[i].counts for i in rows])), 4) for s, c in counts.items()}
+    best = max(right, key=right.get)
+    return {**right, "n": len(rows), "reported": best, "counts": counts[best]}
+
+
+def counter_heldout(pictures: list[RatedPicture], witnesses: Path) -> np.ndarray | None:
+    """The finger counter's held-out P(0..6) per rated picture (`judge.fit.train_counter`; NaN where it made
+    none: pictures nobody counted), or None when `witnesses` has no counter. Raises when the held-out file
+    is missing: the choice of count must rest on it."""
+    from judge.fit import train_counter
+    from judge.witnesses import counter
+
+    if not (witnesses / counter.WEIGHTS_FILE).exists():
+        return None
+    path = train_counter.heldout_path(train_counter.Recipe())
+    if not path.exists():
+        raise FileNotFoundError("the finger counter's held-out predictions are missing: run python -m "
+                                "judge.fit.train_counter first")
+    probs = json.loads(path.read_text())
+    nan = [float("nan")] * counter.CLASSES
+    return np.array([probs.get(str(p.id), nan) for p in pictures], np.float64)
 
 
 def bars(new: dict, old: dict) -> dict:
@@ -387,16 +442,17 @@ def run(quick: bool, weights_dir: Path, out: Path, witnesses: Path = DEFAULT_WEI
     extras = Extras(negatives, renders, malformed, pictures)
     sources = sorted({p.source for p in pictures})
     held_sources = sources[::8] if quick else None
-    pred = held_out(table, pictures, extras, params, held_sources)
+    counter_p = counter_heldout(pictures, witnesses)
+    pred = held_out(table, pictures, extras, params, held_sources, counter_p)
     with threadpool_limits(1):
         heads = fit_heads(table + extras.table(pictures), params)
         groups = np.array([p.source for p in pictures])
         threshold = hand_threshold(table, groups, np.array([p.generated for p in pictures]), negatives, params)
         share = choose_share(judge, heads, *((SHARE_CLEAN // 4, SHARE_PER_KIND // 4) if quick else ()))
-        choice = count_choice(table, pictures, pred)
-        witness_count = table.x[:, quality.feature_names().index("count")].astype(int)
-        verdicts = _verdicts(pred, pred["count"] if choice["reported"] == "model" else witness_count, table.x,
-                             share["share"])
+        choice = count_choice(table, pictures, pred, counter_p)
+        verdicts = _verdicts(pred, choice.pop("counts"), table.x, share["share"])
+        if choice["reported"] == "stack":  # the shipped fingers head reads the counter too
+            heads["fingers"] = fit_stacked(table, counter_p, params)
         keep = [i for i, p in enumerate(pictures) if p.source in (held_sources or sources)]
         sub = [pictures[i] for i in keep]
         new = raters.agreement(sub, [verdicts[i] for i in keep])
@@ -405,6 +461,7 @@ def run(quick: bool, weights_dir: Path, out: Path, witnesses: Path = DEFAULT_WEI
             "detector_share": share["share"],
             "finger_classes": [int(c) for c in heads["fingers"].classes_], "count_from": choice["reported"],
             "witness_sha256": quality.witness_digests(witnesses),
+            "counter_sha256": quality.counter_digest(witnesses),
             "fit": {"command": "python -m judge.fit.train_quality" + (" --quick" if quick else ""),
                     "raters": len(pictures), "negatives": len(kinds), "negative_seed": NEG_SEED,
                     "rendered_twins": int(len(malformed)), "render_seed": RENDER_SEED,

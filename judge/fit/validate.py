@@ -113,13 +113,13 @@ def _spec(label: dict) -> HandSpec:
     return HandSpec(gesture=label["gesture"])
 
 
-def score_renders(judge: Judge, clean: int, per_kind: int) -> list[dict]:
+def score_renders(judge: Judge, clean: int, per_kind: int, seed: int = SEED) -> list[dict]:
     """One row per render (clean, then `per_kind` of each malformation): scored with and without its spec."""
     rows: list[dict] = []
     evidence = []
     for kind in (None, *ANOMALIES):
         for i in range(clean if kind is None else per_kind):
-            r = render_sample(SEED, i, 64, anomaly=kind)
+            r = render_sample(seed, i, 64, anomaly=kind)
             evidence.append((judge.gather(r.image), r.label))
     for ev, label in evidence:
         with_spec, blind = judge.evaluate(ev, _spec(label)), judge.evaluate(ev)
@@ -141,12 +141,12 @@ def score_renders(judge: Judge, clean: int, per_kind: int) -> list[dict]:
     return rows
 
 
-def separation(rows: list[dict], per_kind: int) -> dict:
+def separation(rows: list[dict], per_kind: int, seed: int = SEED) -> dict:
     """AUROC of the Hand Score for "malformed", with and without the spec, overall and per kind; and of
     the detector's P(malformed) alone."""
     clean_rows = [r for r in rows if r["kind"] == "clean"]
     bad_rows = [r for r in rows if r["kind"] != "clean"]
-    out: dict = {"seed": SEED, "size": 64, "n_clean": len(clean_rows), "n_per_kind": per_kind}
+    out: dict = {"seed": seed, "size": 64, "n_clean": len(clean_rows), "n_per_kind": per_kind}
     # Malformations are rendered in palm/back views only; "_palm_back" compares them with the
     # clean renders of those views (side views hide fingers behind each other).
     for mode in ("spec", "blind"):
@@ -214,14 +214,14 @@ def latency(judge: Judge, latency_n: int) -> dict:
             "latency_ms_p90": round(float(np.percentile(times, 90)), 1)}
 
 
-def run(clean: int, per_kind: int, no_hand: int, latency_n: int, judge: Judge | None = None) -> dict:
+def run(clean: int, per_kind: int, no_hand: int, latency_n: int, judge: Judge | None = None, seed: int = SEED) -> dict:
     import torch
 
     torch.set_num_threads(1)  # the app shares its cores; latency is quoted for one thread
     judge = judge or Judge.load()
     t0 = time.time()
-    rows = score_renders(judge, clean, per_kind)
-    out = {**separation(rows, per_kind), **counts(rows), **rejection(judge, no_hand), **latency(judge, latency_n)}
+    rows = score_renders(judge, clean, per_kind, seed)
+    out = {**separation(rows, per_kind, seed), **counts(rows), **rejection(judge, no_hand), **latency(judge, latency_n)}
     out["seconds"] = round(time.time() - t0, 1)
     return out
 
@@ -231,12 +231,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small version (< 1 minute)")
     parser.add_argument("--out", type=Path, default=None, help="default results/scorer_validation.json")
     parser.add_argument("--weights", type=Path, default=None, help="a weights folder (default judge/weights)")
+    parser.add_argument("--seed", type=int, default=SEED,
+                        help=f"the renders' seed (default {SEED}, the validation seed; another one is a fresh check)")
     args = parser.parse_args(argv)
     judge = Judge.load(args.weights)
     if args.quick:
-        result = run(clean=60, per_kind=12, no_hand=20, latency_n=20, judge=judge)
+        result = run(clean=60, per_kind=12, no_hand=20, latency_n=20, judge=judge, seed=args.seed)
     else:
-        result = run(clean=500, per_kind=100, no_hand=100, latency_n=100, judge=judge)
+        result = run(clean=500, per_kind=100, no_hand=100, latency_n=100, judge=judge, seed=args.seed)
     result["quick"] = args.quick
     out = args.out or REPO_ROOT / "results" / ("scorer_validation_quick.json" if args.quick else "scorer_validation.json")
     out.parent.mkdir(parents=True, exist_ok=True)
