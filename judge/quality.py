@@ -5,7 +5,8 @@ hand-written rules ranked them almost at random (Spearman 0.17), found hands in 
 counted fingers differently from people. Its witnesses see more than the rules make of it, so three
 small gradient-boosted tree ensembles read the witnesses' raw evidence and predict what the raters
 said: their quality (1-5), P(a person sees a hand) and the finger count as people count (0-6, 6 = six or
-more). They are fitted by `python -m judge.fit.train_quality` (sklearn, dev only) and shipped as flat
+more; the fingers head may also read the finger counter's probabilities, `count_from` "stack", when that
+agreed with people more often held out). They are fitted by `python -m judge.fit.train_quality` (sklearn, dev only) and shipped as flat
 arrays (`judge/weights/quality.safetensors` + `quality.json`: feature names, the hand threshold, and the
 sha256 of the witness weights the features came from); here they run in numpy, ~1 ms a picture.
 

@@ -15,6 +15,10 @@ threshold, whose finger count to report, the witness digests). The hand threshol
 lets through `TARGET_FOUND` of the generated pictures raters call "not a hand", out of fold (grouped
 5-fold over sources).
 
+Whose finger count the judge reports is chosen held out too (`count_choice`): the trees', the silhouette's
+tips, the finger counter's (`judge.fit.train_counter`, run first: its held-out predictions are read from the
+cache), both averaged, or a fingers head that reads the counter's held-out probabilities as features.
+
 The held-out report (`results/judge_raters.json`) is leave one source out: for each of the 23 sources
 (generator settings, clean renders, each render malformation) every head and the threshold are fitted
 again without it, and it is predicted. The bars are the issue's, on generated pictures; the old judge
