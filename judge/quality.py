@@ -271,7 +271,7 @@ class QualityModel:
         p = self.predict(x[None], counter_p=None if counter_p is None else counter_p[None])
         source = self.meta["count_from"]
         if self.needs_counter and counter_p is None:
-            source = "model"  # the counter could not run: the trees' own count, the next best held out
+            source = "model"  # the counter could not run: the fingers head alone (a stacked one without its columns)
         p_count = count_probabilities(source, p["p_count"], None if counter_p is None else counter_p[None])[0]
         count = int(p_count.argmax())
         return QualityVerdict(quality=float(p["quality"][0]), p_hand=float(p["p_hand"][0]),
