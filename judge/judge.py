@@ -121,8 +121,8 @@ class Judge:
             witness.notes.append(f"{why}: the witnesses' own score")
             return witness
         x = quality.features(evidence, witness, self.networks.count_head.get_or_none())
-        counter_p = self._counter_probabilities(evidence) if model.needs_counter else None
-        return rules.evaluate(evidence, spec, self.calibration, model.verdict(x, counter_p))
+        verdict = model.verdict(x, partial(self._counter_probabilities, evidence))
+        return rules.evaluate(evidence, spec, self.calibration, verdict)
 
     def witness_report(self, evidence: Evidence, spec: HandSpec | None = None) -> HandReport:
         """The witnesses' report by the rules alone (what the quality model reads)."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -266,9 +267,14 @@ class QualityModel:
         """The fit chose a count that reads the finger counter (`judge.witnesses.counter`)."""
         return self.meta["count_from"] in ("counter", "blend", "stack")
 
-    def verdict(self, x: np.ndarray, counter_p: np.ndarray | None = None) -> QualityVerdict:
-        """One picture's verdict; `counter_p`: the finger counter's P(0..6) when the fit chose to read it."""
-        p = self.predict(x[None], counter_p=None if counter_p is None else counter_p[None])
+    def verdict(self, x: np.ndarray, counter: Callable[[], np.ndarray | None] | None = None) -> QualityVerdict:
+        """One picture's verdict. `counter` gives the finger counter's P(0..6) when the fit chose to read it; it is
+        asked only when people would see a hand (a count is reported only then, and the net costs ~6 ms)."""
+        p = self.predict(x[None])
+        counter_p = counter() if counter is not None and self.needs_counter and p["p_hand"][0] > self.threshold \
+            else None
+        if counter_p is not None:
+            p = self.predict(x[None], counter_p=counter_p[None])
         source = self.meta["count_from"]
         if self.needs_counter and counter_p is None:
             source = "model"  # the counter could not run: the fingers head alone (a stacked one without its columns)
