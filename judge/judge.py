@@ -1,6 +1,7 @@
 """The Judge: one object that owns the judge's networks and its calibration, and scores pictures.
 
-Five witnesses (`judge.witnesses`), each doing what it is good at:
+Four witnesses (`judge.witnesses`), each doing what it is good at (and a fifth, the finger counter, read only
+when the quality model's fit chose a count that needs it; the judge ships without one):
 - the silhouette net (trained on clean renders only) separates the hand from the background and
   finds extended fingertips: the finger count, widths, lengths and bends come from there, because
   MediaPipe always answers five fingers;
@@ -9,8 +10,8 @@ Five witnesses (`judge.witnesses`), each doing what it is good at:
 - edge acutance at the hand's outline, relative to clean renders, measures blur;
 - a learned malformation detector (trained on labelled twin renders of its own seed) names what
   the geometry cannot write down: a joint bent back, a finger a bit too long;
-- a finger counter (a small CNN on the pixels, fine-tuned on the raters' counts) counts as people do
-  where the silhouette's tips do not: blurry and smudged generator hands.
+- (optional) a finger counter, a small CNN on the pixels fine-tuned on the raters' counts
+  (`judge/fit/candidates/counter` says why it is not shipped).
 `gather` runs them once per picture (the expensive part); `evaluate` turns that evidence into a
 scored report by the rules (`judge.rules`). Thresholds come from a frozen `Calibration`, calibrated
 on clean renders (seed 7202; `judge/fit/calibrate.py`), never on generator output. A quality model

@@ -5,7 +5,7 @@
 - `landmarks`: MediaPipe's hand landmark model, trained on photographs;
 - `anatomy_check`: those landmarks held against the anatomy tables;
 - `defect`: a learned malformation detector;
-- `counter`: a small CNN that counts extended fingers as the raters did;
+- `counter`: a small CNN that counts extended fingers as the raters did (a candidate, not shipped);
 - `sharpness`: edge acutance at the hand's outline.
 
 Each takes its network as an argument; the `Judge` loads them once and owns them.
