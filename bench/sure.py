@@ -18,8 +18,8 @@ import sys
 import numpy as np
 
 from core.settings import REPO_ROOT
-from judge.fit import raters
 from judge import quality
+from judge.fit import raters
 from judge.fit import train_quality as fit
 from judge.judge import DEFAULT_WEIGHTS, Judge
 from judge.report import hand_score

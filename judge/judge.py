@@ -129,18 +129,19 @@ class Judge:
         """The witnesses' report by the rules alone (what the quality model reads)."""
         return rules.evaluate(evidence, spec, self.calibration)
 
-    def gather(self, image, use_landmarks: bool = True, maps: silhouette.Maps | None = None,
-               defect_p: dict[str, float] | None = None) -> Evidence:
+    def gather(self, image, use_landmarks: bool = True, maps: silhouette.Maps | None = None) -> Evidence:
         """Run the silhouette net, the malformation detector and MediaPipe once (the expensive part
-        of scoring). `maps`, `defect_p`: this image's net outputs when `score_set` batched them."""
+        of scoring). `maps`: this image's silhouette maps when `score_set` batched them (the detector always
+        runs on one picture: its P(malformed) moves the score, which must not depend on the batch)."""
         with self.networks.lock:
             rgb = as_rgb(image)
             small = silhouette.to_input(rgb)
             notes: list[str] = []
+            defect_p = None
             sil = self._silhouette(rgb, small, maps)
             if sil is None:
                 notes.append(f"{self.networks.silhouette.error}: no finger count")
-            elif defect_p is None:
+            else:
                 found = self._defect_probabilities([small], [sil.maps])
                 defect_p = found[0] if found else None
             lm, why = self._landmarks(rgb) if use_landmarks else (None, None)
@@ -167,12 +168,9 @@ class Judge:
             small = [silhouette.to_input(rgb) for rgb in rgbs]
             net = self.networks.silhouette.get_or_none()
             maps = silhouette.predict_batch(net, small) if rgbs and net is not None else None
-            # one picture at a time, as `score` runs it: its P(malformed) takes a share of the score, and a batched
-            # convolution differs from a single one in the last bits
-            probs = [self._defect_probabilities([x], [m]) for x, m in zip(small, maps)] if maps else None
-            probs = [p[0] for p in probs] if probs and all(probs) else None
-            reports = [self.evaluate(self.gather(rgb, use_landmarks, maps[k] if maps else None,
-                                                 probs[k] if probs else None), spec)
+            # the detector runs in `gather`, one picture at a time as `score` runs it: its P(malformed) takes a share
+            # of the score, and a batched convolution differs from a single one in the last bits
+            reports = [self.evaluate(self.gather(rgb, use_landmarks, maps[k] if maps else None), spec)
                        for k, (rgb, spec) in enumerate(zip(rgbs, specs))]
             if not (kid_metrics and len(reports) >= 2):
                 return metrics.summarise(reports)

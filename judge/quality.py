@@ -246,15 +246,19 @@ class QualityModel:
         if with_layer and self.votes is not None:
             quality = np.clip(quality + self.votes.shift(x), 1.0, 5.0)
         p_hand = 1 / (1 + np.exp(-self.heads["hand"].raw(x)[:, 0]))
+        return {"quality": quality, "p_hand": p_hand, "p_count": self.count_head(x, counter_p)}
+
+    def count_head(self, x: np.ndarray, counter_p: np.ndarray | None = None) -> np.ndarray:
+        """N x features -> P(count) N x 7 from the fingers head (a stacked one reads `counter_p` after them)."""
+        x = np.atleast_2d(x)
         if self.meta["count_from"] == "stack":
-            extra = np.full((len(np.atleast_2d(x)), MAX_COUNT + 1), np.nan) if counter_p is None else counter_p
-            raw = self.heads["fingers"].raw(np.hstack([np.atleast_2d(x), np.atleast_2d(extra)]))
-        else:
-            raw = self.heads["fingers"].raw(x)
+            extra = np.full((len(x), MAX_COUNT + 1), np.nan) if counter_p is None else np.atleast_2d(counter_p)
+            x = np.hstack([x, extra])
+        raw = self.heads["fingers"].raw(x)
         e = np.exp(raw - raw.max(1, keepdims=True))
         p_count = np.zeros((len(raw), MAX_COUNT + 1))
         p_count[:, self.meta["finger_classes"]] = e / e.sum(1, keepdims=True)
-        return {"quality": quality, "p_hand": p_hand, "p_count": p_count}
+        return p_count
 
     @property
     def detector_share(self) -> float:
@@ -274,7 +278,7 @@ class QualityModel:
         counter_p = counter() if counter is not None and self.needs_counter and p["p_hand"][0] > self.threshold \
             else None
         if counter_p is not None:
-            p = self.predict(x[None], counter_p=counter_p[None])
+            p["p_count"] = self.count_head(x[None], counter_p[None])
         source = self.meta["count_from"]
         if self.needs_counter and counter_p is None:
             source = "model"  # the counter could not run: the fingers head alone (a stacked one without its columns)

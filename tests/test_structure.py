@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 ROOMS = ("core", "world", "prompt", "feedback", "judge", "models", "demo", "bench")
 LONG = 60  # lines; a longer function is split, or says why in a docstring starting "Long because"

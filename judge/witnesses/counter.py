@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from judge.witnesses.silhouette import load_state, mirrored_softmax
+
 CLASSES = 7  # 0..6 extended digits, six meaning six or more (as the raters' counts compare)
 WEIGHTS_FILE = "counter.safetensors"  # its name in a weights folder
 
@@ -60,11 +62,7 @@ def as_input(rgb64: list[np.ndarray]) -> np.ndarray:
 
 def load_net(path: Path):
     """A trained counter from its safetensors file, in eval mode (raises if missing or stale)."""
-    from safetensors.torch import load_file
-
-    net = CounterNet()
-    net.load_state_dict(load_file(str(path)))
-    return net.eval()
+    return load_state(CounterNet(), path)
 
 
 def probabilities(net, rgb64: list[np.ndarray], batch: int = 128) -> np.ndarray:
@@ -73,7 +71,5 @@ def probabilities(net, rgb64: list[np.ndarray], batch: int = 128) -> np.ndarray:
 
     out = []
     for s in range(0, len(rgb64), batch):
-        x = torch.from_numpy(as_input(rgb64[s : s + batch]))
-        with torch.inference_mode():
-            out.append(((torch.softmax(net(x), 1) + torch.softmax(net(x.flip(3)), 1)) / 2).numpy())
+        out.append(mirrored_softmax(net, torch.from_numpy(as_input(rgb64[s : s + batch]))).numpy())
     return np.concatenate(out) if out else np.zeros((0, CLASSES), np.float32)

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from core.vocab import ANOMALIES
+from judge.witnesses.silhouette import load_state, mirrored_softmax
 
 CLASSES: tuple[str, ...] = ("clean", *ANOMALIES)
 WEIGHTS_FILE = "defect.safetensors"  # its name in a weights folder
@@ -62,11 +63,7 @@ def stack_input(rgb64: np.ndarray, maps) -> np.ndarray:
 
 def load_net(path: Path):
     """A trained detector from its safetensors file, in eval mode (raises if missing or stale)."""
-    from safetensors.torch import load_file
-
-    net = DefectNet()
-    net.load_state_dict(load_file(str(path)))
-    return net.eval()
+    return load_state(DefectNet(), path)
 
 
 def probabilities(net, inputs: list[np.ndarray], batch: int = 128) -> list[dict[str, float]]:
@@ -76,7 +73,6 @@ def probabilities(net, inputs: list[np.ndarray], batch: int = 128) -> list[dict[
     out: list[dict[str, float]] = []
     for s in range(0, len(inputs), batch):
         x = torch.from_numpy(np.stack(inputs[s : s + batch]))
-        with torch.inference_mode():
-            p = (torch.softmax(net(x), 1) + torch.softmax(net(x.flip(3)), 1)) / 2
+        p = mirrored_softmax(net, x)
         out.extend({c: float(v) for c, v in zip(CLASSES, row)} for row in p.numpy())
     return out

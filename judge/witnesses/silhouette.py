@@ -104,11 +104,24 @@ def save_weights(net, path: Path) -> None:
 
 def load_net(path: Path):
     """A trained PartNet from its safetensors file, in eval mode (raises if missing or stale)."""
+    return load_state(PartNet(), path)
+
+
+def load_state(net, path: Path):
+    """`net` with the weights of its safetensors file, in eval mode (raises if missing or stale)."""
     from safetensors.torch import load_file
 
-    net = PartNet()
     net.load_state_dict(load_file(str(path)))
     return net.eval()
+
+
+def mirrored_softmax(net, x):
+    """Class probabilities of a batch, averaged with the mirror image (a mirrored hand is malformed, or has as
+    many fingers, as itself)."""
+    import torch
+
+    with torch.inference_mode():
+        return (torch.softmax(net(x), 1) + torch.softmax(net(x.flip(3)), 1)) / 2
 
 
 @dataclass
