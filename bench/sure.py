@@ -18,7 +18,6 @@ import sys
 import numpy as np
 
 from core.settings import REPO_ROOT
-from judge import quality
 from judge.fit import raters
 from judge.fit import train_quality as fit
 from judge.judge import DEFAULT_WEIGHTS, Judge
@@ -29,24 +28,16 @@ THRESHOLDS = (45.0, 50.0, 55.0, 57.5, 60.0, 62.5, 65.0, 70.0)
 
 
 def held_out_quality(judge: Judge, pictures: list[raters.RatedPicture]) -> tuple[np.ndarray, np.ndarray]:
-    """Each rated picture's predicted quality from a quality head fitted without its source, and the
-    malformation detector's P(malformed) of it (its share of the Hand Score is the shipped model's)."""
-    from sklearn.ensemble import HistGradientBoostingRegressor
-    from threadpoolctl import threadpool_limits
-
+    """Each rated picture's predicted quality and P(malformed) from heads fitted without its source, by the
+    judge's own recipe (`judge.fit.train_quality.held_out`: the rated pictures, the synthetic failures and the
+    rendered twins); their share of the Hand Score is the shipped model's."""
     table = fit.rater_table(judge, pictures)
     pool = sorted({p.prompt for p in pictures if p.generated})
     images, kinds = failures(fit.NEG_COUNT, fit.NEG_SEED)
     negatives = fit.failure_table(judge, images, kinds, pool, fit.NEG_SEED, "negatives")
-    groups = np.array([p.source for p in pictures])
-    predicted = np.full(len(pictures), np.nan)
-    with threadpool_limits(1):
-        for source in sorted(set(groups)):
-            test, train = np.flatnonzero(groups == source), np.flatnonzero(groups != source)
-            data = table.take(train) + negatives
-            head = HistGradientBoostingRegressor(**fit.PARAMS).fit(data.x, data.quality)
-            predicted[test] = np.clip(head.predict(table.x[test]), 1, 5)
-    return predicted, quality.p_malformed(table.x)
+    renders, malformed = fit.render_table(judge, fit.RENDER_CLEAN, fit.RENDER_PER_KIND)
+    pred = fit.held_out(table, pictures, fit.Extras(negatives, renders, malformed, pictures), fit.PARAMS)
+    return pred["quality"], pred["p_malformed"]
 
 
 def threshold_table(score: np.ndarray, rated: np.ndarray, generated: np.ndarray) -> list[dict]:
@@ -76,13 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     pictures = raters.load()
     judge = Judge.load(DEFAULT_WEIGHTS)
     predicted, p_malformed = held_out_quality(judge, pictures)
-    share = judge.networks.quality.get().detector_share
+    share = judge.networks.quality.get().malformed_share
     rows = threshold_table(hand_score(predicted, p_malformed, share), np.array([p.quality for p in pictures]),
                            np.array([p.generated for p in pictures]))
     result = {"command": "python -m bench.sure", "protocol": "Hand Score = 25 x (quality - 1) x (1 - share x P(malformed)) "
-              "with the quality predicted leave one source out (quality head only, on the rated pictures and the "
-              "synthetic failures of python -m judge.fit.train_quality) and the shipped detector share; generated pictures",
-              "detector_share": share,
+              "with the quality and P(malformed) predicted leave one source out (python -m judge.fit.train_quality's "
+              "recipe) and the shipped malformed share; generated pictures",
+              "malformed_share": share,
               "thresholds": rows}
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)

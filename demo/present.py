@@ -24,7 +24,7 @@ from core.vocab import HandSpec
 from demo import pipeline
 from judge.overlay import draw
 
-# The Hand Score is people's quality (25 x (rater-scale quality - 1), less the malformation detector's share), so ✓
+# The Hand Score is people's quality (25 x (rater-scale quality - 1), less the malformed head's share), so ✓
 # starts where people agree the hand is good. `python -m bench.sure` (results/sure_threshold.json), on predictions
 # made without the picture's source: of the generated pictures scoring 55 or more, raters call 94 % at least
 # acceptable (3 of 5) and 4 % broken (2 or less); at 50 it is 89 % and 10 %, at 60 100 % and 0 % but under half as

@@ -2,11 +2,12 @@
 
 Checked against people's eyes on the generators' own pictures (`judge/fit/raters/`), the judge's
 hand-written rules ranked them almost at random (Spearman 0.17), found hands in smears and blobs, and
-counted fingers differently from people. Its witnesses see more than the rules make of it, so three
+counted fingers differently from people. Its witnesses see more than the rules make of it, so four
 small gradient-boosted tree ensembles read the witnesses' raw evidence and predict what the raters
-said: their quality (1-5), P(a person sees a hand) and the finger count as people count (0-6, 6 = six or
+said: their quality (1-5), P(a person sees a hand), the finger count as people count (0-6, 6 = six or
 more; the fingers head may also read the finger counter's probabilities, `count_from` "stack", when that
-agreed with people more often held out). They are fitted by `python -m judge.fit.train_quality` (sklearn, dev only) and shipped as flat
+agreed with people more often held out) and P(a person sees something wrong with the hand), also fitted
+on renders whose malformation is known. They are fitted by `python -m judge.fit.train_quality` (sklearn, dev only) and shipped as flat
 arrays (`judge/weights/quality.safetensors` + `quality.json`: feature names, the hand threshold, and the
 sha256 of the witness weights the features came from); here they run in numpy, ~1 ms a picture.
 
@@ -21,7 +22,6 @@ once by `Judge.gather`) and the witnesses' own report:
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +37,7 @@ from judge.witnesses.silhouette import CountHead, Maps, to_input
 
 FILE, META = "quality.safetensors", "quality.json"  # their names in a weights folder
 LAYER = "votes"  # the vote layer's arrays' prefix in FILE, and its key in META
-HEADS = ("quality", "hand", "fingers")
+HEADS = ("quality", "hand", "fingers", "malformed")
 MAX_COUNT = 6  # finger classes 0..6, 6 = six or more
 # The files the features depend on: a change to any of them means the model must be fitted again.
 WITNESS_FILES = ("silhouette.safetensors", "view_head.safetensors", "count_head.safetensors", "defect.safetensors",
@@ -214,7 +214,8 @@ class VoteLayer:
 
 @dataclass(frozen=True)
 class QualityModel:
-    """The three heads and what the fit chose: the hand threshold and whose finger count to report."""
+    """The four heads and what the fit chose: the hand threshold, whose finger count to report and the
+    malformed head's share of the score."""
 
     heads: dict[str, Trees]
     meta: dict
@@ -231,6 +232,8 @@ class QualityModel:
         if meta["feature_names"] != feature_names():
             raise ValueError(f"{META} was fitted on other features; run python -m judge.fit.train_quality")
         arrays = load_file(str(weights_dir / FILE))
+        if missing := [h for h in HEADS if f"{h}.roots" not in arrays]:
+            raise ValueError(f"{FILE} has no {', '.join(missing)} head; run python -m judge.fit.train_quality")
         heads = {h: Trees({k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith(h + ".")}) for h in HEADS}
         return cls(heads, meta, VoteLayer.from_arrays(arrays))
 
@@ -239,14 +242,17 @@ class QualityModel:
         return float(self.meta["hand_threshold"])
 
     def predict(self, x: np.ndarray, with_layer: bool = True, counter_p: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """N x features -> quality (1-5; with the votes' layer when there is one), p_hand, p_count (N x 7, 0..6).
+        """N x features -> quality (1-5; with the votes' layer when there is one), p_hand, p_count (N x 7, 0..6),
+        p_malformed (a person who sees a hand would see something wrong with it).
         A fingers head fitted on the counter's probabilities (`count_from` "stack") reads `counter_p` (N x 7)
         after the features; without it, those columns are missing and its trees take their learnt side."""
         quality = np.clip(self.heads["quality"].raw(x)[:, 0], 1.0, 5.0)
         if with_layer and self.votes is not None:
             quality = np.clip(quality + self.votes.shift(x), 1.0, 5.0)
         p_hand = 1 / (1 + np.exp(-self.heads["hand"].raw(x)[:, 0]))
-        return {"quality": quality, "p_hand": p_hand, "p_count": self.count_head(x, counter_p)}
+        p_malformed = 1 / (1 + np.exp(-self.heads["malformed"].raw(x)[:, 0]))
+        return {"quality": quality, "p_hand": p_hand, "p_count": self.count_head(x, counter_p),
+                "p_malformed": p_malformed}
 
     def count_head(self, x: np.ndarray, counter_p: np.ndarray | None = None) -> np.ndarray:
         """N x features -> P(count) N x 7 from the fingers head (a stacked one reads `counter_p` after them)."""
@@ -261,10 +267,9 @@ class QualityModel:
         return p_count
 
     @property
-    def detector_share(self) -> float:
-        """How much of the score the malformation detector may take (`judge.report.hand_score`); 0 in a model
-        fitted before it had a say."""
-        return float(self.meta.get("detector_share", 0.0))
+    def malformed_share(self) -> float:
+        """How much of the score the malformed head's P may take (`judge.report.hand_score`)."""
+        return float(self.meta.get("malformed_share", 0.0))
 
     @property
     def needs_counter(self) -> bool:
@@ -287,7 +292,7 @@ class QualityModel:
         return QualityVerdict(quality=float(p["quality"][0]), p_hand=float(p["p_hand"][0]),
                               hand_found=bool(p["p_hand"][0] > self.threshold), count=count,
                               count_p=float(p_count[count]), use_count=source != "witness",
-                              p_malformed=float(p_malformed(x[None])[0]), detector_share=self.detector_share)
+                              p_malformed=float(p["p_malformed"][0]), malformed_share=self.malformed_share)
 
 
 COUNT_SOURCES = ("model", "counter", "blend", "stack")  # whose P(count) the judge may report, beside the silhouette's tips
@@ -305,18 +310,6 @@ def count_probabilities(source: str, trees: np.ndarray, counter: np.ndarray | No
         return counter
     mixed = np.sqrt(np.clip(trees, 1e-6, 1) * np.clip(counter, 1e-6, 1))
     return mixed / mixed.sum(1, keepdims=True)
-
-
-def p_malformed(x: np.ndarray) -> np.ndarray:
-    """N x features -> the malformation detector's P(not clean) per row (0 where it did not run)."""
-    clean = np.asarray(x, np.float64)[:, column("defect_clean")]
-    return 1.0 - np.nan_to_num(clean, nan=1.0)
-
-
-@functools.cache
-def column(name: str) -> int:
-    """A feature's column, found once: every verdict reads one, and the names are fixed by this code."""
-    return feature_names().index(name)
 
 
 def sha256(path: Path) -> str:

@@ -38,21 +38,24 @@ class QualityVerdict:
     count: int  # extended digits as people count them (6: six or more)
     count_p: float  # the model's probability of that count
     use_count: bool  # the fit found this count closer to people's than the silhouette's (held out)
-    p_malformed: float = 0.0  # the malformation detector's P(not clean); 0 when it did not run
-    detector_share: float = 0.0  # how much of the score that P may take (`hand_score` below)
+    p_malformed: float = 0.0  # P(a person who sees a hand sees something wrong): the malformed head's
+    malformed_share: float = 0.0  # how much of the score that P may take (`hand_score` below)
 
     @property
     def score(self) -> float:
         """The Hand Score, 0-100 (`hand_score` below)."""
-        return float(hand_score(self.quality, self.p_malformed, self.detector_share))
+        return float(hand_score(self.quality, self.p_malformed, self.malformed_share))
 
 
-def hand_score(quality, p_malformed, detector_share: float):
-    """25 x (quality - 1), less `detector_share` x P(malformed) of it: people's quality with the malformation
-    detector's say. Why: raters rate a render with one finger too many only half a point below a clean one
-    (40 pictures), too few for a model of their eyes to learn what the detector sees at a glance (AUROC 0.98 on
-    renders); the fit sets the share on renders of a seed of its own (`judge.fit.train_quality`). Arrays or floats."""
-    return 25.0 * (quality - 1.0) * (1.0 - detector_share * p_malformed)
+def hand_score(quality, p_malformed, malformed_share: float):
+    """25 x (quality - 1), less `malformed_share` x P(malformed) of it: people's quality with a say for what is
+    wrong with the hand. Why: raters rate a render with one finger too many only half a point below a clean one
+    (40 pictures), too few for the quality head to learn what the malformation detector sees at a glance. The
+    P comes from the malformed head, fitted to the raters' "something is wrong" and to rendered twins whose
+    malformation is known: the detector alone disagrees with people on generated hands (AUROC 0.47 against
+    their labels), the head does not (about 0.75, held out). The fit sets the share on renders of a seed of its
+    own (`judge.fit.train_quality`). Arrays or floats."""
+    return 25.0 * (quality - 1.0) * (1.0 - malformed_share * p_malformed)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class HandReport:
     notes: list[str] = field(default_factory=list)
     quality: float | None = None  # the quality model's rater quality, 1-5 (hand_score = 25 x (quality - 1))
     p_hand: float | None = None  # the quality model's P(a person sees a hand); hand_found is it over the threshold
+    p_malformed: float | None = None  # its P(a person who sees a hand sees something wrong); takes a share of the score
     model_count: int | None = None  # the quality model's finger count, were it a hand (6: six or more)
     witness_count: int | None = None  # the silhouette's finger count (extended_count is one of the two)
     witness_score: float | None = None  # 100 minus the witnesses' own penalties, before the quality model
@@ -110,6 +114,7 @@ class HandReport:
             "notes": self.notes,
             "quality": None if self.quality is None else round(self.quality, 2),
             "p_hand": None if self.p_hand is None else round(self.p_hand, 3),
+            "p_malformed": None if self.p_malformed is None else round(self.p_malformed, 3),
             "model_count": self.model_count,
             "witness_count": self.witness_count,
             "witness_score": None if self.witness_score is None else round(self.witness_score, 1),

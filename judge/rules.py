@@ -149,6 +149,7 @@ def start_report(ev: Evidence, expected: list[str] | None, verdict: QualityVerdi
                         expected_digits=expected, expected_count=None if expected is None else len(expected))
     if verdict is not None:
         report.quality, report.p_hand, report.model_count = verdict.quality, verdict.p_hand, verdict.count
+        report.p_malformed = verdict.p_malformed
     if ev.sil is not None:
         report.witness_count = ev.sil.count
     if ev.lm is not None:

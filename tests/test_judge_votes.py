@@ -15,7 +15,7 @@ from judge.fit import votes
 from judge.judge import DEFAULT_WEIGHTS
 
 N_FEATURES = len(quality.feature_names())
-HIDDEN = quality.column("sat_mean")  # what the synthetic voters care about
+HIDDEN = quality.feature_names().index("sat_mean")  # what the synthetic voters care about
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ class RatedPicture:
     fingers: int | None  # extended digits seen (first rater who could tell), None when nobody could
     ratings: int
     counts: tuple[int, ...] = ()  # every count given by a rater who saw a hand, six or more as 6
+    malformed: float | None = None  # share of the raters who saw a hand that saw something wrong; None: no hand seen
 
     @property
     def generated(self) -> bool:
@@ -47,12 +48,14 @@ class RatedPicture:
 def _picture(row: dict, root: Path) -> RatedPicture:
     ratings = row["ratings"]
     fingers = [r["fingers"] for r in ratings if r["hand"] and r["fingers"] is not None]
+    wrong = [bool(r["malformed"]) for r in ratings if r["hand"]]
     return RatedPicture(
         id=row["id"], path=root / row["file"], prompt=row["prompt"], source=row["source"], family=row["family"],
         quality=float(np.mean([r["quality"] for r in ratings])),
         is_hand=float(np.mean([r["hand"] for r in ratings])) >= 0.5,
         fingers=fingers[0] if fingers else None, ratings=len(ratings),
         counts=tuple(sorted({min(int(f), MAX_COUNT) for f in fingers})),
+        malformed=float(np.mean(wrong)) if wrong else None,
     )
 
 

@@ -116,7 +116,7 @@ def rater_spearman(model: quality.QualityModel, layer: quality.VoteLayer | None,
     q = base_quality(model, table.x)
     if layer is not None:
         q = np.clip(q + layer.shift(table.x), 1, 5)
-    score = hand_score(q, quality.p_malformed(table.x), model.detector_share)
+    score = hand_score(q, model.predict(table.x, with_layer=False)["p_malformed"], model.malformed_share)
     return float(spearmanr(score, table.quality).statistic)
 
 
