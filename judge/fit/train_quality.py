@@ -7,8 +7,8 @@ says, and `RENDER_CLEAN` clean + `RENDER_PER_KIND` x 5
 malformed renders (seed 99200; `render_table`), labelled with the raters' mean quality of such renders among
 the fit's own rated pictures (`relabel`), and malformed or not as they were drawn. The share of the score the
 malformed head's P may take is then chosen on renders of a seed of their own (`choose_share`). Features:
-`judge.quality.features` of the judge's own evidence (`Judge.gather`, then the witnesses' report), cached under the cache folder by the
-sha256 of the witness weights they came from.
+`judge.quality.features` of the judge's own evidence (`Judge.gather`, then the witnesses' report), cached
+under the cache folder by the sha256 of the witness weights they came from.
 
 Four sklearn HistGradientBoosting heads (quality, hand, fingers, malformed; `PARAMS`) are fitted, exported to flat
 arrays and written to `judge/weights/quality.safetensors` + `quality.json` (feature names, the hand
@@ -194,25 +194,25 @@ def render_table(judge: Judge, count: int, per_kind: int, seed: int = RENDER_SEE
 def relabel(renders: Table, malformed: np.ndarray, pictures: list[RatedPicture]) -> Table:
     """The rendered twins with the raters' mean quality of the clean renders, and of the malformed ones pooled
     over every kind, among `pictures` (the fit's own: a held-out source never sets a label; twins of a kind of
-    render the fit has no rating of are left out). Pooled because eight pictures per kind cannot tell the kinds
-    apart."""
+    render the fit has no rating of keep no quality, and still teach the other heads, whose labels the renderer
+    gives). Pooled because eight pictures per kind cannot tell the kinds apart."""
     def mean(rows: list[RatedPicture]) -> float:
         return float(np.mean([p.quality for p in rows])) if rows else float("nan")
 
     clean = mean([p for p in pictures if p.source == "render"])
     broken = mean([p for p in pictures if p.source.startswith("render ")])
-    labelled = Table(renders.x, np.where(malformed, broken, clean), renders.hand, renders.count, renders.malformed,
-                     renders.old)
-    return labelled.take(np.flatnonzero(~np.isnan(labelled.quality)))
+    return Table(renders.x, np.where(malformed, broken, clean), renders.hand, renders.count, renders.malformed,
+                 renders.old)
 
 
 def fit_heads(t: Table, params: dict) -> dict:
-    """The four sklearn heads on `t` (hand on the rows with a hand label, fingers on the rows with a count,
-    malformed on the rows where a hand was judged: the raters' and the rendered twins')."""
+    """The four sklearn heads on `t`, each on the rows that carry its label (quality where it is known, hand
+    where people would not split, fingers where counted, malformed where a hand was judged: the raters' and
+    the rendered twins')."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-    known, counted, judged = ~np.isnan(t.hand), t.count >= 0, ~np.isnan(t.malformed)
-    return {"quality": HistGradientBoostingRegressor(**params).fit(t.x, t.quality),
+    rated, known, counted, judged = ~np.isnan(t.quality), ~np.isnan(t.hand), t.count >= 0, ~np.isnan(t.malformed)
+    return {"quality": HistGradientBoostingRegressor(**params).fit(t.x[rated], t.quality[rated]),
             "hand": HistGradientBoostingClassifier(**params).fit(t.x[known], t.hand[known].astype(int)),
             "fingers": HistGradientBoostingClassifier(**params).fit(t.x[counted], t.count[counted]),
             "malformed": HistGradientBoostingClassifier(**params).fit(t.x[judged], t.malformed[judged].astype(int))}
