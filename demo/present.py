@@ -26,9 +26,9 @@ from judge.overlay import draw
 
 # The Hand Score is people's quality (25 x (rater-scale quality - 1), less the malformed head's share), so ✓
 # starts where people agree the hand is good. `python -m bench.sure` (results/sure_threshold.json), on predictions
-# made without the picture's source: of the generated pictures scoring 55 or more, raters call 94 % at least
-# acceptable (3 of 5) and 4 % broken (2 or less); at 50 it is 89 % and 10 %, at 60 100 % and 0 % but under half as
-# many pass. Under it: "unsure", never "right".
+# made without the picture's source: of the generated pictures scoring 55 or more (2.6 % of them), raters call 97 %
+# at least acceptable (3 of 5) and 3 % broken (2 or less); at 50 it is 89 % and 9 % (4.9 % pass), at 60 90 % and
+# 10 % with a third as many. Under it: "unsure", never "right".
 SURE_SCORE = 55.0
 
 # The judge's flags in words a class reads (a flag the judge adds later is shown with its underscores as spaces).
