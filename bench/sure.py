@@ -22,7 +22,6 @@ from judge.fit import raters
 from judge.fit import train_quality as fit
 from judge.judge import DEFAULT_WEIGHTS, Judge
 from judge.report import hand_score
-from world.failures import failures
 
 THRESHOLDS = (45.0, 50.0, 55.0, 57.5, 60.0, 62.5, 65.0, 70.0)
 
@@ -31,12 +30,8 @@ def held_out_quality(judge: Judge, pictures: list[raters.RatedPicture]) -> tuple
     """Each rated picture's predicted quality and P(malformed) from heads fitted without its source, by the
     judge's own recipe (`judge.fit.train_quality.held_out`: the rated pictures, the synthetic failures and the
     rendered twins); their share of the Hand Score is the shipped model's."""
-    table = fit.rater_table(judge, pictures)
-    pool = sorted({p.prompt for p in pictures if p.generated})
-    images, kinds = failures(fit.NEG_COUNT, fit.NEG_SEED)
-    negatives = fit.failure_table(judge, images, kinds, pool, fit.NEG_SEED, "negatives")
-    renders, malformed = fit.render_table(judge, fit.RENDER_CLEAN, fit.RENDER_PER_KIND)
-    pred = fit.held_out(table, pictures, fit.Extras(negatives, renders, malformed, pictures), fit.PARAMS)
+    table, extras = fit.training_rows(judge, pictures)
+    pred = fit.held_out(table, pictures, extras, fit.PARAMS)
     return pred["quality"], pred["p_malformed"]
 
 

@@ -405,7 +405,7 @@ def malformed_check(t: Table, pictures: list[RatedPicture], pred: dict) -> dict:
     from judge.metrics import auroc
 
     rows = np.array([p.generated for p in pictures]) & ~np.isnan(t.malformed) & ~np.isnan(pred["p_malformed"])
-    wrong = t.malformed[rows] > 0.5
+    wrong = t.malformed[rows] == 1
     if wrong.all() or not wrong.any():
         return {"n": int(rows.sum()), "auroc_head": None, "auroc_detector_alone": None}
     detector = 1.0 - np.nan_to_num(t.x[rows, quality.feature_names().index("defect_clean")], nan=1.0)
@@ -452,6 +452,21 @@ def synthetic_check(judge: Judge, model: quality.QualityModel, prompt_pool: list
     return out
 
 
+def prompt_pool(pictures: list[RatedPicture]) -> list[str]:
+    """The raters' prompts of generated pictures: the synthetic failures are each scored against one."""
+    return sorted({p.prompt for p in pictures if p.generated})
+
+
+def training_rows(judge: Judge, pictures: list[RatedPicture], quick: bool = False) -> tuple[Table, Extras]:
+    """The rated pictures' rows and the extras every fit adds (synthetic failures, rendered twins): what the
+    held-out report and the shipped fit read, and `bench.sure` too. `quick`: a sixth of the extras."""
+    images, kinds = failures(NEG_COUNT // (6 if quick else 1), NEG_SEED)
+    negatives = failure_table(judge, images, kinds, prompt_pool(pictures), NEG_SEED, "negatives")
+    renders, malformed = render_table(judge, *((RENDER_CLEAN // 6, RENDER_PER_KIND // 6) if quick else
+                                               (RENDER_CLEAN, RENDER_PER_KIND)))
+    return rater_table(judge, pictures), Extras(negatives, renders, malformed, pictures)
+
+
 def run(quick: bool, weights_dir: Path, out: Path, witnesses: Path = DEFAULT_WEIGHTS) -> dict:
     """Long because it is the whole recipe in order: features, held-out report, final fit, synthetic check."""
     import torch
@@ -464,13 +479,9 @@ def run(quick: bool, weights_dir: Path, out: Path, witnesses: Path = DEFAULT_WEI
     if quick:
         pictures = pictures[::4]
     params = QUICK_PARAMS if quick else PARAMS
-    pool = sorted({p.prompt for p in pictures if p.generated})
-    table = rater_table(judge, pictures)
-    images, kinds = failures(NEG_COUNT // (6 if quick else 1), NEG_SEED)
-    negatives = failure_table(judge, images, kinds, pool, NEG_SEED, "negatives")
-    renders, malformed = render_table(judge, *((RENDER_CLEAN // 6, RENDER_PER_KIND // 6) if quick else
-                                               (RENDER_CLEAN, RENDER_PER_KIND)))
-    extras = Extras(negatives, renders, malformed, pictures)
+    pool = prompt_pool(pictures)
+    table, extras = training_rows(judge, pictures, quick)
+    negatives, malformed = extras.failures, extras.malformed
     sources = sorted({p.source for p in pictures})
     held_sources = sources[::8] if quick else None
     counter_p = counter_heldout(pictures, witnesses)
@@ -494,7 +505,7 @@ def run(quick: bool, weights_dir: Path, out: Path, witnesses: Path = DEFAULT_WEI
             "witness_sha256": quality.witness_digests(witnesses),
             "counter_sha256": quality.counter_digest(witnesses),
             "fit": {"command": "python -m judge.fit.train_quality" + (" --quick" if quick else ""),
-                    "raters": len(pictures), "negatives": len(kinds), "negative_seed": NEG_SEED,
+                    "raters": len(pictures), "negatives": len(negatives.x), "negative_seed": NEG_SEED,
                     "rendered_twins": int(len(malformed)), "render_seed": RENDER_SEED,
                     "witnesses": _relative(witnesses), "params": params, "malformed_share": share,
                     "sklearn": __import__("sklearn").__version__}}
