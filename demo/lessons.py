@@ -24,7 +24,7 @@ class Lesson:
 
 # Seeds picked by looking at each comparison's pictures and verdicts on the shipped weights (November 2026 models),
 # at 10 diffusion steps: a lesson names its steps, so a change of the app's default does not change its pictures.
-# Each text was checked again against the judge fitted to raters (Hand Score 25 x (quality - 1), ✓ from 55): the
+# Each text was checked again against the judge fitted to raters (✓ from a Hand Score of 40, demo.present): the
 # counts and ✓/✗ it names are what the app shows for its inputs. A new judge or threshold: run every lesson again.
 PICKED_AT_STEPS = 10
 LESSONS: tuple[Lesson, ...] = (
@@ -50,7 +50,7 @@ LESSONS: tuple[Lesson, ...] = (
            Inputs("a peace sign", seed=0, images_per_backend=8, training_data="scarce", steps=PICKED_AT_STEPS)),
     Lesson("More steps, better hands",
            "Diffusion removes noise a little at a time. With only 2 steps it has to guess the whole hand at once.",
-           "Lesson 1's prompt and seed with 2 steps: smeared, none right. Set Diffusion steps to 10, Generate: sharper, 1 right, 2 unsure.",
+           "Lesson 1's prompt and seed with 2 steps: smeared, none right. Set Diffusion steps to 10, Generate: sharper, 1 right, 1 unsure.",
            Inputs("a thumbs up", seed=1, steps=2)),
     Lesson("Feedback: you are the raters",
            "Big image models got better hands partly from people marking bad ones and the model learning from that.",

@@ -64,12 +64,6 @@ class Calibration:
     # The palm is seen edge-on when the view head's P(side view) is above this (seed 7202): the count head then
     # replaces the tip count, and the edge-on limits apply.
     side_view_above: float = 0.3
-    # Fewer fingers than asked for cost a quarter ("uncertain": fingers hide behind each other) when P(side
-    # view) is above this, or the palm's half-width / P is under edge_on_below (both by hand). The same
-    # question as side_view_above with another answer; making it 0.3 changes 39 of 1,348 reports of the
-    # baseline set (up to 45 points), so that is a calibration decision, not part of a refactor.
-    uncertain_count_above: float = 0.5
-    edge_on_below: float = 0.30
     # MediaPipe's anatomy on 64 px drawn hands separated malformed from clean renders at chance (AUROC
     # 0.4-0.6 for finger ratios and joint angles), so its findings count a quarter (by hand)
     landmark_weight: float = 0.25

@@ -2,14 +2,15 @@
 
 Checked against people's eyes on the generators' own pictures (`judge/fit/raters/`), the judge's
 hand-written rules ranked them almost at random (Spearman 0.17), found hands in smears and blobs, and
-counted fingers differently from people. Its witnesses see more than the rules make of it, so four
+counted fingers differently from people. Its witnesses see more than the rules make of it, so five
 small gradient-boosted tree ensembles read the witnesses' raw evidence and predict what the raters
 said: their quality (1-5), P(a person sees a hand), the finger count as people count (0-6, 6 = six or
 more; the fingers head may also read the finger counter's probabilities, `count_from` "stack", when that
-agreed with people more often held out) and P(a person sees something wrong with the hand), also fitted
-on renders whose malformation is known. They are fitted by `python -m judge.fit.train_quality` (sklearn, dev only) and shipped as flat
-arrays (`judge/weights/quality.safetensors` + `quality.json`: feature names, the hand threshold, and the
-sha256 of the witness weights the features came from); here they run in numpy, ~1 ms a picture.
+agreed with people more often held out), P(a person sees something wrong with the hand), also fitted
+on renders whose malformation is known, and P(a person says the picture shows what the prompt asks). They are
+fitted by `python -m judge.fit.train_quality` (sklearn, dev only) and shipped as flat arrays
+(`judge/weights/quality.safetensors` + `quality.json`: feature names, the hand threshold, and the sha256 of the
+witness weights the features came from); here they run in numpy, ~1 ms a picture.
 
 The feature vector (`feature_names`) costs no network run: everything comes from `Evidence` (gathered
 once by `Judge.gather`) and the witnesses' own report:
@@ -37,7 +38,7 @@ from judge.witnesses.silhouette import CountHead, Maps, to_input
 
 FILE, META = "quality.safetensors", "quality.json"  # their names in a weights folder
 LAYER = "votes"  # the vote layer's arrays' prefix in FILE, and its key in META
-HEADS = ("quality", "hand", "fingers", "malformed")
+HEADS = ("quality", "hand", "fingers", "malformed", "matches")
 MAX_COUNT = 6  # finger classes 0..6, 6 = six or more
 # The files the features depend on: a change to any of them means the model must be fitted again.
 WITNESS_FILES = ("silhouette.safetensors", "view_head.safetensors", "count_head.safetensors", "defect.safetensors",
@@ -214,7 +215,7 @@ class VoteLayer:
 
 @dataclass(frozen=True)
 class QualityModel:
-    """The four heads and what the fit chose: the hand threshold, whose finger count to report and the
+    """The five heads and what the fit chose: the hand threshold, whose finger count to report and the
     malformed head's share of the score."""
 
     heads: dict[str, Trees]
@@ -243,7 +244,8 @@ class QualityModel:
 
     def predict(self, x: np.ndarray, with_layer: bool = True, counter_p: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """N x features -> quality (1-5; with the votes' layer when there is one), p_hand, p_count (N x 7, 0..6),
-        p_malformed (a person who sees a hand would see something wrong with it).
+        p_malformed (a person who sees a hand would see something wrong with it), p_matches (a person would say it
+        shows what the prompt asks).
         A fingers head fitted on the counter's probabilities (`count_from` "stack") reads `counter_p` (N x 7)
         after the features; without it, those columns are missing and its trees take their learnt side."""
         quality = np.clip(self.heads["quality"].raw(x)[:, 0], 1.0, 5.0)
@@ -251,8 +253,9 @@ class QualityModel:
             quality = np.clip(quality + self.votes.shift(x), 1.0, 5.0)
         p_hand = 1 / (1 + np.exp(-self.heads["hand"].raw(x)[:, 0]))
         p_malformed = 1 / (1 + np.exp(-self.heads["malformed"].raw(x)[:, 0]))
+        p_matches = 1 / (1 + np.exp(-self.heads["matches"].raw(x)[:, 0]))
         return {"quality": quality, "p_hand": p_hand, "p_count": self.count_head(x, counter_p),
-                "p_malformed": p_malformed}
+                "p_malformed": p_malformed, "p_matches": p_matches}
 
     def count_head(self, x: np.ndarray, counter_p: np.ndarray | None = None) -> np.ndarray:
         """N x features -> P(count) N x 7 from the fingers head (a stacked one reads `counter_p` after them)."""
@@ -292,7 +295,8 @@ class QualityModel:
         return QualityVerdict(quality=float(p["quality"][0]), p_hand=float(p["p_hand"][0]),
                               hand_found=bool(p["p_hand"][0] > self.threshold), count=count,
                               count_p=float(p_count[count]), use_count=source != "witness",
-                              p_malformed=float(p["p_malformed"][0]), malformed_share=self.malformed_share)
+                              p_malformed=float(p["p_malformed"][0]), malformed_share=self.malformed_share,
+                              p_matches=float(p["p_matches"][0]))
 
 
 COUNT_SOURCES = ("model", "counter", "blend", "stack")  # whose P(count) the judge may report, beside the silhouette's tips

@@ -40,6 +40,7 @@ class QualityVerdict:
     use_count: bool  # the fit found this count closer to people's than the silhouette's (held out)
     p_malformed: float = 0.0  # P(a person who sees a hand sees something wrong): the malformed head's
     malformed_share: float = 0.0  # how much of the score that P may take (`hand_score` below)
+    p_matches: float | None = None  # P(a person says it shows what the prompt asks): the matches head's
 
     @property
     def score(self) -> float:
@@ -87,6 +88,7 @@ class HandReport:
     quality: float | None = None  # the quality model's rater quality, 1-5 (hand_score = 25 x (quality - 1))
     p_hand: float | None = None  # the quality model's P(a person sees a hand); hand_found is it over the threshold
     p_malformed: float | None = None  # its P(a person who sees a hand sees something wrong); takes a share of the score
+    p_matches: float | None = None  # its P(a person says the picture shows what the prompt asks); the app's ✓ needs it
     model_count: int | None = None  # the quality model's finger count, were it a hand (6: six or more)
     witness_count: int | None = None  # the silhouette's finger count (extended_count is one of the two)
     witness_score: float | None = None  # 100 minus the witnesses' own penalties, before the quality model
@@ -115,6 +117,7 @@ class HandReport:
             "quality": None if self.quality is None else round(self.quality, 2),
             "p_hand": None if self.p_hand is None else round(self.p_hand, 3),
             "p_malformed": None if self.p_malformed is None else round(self.p_malformed, 3),
+            "p_matches": None if self.p_matches is None else round(self.p_matches, 3),
             "model_count": self.model_count,
             "witness_count": self.witness_count,
             "witness_score": None if self.witness_score is None else round(self.witness_score, 1),

@@ -120,7 +120,7 @@ def test_a_stacked_fingers_head_reads_the_counter_after_the_features():
     reg = HistGradientBoostingRegressor(**params).fit(x, rng.normal(3, 1, 300))
     hand = HistGradientBoostingClassifier(**params).fit(x, rng.integers(0, 2, 300))
     heads = {"quality": quality.Trees(export(reg)), "hand": quality.Trees(export(hand)),
-             "fingers": quality.Trees(export(fingers)), "malformed": quality.Trees(export(hand))}
+             "fingers": quality.Trees(export(fingers)), "malformed": quality.Trees(export(hand)), "matches": quality.Trees(export(hand))}
     meta = {"hand_threshold": 0.5, "count_from": "stack", "finger_classes": [int(c) for c in fingers.classes_]}
     model = quality.QualityModel(heads, meta)
     p = model.predict(x, counter_p=net)["p_count"]

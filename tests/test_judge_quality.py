@@ -142,7 +142,7 @@ def test_rendered_twins_take_their_labels_only_from_the_fits_own_ratings():
                             fingers=None, ratings=1)
 
     twins = Table(np.zeros((4, 2)), np.full(4, np.nan), np.ones(4), -np.ones(4, int), np.array([0.0, 0, 1, 1]),
-                  [None] * 4)
+                  np.full(4, np.nan), [None] * 4)
     malformed = np.array([False, False, True, True])
     seen = [rated("render", 3.5), rated("render extra_finger", 2.0), rated("render bent_joint", 3.0)]
     assert relabel(twins, malformed, seen).quality.tolist() == [3.5, 3.5, 2.5, 2.5]
@@ -161,6 +161,33 @@ def test_a_pictures_malformed_label_comes_only_from_raters_who_saw_a_hand():
     assert _picture(row((True, True), (False, None)), Path(".")).malformed == 1.0
     assert _picture(row((True, False), (True, True)), Path(".")).malformed == 0.5
     assert _picture(row((False, None)), Path(".")).malformed is None
+
+
+def test_a_pictures_matches_label_is_the_share_of_raters_who_said_it_shows_the_prompt():
+    from judge.fit.raters import _picture
+
+    def row(*said):
+        return {"id": 1, "file": "x.png", "prompt": "a peace sign", "source": "gan/full", "family": "gan",
+                "ratings": [{"hand": True, "fingers": 2, "malformed": False, "quality": 3, "matches_prompt": m}
+                            for m in said]}
+
+    assert _picture(row(True, False), Path(".")).matches == 0.5
+    assert _picture(row(False), Path(".")).matches == 0.0
+    assert _picture(row(None), Path(".")).matches is None
+
+
+def test_the_matches_head_is_in_the_verdict_and_the_report(judge):
+    """The verdict and the report carry the matches head's P, the same as the model's prediction; a smear that is
+    no hand is not what any prompt asks for."""
+    from world.failures import failures
+
+    shipped = judge.networks.quality.get()
+    x = np.zeros(len(quality.feature_names()))
+    assert shipped.verdict(x).p_matches == pytest.approx(shipped.predict(x[None])["p_matches"][0])
+    images, kinds = failures(30, 99400)
+    smears = [judge.score(im, HandSpec(gesture="peace")) for im, k in zip(images, kinds) if k in ("blur", "noise")]
+    assert smears and all(r.p_matches is not None and r.p_matches < 0.2 for r in smears), [r.p_matches for r in smears]
+    assert "p_matches" in smears[0].to_dict()
 
 
 def test_a_model_fitted_without_the_malformed_head_is_refused_with_the_command_to_run(tmp_path):
@@ -215,3 +242,24 @@ def test_malformed_renders_score_below_clean_ones(judge):
     out = separation(rows, per_kind=8, seed=SEED)
     assert out["seed"] == SEED and out["n_clean"] == 40
     assert out["auroc_spec"] >= 0.85, out["auroc_spec_per_kind"]
+
+
+def test_a_fit_sees_the_blind_rows_of_its_own_rated_pictures_only():
+    """Each rated picture is also a row judged without its prompt; a fold that holds a source out must not see
+    that source's blind rows either."""
+    from judge.fit.raters import RatedPicture
+    from judge.fit.train_quality import Extras, Table
+
+    def rated(i: int, source: str) -> RatedPicture:
+        return RatedPicture(id=i, path=None, prompt="", source=source, family="gan", quality=2.0, is_hand=True,
+                            fingers=None, ratings=1)
+
+    def table(n: int, x0: float) -> Table:
+        return Table(np.full((n, 2), x0) + np.arange(n)[:, None], np.full(n, 2.0), np.ones(n), -np.ones(n, int),
+                     np.full(n, np.nan), np.full(n, np.nan), [None] * n)
+
+    pictures = [rated(0, "gan/full"), rated(1, "vae/full"), rated(2, "gan/full")]
+    extras = Extras(table(1, -100.0), table(0, 0.0), np.zeros(0, bool), pictures, table(3, 10.0))
+    seen = extras.table([p for p in pictures if p.source != "gan/full"])
+    assert seen.x[:, 0].tolist() == [-100.0, 11.0]  # the failure, then vae/full's blind row alone
+    assert len(extras.table(pictures).x) == 4

@@ -33,8 +33,9 @@ def report(**fields) -> HandReport:
     ({"flags": ["fused_fingers", "joint_past_limit"], "hand_score": 80.0}, "wrong",
      "fingers fused together, a joint bent the wrong way"),
     ({"flags": ["blurry"], "hand_score": 85.0}, "unsure", "blurry, 2 fingers up"),
-    ({"hand_score": 50.0}, "unsure", "2 fingers up, looks odd"),  # under SURE_SCORE: never "no problems found"
-    ({"extended_count": 1, "gesture_match": None, "hand_score": 75.0}, "unsure", "1 finger up, some may be hidden"),
+    ({"hand_score": present.SURE_SCORE - 5}, "unsure", "2 fingers up, looks odd"),  # under SURE_SCORE: never "right"
+    ({"extended_count": 1, "gesture_match": False, "flags": ["missing_finger", "wrong_gesture"], "hand_score": 75.0},
+     "wrong", "1 finger up, asked for 2"),  # fewer than asked is wrong, seen edge-on or not
     ({"flags": ["a_new_flag"]}, "wrong", "a new flag"),
 ])
 def test_verdict_words(fields, kind, words):
@@ -46,6 +47,16 @@ def test_verdict_words(fields, kind, words):
 def test_verdict_threshold_is_the_sure_score():
     assert present.verdict(report(hand_score=present.SURE_SCORE), PEACE).kind == "right"
     assert present.verdict(report(hand_score=present.SURE_SCORE - 0.1), PEACE).kind == "unsure"
+
+
+def test_right_needs_people_to_see_what_was_asked():
+    """A clean, high-scoring hand is ✓ only when the matches head expects people to see the asked-for gesture."""
+    sure = report(hand_score=90.0, p_matches=0.95)
+    doubt = report(hand_score=90.0, p_matches=0.05)
+    assert present.verdict(sure, PEACE, sure_match=0.6).kind == "right"
+    assert (present.verdict(doubt, PEACE, sure_match=0.6).kind,
+            present.verdict(doubt, PEACE, sure_match=0.6).words) == ("unsure", "2 fingers up, may not look like what was asked")
+    assert present.verdict(report(hand_score=90.0), PEACE, sure_match=0.6).kind == "right"  # no matches head: score only
 
 
 def test_one_finger_is_singular_and_any_hand_is_named():
@@ -65,7 +76,8 @@ def fake_run(backend: str, reports: list[HandReport]) -> pipeline.BackendRun:
 
 
 def test_column_sentence_counts_right_and_unsure():
-    run = fake_run("diffusion", [report(), report(), report(hand_score=50.0), report(hand_found=False, flags=["no_hand"])])
+    low = report(hand_score=present.SURE_SCORE - 5)
+    run = fake_run("diffusion", [report(), report(), low, report(hand_found=False, flags=["no_hand"])])
     assert present.tally(run, PEACE) == "2 of 4 hands right, 1 unsure"
     assert "Diffusion: 2 of 4 hands right" in present.column_sentence(run, PEACE)
 

@@ -98,6 +98,17 @@ def test_wrong_gesture(clean):
     assert "wrong_gesture" not in report.flags
 
 
+def test_fewer_fingers_than_asked_is_wrong_even_edge_on():
+    """A pointing hand seen edge-on, asked to make a peace sign: people call it the wrong gesture (they judge the
+    fingers they see), so the judge flags it rather than excusing fingers that might hide."""
+    r = render(0, HandSpec(gesture="point", view="side"))
+    evidence = JUDGE.gather(r.image)
+    assert evidence.sil.side_view > JUDGE.calibration.side_view_above  # the palm is seen edge-on
+    report = JUDGE.evaluate(evidence, HandSpec(gesture="peace"))
+    assert report.extended_count == 1
+    assert "wrong_gesture" in report.flags and report.gesture_match is False
+
+
 @pytest.mark.parametrize("kind", ["uniform", "gauss", "blank", "gradient"])
 def test_no_hand(kind):
     rng = np.random.default_rng(7)

@@ -39,6 +39,7 @@ class RatedPicture:
     ratings: int
     counts: tuple[int, ...] = ()  # every count given by a rater who saw a hand, six or more as 6
     malformed: float | None = None  # share of the raters who saw a hand that saw something wrong; None: no hand seen
+    matches: float | None = None  # share of the raters who said it shows what the prompt asks; None: nobody said
 
     @property
     def generated(self) -> bool:
@@ -49,6 +50,7 @@ def _picture(row: dict, root: Path) -> RatedPicture:
     ratings = row["ratings"]
     fingers = [r["fingers"] for r in ratings if r["hand"] and r["fingers"] is not None]
     wrong = [bool(r["malformed"]) for r in ratings if r["hand"]]
+    matches = [bool(r["matches_prompt"]) for r in ratings if r.get("matches_prompt") is not None]
     return RatedPicture(
         id=row["id"], path=root / row["file"], prompt=row["prompt"], source=row["source"], family=row["family"],
         quality=float(np.mean([r["quality"] for r in ratings])),
@@ -56,6 +58,7 @@ def _picture(row: dict, root: Path) -> RatedPicture:
         fingers=fingers[0] if fingers else None, ratings=len(ratings),
         counts=tuple(sorted({min(int(f), MAX_COUNT) for f in fingers})),
         malformed=float(np.mean(wrong)) if wrong else None,
+        matches=float(np.mean(matches)) if matches else None,
     )
 
 

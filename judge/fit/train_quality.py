@@ -1,7 +1,8 @@
 """Fit the quality model (`judge.quality`) to people's eyes, and measure it on sources it never saw.
 
 Training rows: every rated picture (`judge/fit/raters/`: the raters' mean quality, hand or not, the
-finger counts they gave, whether those who saw a hand saw something wrong) and `NEG_COUNT` synthetic
+finger counts they gave, whether those who saw a hand saw something wrong, whether it shows what the prompt
+asks), once against its prompt and once without one (`rater_table`'s `blind`), and `NEG_COUNT` synthetic
 generator failures (`world.failures`, seed 99000, which no rater picture uses), labelled as their kind
 says, and `RENDER_CLEAN` clean + `RENDER_PER_KIND` x 5
 malformed renders (seed 99200; `render_table`), labelled with the raters' mean quality of such renders among
@@ -10,7 +11,7 @@ malformed head's P may take is then chosen on renders of a seed of their own (`c
 `judge.quality.features` of the judge's own evidence (`Judge.gather`, then the witnesses' report), cached
 under the cache folder by the sha256 of the witness weights they came from.
 
-Four sklearn HistGradientBoosting heads (quality, hand, fingers, malformed; `PARAMS`) are fitted, exported to flat
+Five sklearn HistGradientBoosting heads (quality, hand, fingers, malformed, matches; `PARAMS`) are fitted, exported to flat
 arrays and written to `judge/weights/quality.safetensors` + `quality.json` (feature names, the hand
 threshold, whose finger count to report, the witness digests). The hand threshold is the P(hand) that
 lets through `TARGET_FOUND` of the generated pictures raters call "not a hand", out of fold (grouped
@@ -75,52 +76,61 @@ BARS = {"spearman_quality": (0.75, ">="), "hand_auroc": (0.95, ">="), "found_on_
 
 @dataclass
 class Extras:
-    """The rows every fit adds to the rated pictures: synthetic failures and rendered twins, the twins labelled
-    from the fit's own rated pictures (`relabel`)."""
+    """The rows every fit adds to the rated pictures: synthetic failures, rendered twins, the twins labelled
+    from the fit's own rated pictures (`relabel`), and the fit's own rated pictures judged without their prompt
+    (`blind`, a row per rated picture)."""
 
     failures: Table
     renders: Table
     malformed: np.ndarray
     pictures: list  # every rated picture; a fit passes the ones it may see
+    blind: Table
 
     def table(self, seen: list) -> Table:
-        return self.failures + relabel(self.renders, self.malformed, seen)
+        ids = {p.id for p in seen}
+        blind = self.blind.take(np.array([i for i, p in enumerate(self.pictures) if p.id in ids], int))
+        return self.failures + relabel(self.renders, self.malformed, seen) + blind
 
 
 @dataclass
 class Table:
     """Feature rows and their labels; hand is NaN where people would split, count -1 where there is none,
-    malformed (1 or 0) NaN where nobody saw a hand to judge."""
+    malformed (1 or 0) NaN where nobody saw a hand to judge, matches (1 or 0: shows what the prompt asks) NaN
+    where nobody said."""
 
     x: np.ndarray
     quality: np.ndarray
     hand: np.ndarray
     count: np.ndarray
     malformed: np.ndarray
+    matches: np.ndarray
     old: list[Verdict]  # what the witnesses' rules alone said (the old judge)
 
     def take(self, idx: np.ndarray) -> Table:
         return Table(self.x[idx], self.quality[idx], self.hand[idx], self.count[idx], self.malformed[idx],
-                     [self.old[i] for i in idx])
+                     self.matches[idx], [self.old[i] for i in idx])
 
     def __add__(self, other: Table) -> Table:
         cat = np.concatenate
         return Table(np.vstack([self.x, other.x]), cat([self.quality, other.quality]), cat([self.hand, other.hand]),
-                     cat([self.count, other.count]), cat([self.malformed, other.malformed]), self.old + other.old)
+                     cat([self.count, other.count]), cat([self.malformed, other.malformed]),
+                     cat([self.matches, other.matches]), self.old + other.old)
 
 
-def _specs(prompts: list[str]) -> list:
+def _specs(prompts: list[str | None]) -> list:
     from prompt import PromptParser
 
     parser, specs = PromptParser(), {}
-    return [specs.setdefault(p, parser.parse(p)) for p in prompts]
+    return [None if p is None else specs.setdefault(p, parser.parse(p)) for p in prompts]
 
 
-def extract(judge: Judge, images: list[np.ndarray], prompts: list[str], name: str) -> tuple[np.ndarray, list[Verdict]]:
-    """Feature rows and the old judge's verdicts of `images`, each against its prompt; cached by the witness
-    weights' digests, the feature names, and the pictures and prompts themselves."""
-    h = hashlib.sha256(json.dumps([quality.witness_digests(judge.weights_dir), quality.feature_names(), prompts])
-                       .encode())
+def extract(judge: Judge, images: list[np.ndarray], prompts: list[str | None],
+            name: str) -> tuple[np.ndarray, list[Verdict]]:
+    """Feature rows and the old judge's verdicts of `images`, each against its prompt (None: none); cached by the witness
+    weights' digests, the feature names, the rules that write the report's features, and the pictures and prompts
+    themselves (a changed rule changes the flags the trees read, so the rows are computed again)."""
+    h = hashlib.sha256(json.dumps([quality.witness_digests(judge.weights_dir), quality.feature_names(), prompts,
+                                   _rules_digest()]).encode())
     for im in images:
         h.update(np.ascontiguousarray(im).tobytes())
     path = cache_dir() / "quality" / f"{name}-{h.hexdigest()[:16]}.npz"
@@ -139,19 +149,31 @@ def extract(judge: Judge, images: list[np.ndarray], prompts: list[str], name: st
     return np.stack(rows), old
 
 
-def rater_table(judge: Judge, pictures: list[RatedPicture]) -> Table:
+def _rules_digest() -> str:
+    """sha256 of the source of the rules and measures the witnesses' report is written by."""
+    from judge import measures, rules
+
+    return hashlib.sha256("".join(Path(m.__file__).read_text() for m in (rules, measures)).encode()).hexdigest()
+
+
+def rater_table(judge: Judge, pictures: list[RatedPicture], blind: bool = False) -> Table:
+    """The rated pictures' rows, each judged against its prompt, or without one (`blind`: what the raters said of
+    the hand stands, what they said of the prompt does not; matches is then unknown). Why blind rows: all but one
+    rated prompt name a gesture, so without them a picture judged with no gesture asked is one the trees never
+    saw, and its score drifts from fit to fit."""
     from PIL import Image
 
     images = []
     for p in pictures:
         with Image.open(p.path) as im:
             images.append(np.asarray(im.convert("RGB")))
-    x, old = extract(judge, images, [p.prompt for p in pictures], "raters")
+    x, old = extract(judge, images, [None if blind else p.prompt for p in pictures], "raters-blind" if blind else "raters")
     target = [int(min(p.counts)) if len(p.counts) == 1 else int(round(np.mean(p.counts))) if p.counts else -1
               for p in pictures]  # two raters who differ: the count between theirs
     wrong = [np.nan if p.malformed is None else float(p.malformed >= 0.5) for p in pictures]  # two who differ: yes
+    matches = [np.nan if p.matches is None else float(p.matches >= 0.5) for p in pictures]  # two who differ: yes
     return Table(x, np.array([p.quality for p in pictures]), np.array([float(p.is_hand) for p in pictures]),
-                 np.array(target), np.array(wrong), old)
+                 np.array(target), np.array(wrong), np.full(len(pictures), np.nan) if blind else np.array(matches), old)
 
 
 def failure_table(judge: Judge, images: list[np.ndarray], kinds: list[str], prompt_pool: list[str], seed: int,
@@ -160,9 +182,10 @@ def failure_table(judge: Judge, images: list[np.ndarray], kinds: list[str], prom
     rng = np.random.default_rng(seed)
     prompts = [prompt_pool[i] for i in rng.integers(len(prompt_pool), size=len(images))]
     x, old = extract(judge, images, prompts, name)
-    hand = [np.nan if FAILURES[k].hand is None else float(FAILURES[k].hand) for k in kinds]
-    return Table(x, np.array([FAILURES[k].quality for k in kinds]), np.array(hand), -np.ones(len(kinds), int),
-                 np.full(len(kinds), np.nan), old)
+    hand = np.array([np.nan if FAILURES[k].hand is None else float(FAILURES[k].hand) for k in kinds])
+    matches = np.where(hand == 0, 0.0, np.nan)  # what is no hand never shows the asked-for hand
+    return Table(x, np.array([FAILURES[k].quality for k in kinds]), hand, -np.ones(len(kinds), int),
+                 np.full(len(kinds), np.nan), matches, old)
 
 
 def clean_and_malformed(judge: Judge, seed: int, count: int, per_kind: int,
@@ -188,7 +211,8 @@ def render_table(judge: Judge, count: int, per_kind: int, seed: int = RENDER_SEE
     malformed: the truth, so the malformed head learns what the detector sees on renders."""
     x, old, malformed = clean_and_malformed(judge, seed, count, per_kind, "renders")
     n = len(x)
-    return Table(x, np.full(n, np.nan), np.ones(n), -np.ones(n, int), malformed.astype(float), old), malformed
+    return Table(x, np.full(n, np.nan), np.ones(n), -np.ones(n, int), malformed.astype(float), np.full(n, np.nan),
+                 old), malformed
 
 
 def relabel(renders: Table, malformed: np.ndarray, pictures: list[RatedPicture]) -> Table:
@@ -202,39 +226,45 @@ def relabel(renders: Table, malformed: np.ndarray, pictures: list[RatedPicture])
     clean = mean([p for p in pictures if p.source == "render"])
     broken = mean([p for p in pictures if p.source.startswith("render ")])
     return Table(renders.x, np.where(malformed, broken, clean), renders.hand, renders.count, renders.malformed,
-                 renders.old)
+                 renders.matches, renders.old)
 
 
 def fit_heads(t: Table, params: dict) -> dict:
-    """The four sklearn heads on `t`, each on the rows that carry its label (quality where it is known, hand
+    """The five sklearn heads on `t`, each on the rows that carry its label (quality where it is known, hand
     where people would not split, fingers where counted, malformed where a hand was judged: the raters' and
-    the rendered twins')."""
+    the rendered twins'; matches where a rater said, and the synthetic non-hands)."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-    rated, known, counted, judged = ~np.isnan(t.quality), ~np.isnan(t.hand), t.count >= 0, ~np.isnan(t.malformed)
+    def classifier(labels: np.ndarray, rows: np.ndarray):
+        return HistGradientBoostingClassifier(**params).fit(t.x[rows], labels[rows].astype(int))
+
+    rated, known, counted = ~np.isnan(t.quality), ~np.isnan(t.hand), t.count >= 0
     return {"quality": HistGradientBoostingRegressor(**params).fit(t.x[rated], t.quality[rated]),
-            "hand": HistGradientBoostingClassifier(**params).fit(t.x[known], t.hand[known].astype(int)),
-            "fingers": HistGradientBoostingClassifier(**params).fit(t.x[counted], t.count[counted]),
-            "malformed": HistGradientBoostingClassifier(**params).fit(t.x[judged], t.malformed[judged].astype(int))}
+            "hand": classifier(t.hand, known), "fingers": classifier(t.count, counted),
+            "malformed": classifier(t.malformed, ~np.isnan(t.malformed)),
+            "matches": classifier(t.matches, ~np.isnan(t.matches))}
 
 
 def predict_heads(heads: dict, x: np.ndarray) -> dict[str, np.ndarray]:
     p_count = np.zeros((len(x), quality.MAX_COUNT + 1))
     p_count[:, heads["fingers"].classes_] = heads["fingers"].predict_proba(x)
     return {"quality": np.clip(heads["quality"].predict(x), 1, 5), "p_hand": heads["hand"].predict_proba(x)[:, 1],
-            "count": p_count.argmax(1), "p_count": p_count, "p_malformed": heads["malformed"].predict_proba(x)[:, 1]}
+            "count": p_count.argmax(1), "p_count": p_count, "p_malformed": heads["malformed"].predict_proba(x)[:, 1],
+            "p_matches": heads["matches"].predict_proba(x)[:, 1]}
 
 
-def hand_threshold(t: Table, groups: np.ndarray, generated: np.ndarray, negatives: Table, params: dict,
-                   folds: int = 5) -> float:
-    """The P(hand) that finds a hand on TARGET_FOUND of the generated non-hands in `t`, out of fold (whole
-    sources held out together, the negatives in every fit)."""
+def hand_threshold(t: Table, pictures: list[RatedPicture], extras: Extras, params: dict, folds: int = 5) -> float:
+    """The P(hand) that finds a hand on TARGET_FOUND of the generated non-hands among `pictures` (the rows of
+    `t`), out of fold: whole sources held out together, every fit with the extras of its own pictures only (a
+    picture's blind row must not teach the fit that predicts it)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import GroupKFold
 
+    groups = np.array([p.source for p in pictures])
+    generated = np.array([p.generated for p in pictures])
     p = np.zeros(len(t.x))
     for train, test in GroupKFold(n_splits=min(folds, len(set(groups)))).split(t.x, groups=groups):
-        fit = t.take(train) + negatives
+        fit = t.take(train) + extras.table([pictures[i] for i in train])
         known = ~np.isnan(fit.hand)
         head = HistGradientBoostingClassifier(**params).fit(fit.x[known], fit.hand[known].astype(int))
         p[test] = head.predict_proba(t.x[test])[:, 1]
@@ -269,11 +299,14 @@ def _fold(t: Table, groups: np.ndarray, generated: np.ndarray, extras: Extras, p
     test, train = np.flatnonzero(groups == source), np.flatnonzero(groups != source)
     negatives = extras.table([p for p in extras.pictures if p.source != source])
     with threadpool_limits(1):  # OpenMP spinning on a shared CPU: one thread per process is far faster
-        pred = predict_heads(fit_heads(t.take(train) + negatives, params), t.x[test])
+        heads = fit_heads(t.take(train) + negatives, params)
+        pred = predict_heads(heads, t.x[test])
+        blind = predict_heads(heads, extras.blind.x[test])  # the same pictures judged without their prompt
+        pred["quality_blind"], pred["p_hand_blind"] = blind["quality"], blind["p_hand"]
         if counter_p is not None:
             head = fit_stacked(t.take(train), counter_p[train], params)
             pred["p_count_stacked"] = predict_stacked(head, t.x[test], counter_p[test])
-        threshold = hand_threshold(t.take(train), groups[train], generated[train], negatives, params)
+        threshold = hand_threshold(t.take(train), [extras.pictures[i] for i in train], extras, params)
     return source, test, pred, threshold
 
 
@@ -288,13 +321,15 @@ def held_out(t: Table, pictures: list[RatedPicture], extras: Extras, params: dic
     generated = np.array([p.generated for p in pictures])
     n = len(pictures)
     out = {"quality": np.full(n, np.nan), "p_hand": np.full(n, np.nan), "count": -np.ones(n, int),
-           "p_malformed": np.full(n, np.nan),
+           "p_malformed": np.full(n, np.nan), "p_matches": np.full(n, np.nan),
+           "quality_blind": np.full(n, np.nan), "p_hand_blind": np.full(n, np.nan),
            "p_count": np.full((n, quality.MAX_COUNT + 1), np.nan), "found": np.zeros(n, bool), "threshold": {}}
     if counter_p is not None:
         out["p_count_stacked"] = np.full((n, quality.MAX_COUNT + 1), np.nan)
     jobs = (delayed(_fold)(t, groups, generated, extras, params, s, counter_p) for s in sources or sorted(set(groups)))
     for source, test, pred, threshold in Parallel(n_jobs=PROCESSES, return_as="generator")(jobs):
-        for key in ("quality", "p_hand", "count", "p_count", "p_malformed", "p_count_stacked"):
+        for key in ("quality", "p_hand", "count", "p_count", "p_malformed", "p_matches", "quality_blind", "p_hand_blind",
+                    "p_count_stacked"):
             if key in pred:
                 out[key][test] = pred[key]
         out["found"][test] = pred["p_hand"] > threshold
@@ -415,6 +450,35 @@ def malformed_check(t: Table, pictures: list[RatedPicture], pred: dict) -> dict:
             "auroc_detector_alone": round(auroc(detector[wrong], detector[~wrong]), 4)}
 
 
+def matches_check(t: Table, pictures: list[RatedPicture], pred: dict) -> dict:
+    """Held out, on generated pictures: how well the matches head ranks what raters said shows the prompt's ask
+    (most of them) above what they said does not."""
+    from judge.metrics import auroc
+
+    rows = np.array([p.generated for p in pictures]) & ~np.isnan(t.matches) & ~np.isnan(pred["p_matches"])
+    yes, head = t.matches[rows] == 1, pred["p_matches"][rows]
+    return {"n": int(rows.sum()), "said_matches": round(float(yes.mean()), 4),
+            "auroc_head": round(auroc(head[yes], head[~yes]), 4)}
+
+
+def blind_check(pictures: list[RatedPicture], pred: dict) -> dict:
+    """Held out, on generated pictures judged without their prompt: Spearman of the predicted quality with the
+    raters' (who saw the prompt), and hand AUROC; the same with the prompt beside them."""
+    from scipy.stats import spearmanr
+
+    from judge.metrics import auroc
+
+    rows = np.array([p.generated for p in pictures]) & ~np.isnan(pred["quality_blind"])
+    rated = np.array([p.quality for p in pictures])[rows]
+    hand = np.array([p.is_hand for p in pictures])[rows]
+    out = {"n": int(rows.sum())}
+    for name, q, p_hand in (("without_prompt", pred["quality_blind"], pred["p_hand_blind"]),
+                            ("with_prompt", pred["quality"], pred["p_hand"])):
+        out[name] = {"spearman_quality": round(float(spearmanr(q[rows], rated).correlation), 4),
+                     "hand_auroc": round(auroc(p_hand[rows][hand], p_hand[rows][~hand]), 4)}
+    return out
+
+
 def bars(new: dict, old: dict) -> dict:
     out = {}
     for key, (target, way) in BARS.items():
@@ -464,7 +528,8 @@ def training_rows(judge: Judge, pictures: list[RatedPicture], quick: bool = Fals
     negatives = failure_table(judge, images, kinds, prompt_pool(pictures), NEG_SEED, "negatives")
     renders, malformed = render_table(judge, *((RENDER_CLEAN // 6, RENDER_PER_KIND // 6) if quick else
                                                (RENDER_CLEAN, RENDER_PER_KIND)))
-    return rater_table(judge, pictures), Extras(negatives, renders, malformed, pictures)
+    return rater_table(judge, pictures), Extras(negatives, renders, malformed, pictures,
+                                                rater_table(judge, pictures, blind=True))
 
 
 def run(quick: bool, weights_dir: Path, out: Path, witnesses: Path = DEFAULT_WEIGHTS) -> dict:
@@ -488,8 +553,7 @@ def run(quick: bool, weights_dir: Path, out: Path, witnesses: Path = DEFAULT_WEI
     pred = held_out(table, pictures, extras, params, held_sources, counter_p)
     with threadpool_limits(1):
         heads = fit_heads(table + extras.table(pictures), params)
-        groups = np.array([p.source for p in pictures])
-        threshold = hand_threshold(table, groups, np.array([p.generated for p in pictures]), negatives, params)
+        threshold = hand_threshold(table, pictures, extras, params)
         share = choose_share(judge, heads, *((SHARE_CLEAN // 4, SHARE_PER_KIND // 4) if quick else ()))
         choice = count_choice(table, pictures, pred, counter_p)
         verdicts = _verdicts(pred, choice.pop("counts"), share["share"])
@@ -513,12 +577,14 @@ def run(quick: bool, weights_dir: Path, out: Path, witnesses: Path = DEFAULT_WEI
     model = quality.QualityModel.load(weights_dir)
     report = {"command": meta["fit"]["command"],
               "protocol": "leave one source out over the rater set (23 sources); every head and the hand threshold "
-                          "fitted again without the held-out source, plus the synthetic failures and the rendered "
-                          "twins (labelled from the fold's own ratings); the malformed head's share of the score chosen on "
+                          "fitted again without the held-out source, plus the synthetic failures, the rendered "
+                          "twins (labelled from the fold's own ratings) and the fold's rated pictures judged without "
+                          "their prompt; the malformed head's share of the score chosen on "
                           "renders only (seed 99300); bars on generated pictures; finger count right when it is one a "
                           "rater gave (six or more as one answer)",
               "bars": bars(new, old), "held_out": _strip(new), "old_judge": _strip(old), "finger_count": choice,
-              "malformed": malformed_check(table, pictures, pred),
+              "malformed": malformed_check(table, pictures, pred), "matches": matches_check(table, pictures, pred),
+              "no_prompt": blind_check(pictures, pred),
               "hand_threshold": {"shipped": meta["hand_threshold"], "per_fold": pred["threshold"]},
               "per_source": _sources(sub, [verdicts[i] for i in keep], [table.old[i] for i in keep]),
               "synthetic_failures": synthetic_check(judge, model, pool, 5 if quick else HELD_PER_KIND),
@@ -565,6 +631,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
         return 2
     print(json.dumps({"bars": report["bars"], "finger_count": report["finger_count"], "malformed": report["malformed"],
+                      "matches": report["matches"], "no_prompt": report["no_prompt"],
                       "out": str(out)}))
     return 0
 
