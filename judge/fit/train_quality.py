@@ -297,9 +297,9 @@ def _fold(t: Table, groups: np.ndarray, generated: np.ndarray, extras: Extras, p
     from threadpoolctl import threadpool_limits
 
     test, train = np.flatnonzero(groups == source), np.flatnonzero(groups != source)
-    negatives = extras.table([p for p in extras.pictures if p.source != source])
+    extra = extras.table([p for p in extras.pictures if p.source != source])
     with threadpool_limits(1):  # OpenMP spinning on a shared CPU: one thread per process is far faster
-        heads = fit_heads(t.take(train) + negatives, params)
+        heads = fit_heads(t.take(train) + extra, params)
         pred = predict_heads(heads, t.x[test])
         blind = predict_heads(heads, extras.blind.x[test])  # the same pictures judged without their prompt
         pred["quality_blind"], pred["p_hand_blind"] = blind["quality"], blind["p_hand"]
@@ -328,10 +328,8 @@ def held_out(t: Table, pictures: list[RatedPicture], extras: Extras, params: dic
         out["p_count_stacked"] = np.full((n, quality.MAX_COUNT + 1), np.nan)
     jobs = (delayed(_fold)(t, groups, generated, extras, params, s, counter_p) for s in sources or sorted(set(groups)))
     for source, test, pred, threshold in Parallel(n_jobs=PROCESSES, return_as="generator")(jobs):
-        for key in ("quality", "p_hand", "count", "p_count", "p_malformed", "p_matches", "quality_blind", "p_hand_blind",
-                    "p_count_stacked"):
-            if key in pred:
-                out[key][test] = pred[key]
+        for key, values in pred.items():  # every key a fold predicts has its array in `out`
+            out[key][test] = values
         out["found"][test] = pred["p_hand"] > threshold
         out["threshold"][source] = round(threshold, 4)
         print(f"  held out {source}: threshold {threshold:.3f}", file=sys.stderr, flush=True)
