@@ -64,6 +64,10 @@ class Calibration:
     # The palm is seen edge-on when the view head's P(side view) is above this (seed 7202): the count head then
     # replaces the tip count, and the edge-on limits apply.
     side_view_above: float = 0.3
+    # A picture goes to the witnesses trained on many looks when the look head's P(another look) is above this
+    # (`judge.fit.train_look`; chosen by hand so that few of the generators' pictures go there: of the raters' second
+    # batch, which the head never saw, 1 in 480; of the validation renders none)
+    other_look_above: float = 0.9
     # MediaPipe's anatomy on 64 px drawn hands separated malformed from clean renders at chance (AUROC
     # 0.4-0.6 for finger ratios and joint angles), so its findings count a quarter (by hand)
     landmark_weight: float = 0.25

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -39,7 +39,7 @@ from judge import calibration, metrics, quality, rules
 from judge.calibration import Calibration
 from judge.image import as_rgb
 from judge.report import Evidence, HandReport, SetReport
-from judge.witnesses import counter, defect, landmarks, silhouette
+from judge.witnesses import counter, defect, landmarks, look, silhouette
 from judge.witnesses.anatomy_check import check
 from judge.witnesses.sharpness import acutance
 
@@ -60,6 +60,7 @@ class Networks:
     counter: Lazy
     landmarks: Lazy
     quality: Lazy
+    look_head: Lazy
     lock: threading.RLock = field(default_factory=threading.RLock, compare=False, repr=False)
 
     @classmethod
@@ -73,6 +74,7 @@ class Networks:
             counter=Lazy(partial(counter.load_net, weights_dir / counter.WEIGHTS_FILE), "finger counter"),
             landmarks=Lazy(landmarks.LandmarkModel, "MediaPipe hand model"),
             quality=Lazy(partial(quality.QualityModel.load, weights_dir), "quality model"),
+            look_head=Lazy(partial(look.LookHead.load, weights_dir / look.LOOK_HEAD_FILE), "look head"),
         )
 
 
@@ -90,6 +92,7 @@ class Judge:
         self._references: dict[tuple[int, int], Lazy[np.ndarray]] = {}
         self._diversity: dict[bytes, Lazy[float]] = {}
         self.weights_dir: Path | None = None  # set by `load`; a judge built from parts cannot be pickled
+        self.other_looks: Judge | None = None  # set by `load` when the folder has witnesses for other looks
 
     @classmethod
     def load(cls, weights_dir: Path | None = None) -> Judge:
@@ -99,6 +102,8 @@ class Judge:
         path = weights_dir / calibration.FILE
         judge = cls(Calibration.load(path) if path.exists() else Calibration(), Networks.from_dir(weights_dir))
         judge.weights_dir = weights_dir
+        if (weights_dir / look.OTHER_LOOKS_DIR).is_dir():
+            judge.other_looks = cls.load(weights_dir / look.OTHER_LOOKS_DIR)
         return judge
 
     def __reduce__(self):
@@ -114,7 +119,11 @@ class Judge:
     def evaluate(self, evidence: Evidence, spec: HandSpec | None = None) -> HandReport:
         """Turn evidence into a scored report, against the prompt's spec if there is one: the witnesses'
         report by the rules (`judge.rules`), read by the quality model, then the rules again with its verdict
-        (hand or not, count, score). Without the quality model, the witnesses' report, saying so."""
+        (hand or not, count, score). Without the quality model, the witnesses' report, saying so. A picture drawn
+        in a look unlike the renders and the generators' pictures goes to the witnesses trained on many looks
+        (`judge.witnesses.look`), whose rules judge it alone: the quality model never saw such pictures."""
+        if self.in_other_look(evidence):
+            return self._other_look_report(evidence, spec)
         witness = self.witness_report(evidence, spec)
         model = self.networks.quality.get_or_none()
         if model is None or evidence.sil is None:
@@ -124,6 +133,26 @@ class Judge:
         x = quality.features(evidence, witness, self.networks.count_head.get_or_none())
         verdict = model.verdict(x, partial(self._counter_probabilities, evidence))
         return rules.evaluate(evidence, spec, self.calibration, verdict)
+
+    def in_other_look(self, evidence: Evidence) -> bool:
+        """Is this picture drawn in a look the judge has other witnesses for (the look head's P above the
+        calibration's `other_look_above`)? False without those witnesses, the look head or a silhouette."""
+        head = self.networks.look_head.get_or_none() if self.other_looks is not None else None
+        if head is None or evidence.sil is None or evidence.sil.maps.features is None:
+            return False
+        small = evidence.small if evidence.small is not None else silhouette.to_input(evidence.rgb)
+        return head.probability(small, evidence.sil.maps.features) > self.calibration.other_look_above
+
+    def _other_look_report(self, evidence: Evidence, spec: HandSpec | None) -> HandReport:
+        """The other looks' witnesses' report by the rules (MediaPipe's landmarks are reused: they do not
+        depend on the witnesses)."""
+        other = self.other_looks
+        ev = other.gather(evidence.rgb, use_landmarks=False)
+        ev = replace(ev, lm=evidence.lm, violations=evidence.violations, notes=evidence.notes + ev.notes)
+        report = other.witness_report(ev, spec)
+        report.notes.append("drawn in a look unlike the generators' pictures: judged by witnesses trained on many "
+                            "looks, by their rules alone (the model fitted to people never saw such pictures)")
+        return report
 
     def witness_report(self, evidence: Evidence, spec: HandSpec | None = None) -> HandReport:
         """The witnesses' report by the rules alone (what the quality model reads)."""

@@ -118,7 +118,7 @@ def test_a_low_score_says_why(judge):
 
 
 def test_without_the_quality_files_the_witnesses_score_and_say_so(tmp_path):
-    for path in DEFAULT_WEIGHTS.iterdir():
+    for path in (p for p in DEFAULT_WEIGHTS.iterdir() if p.is_file()):
         if path.name not in (quality.FILE, quality.META):
             shutil.copy(path, tmp_path / path.name)
     plain = Judge.load(tmp_path)

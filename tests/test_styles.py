@@ -16,7 +16,8 @@ from world.render import render_sample
 from world.style2d import MALFORMATIONS, draw_hand
 
 ROOT = Path(__file__).resolve().parent.parent
-TRAINING = ("judge/fit/train_silhouette.py", "judge/fit/train_defect.py", "judge/fit/calibrate.py", "world/styles.py")
+TRAINING = ("judge/fit/train_silhouette.py", "judge/fit/train_defect.py", "judge/fit/calibrate.py", "judge/fit/train_look.py",
+            "world/styles.py")
 
 
 def _render(i: int = 3):

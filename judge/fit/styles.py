@@ -81,7 +81,8 @@ def score(judge: Judge, cases: list[tuple[np.ndarray, dict]]) -> dict[str, list[
             with_spec, blind = report(ev, HandSpec(gesture=label["gesture"])), report(ev)
             rows[mode].append({**label, "score_spec": with_spec.hand_score, "score_blind": blind.hand_score,
                                "count": blind.extended_count if blind.hand_found else None,
-                               "found": blind.hand_found, "p_malformed": p_bad})
+                               "found": blind.hand_found, "p_malformed": p_bad,
+                               "other_look": mode == "full" and judge.in_other_look(ev)})
     return rows
 
 
@@ -102,7 +103,8 @@ def summary(rows: list[dict]) -> dict:
                  "count_exact_by_gesture": {g: _rate(r["count"] == r["true_count"] for r in clean if r["gesture"] == g)
                                             for g in sorted({r["gesture"] for r in clean})},
                  "hand_found_clean": _rate(r["found"] for r in clean), "hand_found_malformed": _rate(r["found"] for r in bad),
-                 "mean_score_clean_spec": round(float(np.mean([r["score_spec"] for r in clean])), 2)}
+                 "mean_score_clean_spec": round(float(np.mean([r["score_spec"] for r in clean])), 2),
+                 "sent_to_other_looks": _rate(r["other_look"] for r in rows)}
     for mode in ("spec", "blind"):
         neg = [-r[f"score_{mode}"] for r in clean]
         out[f"auroc_{mode}"] = round(auroc([-r[f"score_{mode}"] for r in bad], neg), 4)
