@@ -297,6 +297,18 @@ def paint(style: Style, image: np.ndarray, hand: np.ndarray) -> np.ndarray:
     return out
 
 
+def for_render(style: Style, holds_object: bool) -> Style:
+    """`style` as a render can take it: one that holds an object keeps its background (the hand mask does not
+    cover the object)."""
+    return replace(style, background="keep") if holds_object else style
+
+
+def restyle(style: Style, image: np.ndarray, hand: np.ndarray) -> np.ndarray:
+    """A whole picture in the style's look (`warp`, then `paint`), given only its hand mask."""
+    image, masks, _ = warp(style, image, hand[None].astype(np.uint8), np.zeros((0, 2)))
+    return paint(style, image, masks[0])
+
+
 def randomise(rng: np.random.Generator, image: np.ndarray, masks: np.ndarray, points: np.ndarray,
               tips: np.ndarray | None = None, keep_background: bool = False,
               plain: float = 0.15) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -23,7 +23,6 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -57,11 +56,9 @@ def styled_renders(clean: int, per_kind: int) -> list[tuple[np.ndarray, dict]]:
     for k, kind in enumerate((None, *ANOMALIES)):
         for i in range(clean if kind is None else per_kind):
             r = render_sample(RENDER_SEED, i, 64, anomaly=kind)
-            style = styles.sample_style(np.random.default_rng([STYLED_SEED, k, i]))
-            if r.label["object"] != "none":
-                style = replace(style, background="keep")  # the hand mask does not cover the object
-            image, masks, _ = styles.warp(style, r.image, r.mask[None].astype(np.uint8), np.zeros((0, 2)))
-            out.append((styles.paint(style, image, masks[0]),
+            style = styles.for_render(styles.sample_style(np.random.default_rng([STYLED_SEED, k, i])),
+                                      r.label["object"] != "none")
+            out.append((styles.restyle(style, r.image, r.mask),
                         {"kind": kind or "clean", "gesture": r.label["gesture"], "true_count": r.label["extended_count"]}))
     return out
 

@@ -52,23 +52,17 @@ def other_look(style) -> bool:
 def looked_renders(seed: int, count: int) -> list[np.ndarray]:
     """`count` renders, each in a random look that changes the drawing (`other_look`); renders that hold an
     object keep their background (the hand mask does not cover the object)."""
-    from dataclasses import replace
-
     from world import styles
     from world.render import render_sample
 
     out, i = [], 0
     while len(out) < count:
-        rng = np.random.default_rng([seed, i])
         r = render_sample(seed, i, SIZE)
-        style = styles.sample_style(rng, plain=0.0)
-        if r.label["object"] != "none":
-            style = replace(style, background="keep")
+        style = styles.for_render(styles.sample_style(np.random.default_rng([seed, i]), plain=0.0),
+                                  r.label["object"] != "none")
         i += 1
-        if not other_look(style):
-            continue
-        image, masks, _ = styles.warp(style, r.image, r.mask[None].astype(np.uint8), np.zeros((0, 2)))
-        out.append(styles.paint(style, image, masks[0]))
+        if other_look(style):
+            out.append(styles.restyle(style, r.image, r.mask))
     return out
 
 

@@ -368,11 +368,9 @@ def train(count: int, epochs: int, batch: int, out: Path, threads: int, shards: 
 
 def styled(seed: int, index: int, render, plain: float = 0.15) -> np.ndarray:
     """A render in the random style of (seed, index) (`world.styles`; a held object keeps its background)."""
-    style = styles.sample_style(np.random.default_rng([seed, index, 5]), plain)
-    if render.label["object"] != "none":
-        style = replace(style, background="keep")
-    image, masks, _ = styles.warp(style, render.image, render.mask[None].astype(np.uint8), np.zeros((0, 2)))
-    return styles.paint(style, image, masks[0])
+    style = styles.for_render(styles.sample_style(np.random.default_rng([seed, index, 5]), plain),
+                              render.label["object"] != "none")
+    return styles.restyle(style, render.image, render.mask)
 
 
 def _clean_maps(count: int, seed: int, weights: Path = WEIGHTS, randomise: bool = False, plain: float = 0.5) -> list[tuple]:
