@@ -1,10 +1,11 @@
-"""Domain randomisation (world.styles), the held-out cartoon style (world.style2d) and the rule that keeps
-that style out of every witness's training."""
+"""Domain randomisation (world.styles), the held-out cartoon and chalk styles (world.style2d) and the rule
+that keeps those styles out of every witness's training."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,27 @@ def test_flat_skin_and_an_outline():
     assert out[ring].mean() < 40
 
 
+def test_an_outline_can_reach_into_the_hand_as_drawn_lines_do():
+    image, masks = _render()
+    hand = masks[0].astype(bool)
+    import cv2
+
+    edge = hand & ~cv2.erode(hand.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    outside = styles.Style(skin="flat", skin_colour=(250.0, 210.0, 80.0), outline=1.0, ink=(0.0, 0.0, 0.0))
+    inside = replace(outside, ink_inside=1.0)
+    assert styles.paint(outside, image, hand)[edge].mean() > 100  # the hand's own edge pixels stay skin
+    assert styles.paint(inside, image, hand)[edge].mean() < 60  # inked
+
+
+def test_drawing_ink_inside_leaves_every_other_draw_of_a_style_alone():
+    """Looks drawn without it (the validation renders' and the fits' looks) stay as they were."""
+    for s in range(40):
+        plain, inked = (styles.sample_style(np.random.default_rng(s), 0.15, share) for share in (0.0, 1.0))
+        assert plain.ink_inside == 0.0
+        assert replace(inked, ink_inside=0.0) == plain
+        assert (inked.ink_inside > 0) == (inked.outline > 0)
+
+
 def test_flat_skin_turns_two_tone_when_a_fingertip_lies_inside_the_hand():
     hand = np.zeros((64, 64), bool)
     hand[10:50, 10:50] = True
@@ -106,6 +128,17 @@ def test_cartoon_hands_are_deterministic_and_carry_their_truth():
     assert a.label["extended_count"] == len(GESTURE_DIGITS[a.label["gesture"]]) and a.label["malformation"] is None
     ink = (a.image.astype(int).sum(2) < 150).mean()
     assert 0.01 < ink < 0.3  # an outlined drawing, not a blank or a blot
+
+
+def test_a_chalk_drawing_is_the_same_hand_in_light_lines_on_a_dark_board():
+    cartoon, chalk = draw_hand(11, 4), draw_hand(11, 4, look="chalk")
+    assert np.array_equal(chalk.image, draw_hand(11, 4, look="chalk").image)
+    assert chalk.label["style"] == "chalk"
+    assert {k: v for k, v in chalk.label.items() if k != "style"} == {k: v for k, v in cartoon.label.items() if k != "style"}
+    lum = chalk.image.astype(float).mean(2)
+    assert np.median(lum) < 70 and 0.01 < (lum > 120).mean() < 0.25  # a dark board, light strokes, not filled in
+    with pytest.raises(ValueError, match="unknown look"):
+        draw_hand(11, 4, look="oil")
 
 
 @pytest.mark.parametrize("kind", MALFORMATIONS)

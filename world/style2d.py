@@ -37,6 +37,9 @@ SUPERSAMPLE = 4  # drawn at 4x, then averaged down: smooth outlines at 64 px
 CARTOON_FILLS = ("ffd34e", "ffe0bd", "f1c27d", "e0ac69", "c68642", "8d5524", "ffffff", "fcd9c0")
 INKS = ("111111", "2b1d14", "3a2a20", "1c2340")
 PAPERS = ("ffffff", "fbf8f0", "eef4fb", "f4f0ff", "eefbea", "fff4e6", "e8e8e8")
+LOOKS: tuple[str, ...] = ("cartoon", "chalk")
+BOARDS = ("1f3b2d", "2a2a2a", "17202a", "2e3b33", "111111")  # chalkboards: green, grey, slate, black
+CHALKS = ("f2f2f2", "fff6b0", "ffd6e8", "cfe8ff")
 
 
 @dataclass
@@ -184,11 +187,31 @@ def _paint(parts: list[_Part], big: int, fill: np.ndarray, ink: np.ndarray, pape
     return img
 
 
+def _chalk(rng: np.random.Generator, big: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fill, ink, paper) of a chalk drawing: light lines on a dark board, the hand not filled in."""
+    board = _hex(str(rng.choice(BOARDS)))
+    return board, _hex(str(rng.choice(CHALKS))), board
+
+
+def _chalk_texture(rng: np.random.Generator, img: np.ndarray, board: np.ndarray) -> np.ndarray:
+    """Chalk is grainy: each stroke pixel keeps 55-100 % of its lightness, and the board carries smudges."""
+    import cv2
+
+    grain = rng.uniform(0.55, 1.0, img.shape[:2])[..., None]
+    out = board + (img - board) * grain
+    smudge = cv2.GaussianBlur(rng.normal(0, 1, img.shape[:2]).astype(np.float32), (0, 0), img.shape[0] / 24)
+    return out + 6.0 * smudge[..., None] / max(float(np.abs(smudge).max()), 1e-6)
+
+
 def draw_hand(seed: int, index: int = 0, size: int = 64, gesture: str | None = None,
-              malformation: str | None = None) -> Cartoon:
-    """One cartoon hand; everything random comes from (seed, index, malformation)."""
+              malformation: str | None = None, look: str = "cartoon") -> Cartoon:
+    """One cartoon hand; everything random comes from (seed, index, malformation). `look`: "cartoon" (flat
+    fill and a dark outline) or "chalk" (light lines on a dark board, not filled in): a third style, held out
+    from every fit and from every choice made on the cartoons; the same hand for the same arguments."""
     if malformation is not None and malformation not in MALFORMATIONS:
         raise ValueError(f"unknown malformation {malformation!r}; choose from {MALFORMATIONS}")
+    if look not in LOOKS:
+        raise ValueError(f"unknown look {look!r}; choose from {LOOKS}")
     rng = np.random.default_rng([seed, index, 0 if malformation is None else 1 + MALFORMATIONS.index(malformation)])
     options = GESTURES_2D if malformation is None else MALFORMED_GESTURES[malformation]
     gesture = gesture or str(rng.choice(options))
@@ -205,9 +228,14 @@ def draw_hand(seed: int, index: int = 0, size: int = 64, gesture: str | None = N
     fill = _hex(str(rng.choice(fills)))
     ink, paper = _hex(str(rng.choice(INKS))), _hex(str(rng.choice(PAPERS)))
     width = rng.uniform(1.0, 1.6) * SUPERSAMPLE
+    chalk = np.random.default_rng([seed, index, 0 if malformation is None else 1 + MALFORMATIONS.index(malformation), 9])
+    if look == "chalk":
+        fill, ink, paper = _chalk(chalk, big)
     img = _paint(_parts(chains, to_cam, scale, offset, width), big, fill, ink, paper, width)
+    if look == "chalk":
+        img = _chalk_texture(chalk, img.astype(np.float32), paper)
     image = img.reshape(size, SUPERSAMPLE, size, SUPERSAMPLE, 3).mean((1, 3))
-    label = {"style": "2d", "gesture": gesture, "view": view, "handedness": handedness,
+    label = {"style": "2d" if look == "cartoon" else look, "gesture": gesture, "view": view, "handedness": handedness,
              "extended": [d for d in extended], "extended_count": len(extended),
              "asked_count": len(GESTURE_DIGITS[gesture]), "malformation": malformation, "malformation_info": info}
     return Cartoon(image=np.clip(image + 0.5, 0, 255).astype(np.uint8), label=label)

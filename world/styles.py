@@ -41,6 +41,7 @@ class Style:
     skin: str = "shaded"
     skin_colour: tuple[float, float, float] = (0.0, 0.0, 0.0)  # 0..255
     outline: float = 0.0  # ink width in px (0: none)
+    ink_inside: float = 0.0  # how far the outline also reaches into the hand, px (drawn lines sit on the edge)
     inner_lines: bool = False  # ink where the shading breaks inside the hand (fingers over each other)
     ink: tuple[float, float, float] = (20.0, 20.0, 20.0)
     gain: tuple[float, float, float] = (1.0, 1.0, 1.0)
@@ -79,9 +80,13 @@ def _skin_colour(rng: np.random.Generator) -> tuple[float, float, float]:
     return tuple(float(c) for c in np.clip(base * rng.uniform(0.9, 1.1, 3), 0, 255))
 
 
-def sample_style(rng: np.random.Generator, plain: float = 0.15) -> Style:
+def sample_style(rng: np.random.Generator, plain: float = 0.15, ink_inside: float = 0.0) -> Style:
     """One random look; with probability `plain` only mild colour, blur and noise (the renders as they
-    are still make up part of what the witnesses see)."""
+    are still make up part of what the witnesses see). With probability `ink_inside`, an outline also
+    reaches into the hand: drawings ink the edge itself, which thins fingers that are 3-5 px wide at 64 px;
+    an outline only outside the hand taught the net that ink ends the hand, and its mask stopped at the palm
+    of outlined fingers. Drawn from the style's own seed, so the other draws (and the looks drawn without
+    it) stay as they were."""
     seed = int(rng.integers(2**31))
     jitter = rng.random() < 0.6
     look = dict(
@@ -101,8 +106,10 @@ def sample_style(rng: np.random.Generator, plain: float = 0.15) -> Style:
     background = str(rng.choice(BACKGROUNDS, p=[0.3, 0.14, 0.14, 0.14, 0.08, 0.2]))
     skin = str(rng.choice(SKINS, p=[0.5, 0.3, 0.2]))
     outline = float(rng.uniform(0.8, 2.0)) if rng.random() < 0.35 else 0.0
+    inside = np.random.default_rng([seed, 4])
+    reach = float(inside.uniform(0.4, 1.2)) if outline > 0 and inside.random() < ink_inside else 0.0
     return Style(angle=angle, scale=scale, shift=(float(rng.uniform()), float(rng.uniform())), background=background,
-                 skin=skin, skin_colour=_skin_colour(rng), outline=outline,
+                 skin=skin, skin_colour=_skin_colour(rng), outline=outline, ink_inside=reach,
                  inner_lines=outline > 0 and rng.random() < 0.5, ink=_colour(rng, (0.0, 0.25)),
                  swap_channels=jitter and rng.random() < 0.1, jpeg=int(rng.integers(20, 76)) if rng.random() < 0.3 else 0,
                  **look)
@@ -246,8 +253,8 @@ def legible(style: Style, hand: np.ndarray, points: np.ndarray, depth: float = 2
 
 
 def _ink(style: Style, img: np.ndarray, hand: np.ndarray, shading: np.ndarray) -> np.ndarray:
-    """An outline around the hand (`outline` px wide) and, with `inner_lines`, lines where the rendered
-    shading jumps inside it (a finger in front of another)."""
+    """An outline around the hand (`outline` px wide, reaching `ink_inside` px into it) and, with
+    `inner_lines`, lines where the rendered shading jumps inside it (a finger in front of another)."""
     import cv2
 
     if style.outline <= 0:
@@ -256,6 +263,11 @@ def _ink(style: Style, img: np.ndarray, hand: np.ndarray, shading: np.ndarray) -
     ring1 = cv2.dilate(h8, np.ones((3, 3), np.uint8)).astype(bool) & ~hand
     ring2 = cv2.dilate(h8, np.ones((5, 5), np.uint8)).astype(bool) & ~hand & ~ring1
     a = ring1.astype(np.float32) * min(1.0, style.outline) + ring2 * float(np.clip(style.outline - 1, 0, 1))
+    if style.ink_inside > 0:
+        inner = cv2.erode(h8, np.ones((3, 3), np.uint8)).astype(bool)
+        edge1 = hand & ~inner
+        edge2 = inner & ~cv2.erode(h8, np.ones((5, 5), np.uint8)).astype(bool)
+        a = a + edge1 * min(1.0, style.ink_inside) + edge2 * float(np.clip(style.ink_inside - 1, 0, 1))
     if style.inner_lines:
         gx, gy = cv2.Sobel(shading, cv2.CV_32F, 1, 0), cv2.Sobel(shading, cv2.CV_32F, 0, 1)
         grad = np.hypot(gx, gy) * cv2.erode(h8, np.ones((3, 3), np.uint8))
@@ -311,11 +323,11 @@ def restyle(style: Style, image: np.ndarray, hand: np.ndarray) -> np.ndarray:
 
 def randomise(rng: np.random.Generator, image: np.ndarray, masks: np.ndarray, points: np.ndarray,
               tips: np.ndarray | None = None, keep_background: bool = False,
-              plain: float = 0.15) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              plain: float = 0.15, ink_inside: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One random style applied to a picture and its targets: (image, masks, points). `tips`: which points
     are fingertips (see `legible`); `keep_background` for pictures with a held object, which the hand mask
-    does not cover (a new background would erase it); `plain`: see `sample_style`."""
-    style = sample_style(rng, plain)
+    does not cover (a new background would erase it); `plain`, `ink_inside`: see `sample_style`."""
+    style = sample_style(rng, plain, ink_inside)
     if keep_background:
         style = replace(style, background="keep")
     image, masks, points = warp(style, image, masks, points)

@@ -1,5 +1,6 @@
 """The judge on pictures drawn another way: flat 2D cartoon hands (`world.style2d`, a style no witness
-trains on) and the validation renders in random looks (`world.styles`). Before and after the witnesses
+trains on) and the validation renders in random looks (`world.styles`), also with every outline reaching into
+the hand as drawn lines do ("drawn_renders": the same renders and looks otherwise). Before and after the witnesses
 were retrained with domain randomisation.
 
 Why: every other check of the judge uses the renderer's own pictures. A person counts the fingers of
@@ -35,28 +36,32 @@ from world.render import render_sample
 from world.style2d import GESTURES_2D, MALFORMATIONS, draw_hand
 
 CARTOON_SEED = 9401  # cartoon hands (a style no witness trains on)
+CHALK_SEED = 9402  # chalk drawings (no witness trains on them, and nothing was chosen on them)
 STYLED_SEED = 9304  # the looks given to the validation renders (seed 9303, as judge.fit.validate)
 RENDER_SEED = 9303
 OUT = REPO_ROOT / "results" / "judge_styles.json"
 
 
-def cartoons(per_gesture: int, per_kind: int) -> list[tuple[np.ndarray, dict]]:
-    """Healthy cartoon hands, `per_gesture` of every gesture, then `per_kind` of each malformation."""
-    out = [draw_hand(CARTOON_SEED, i, gesture=g) for g in GESTURES_2D for i in range(per_gesture)]
-    out += [draw_hand(CARTOON_SEED, i, malformation=k) for k in MALFORMATIONS for i in range(per_kind)]
+def cartoons(per_gesture: int, per_kind: int, look: str = "cartoon") -> list[tuple[np.ndarray, dict]]:
+    """Healthy cartoon hands, `per_gesture` of every gesture, then `per_kind` of each malformation (`look`:
+    "cartoon", or "chalk" from a seed of its own)."""
+    seed = CARTOON_SEED if look == "cartoon" else CHALK_SEED
+    out = [draw_hand(seed, i, gesture=g, look=look) for g in GESTURES_2D for i in range(per_gesture)]
+    out += [draw_hand(seed, i, malformation=k, look=look) for k in MALFORMATIONS for i in range(per_kind)]
     return [(c.image, {"kind": c.label["malformation"] or "clean", "gesture": c.label["gesture"],
                        "true_count": c.label["extended_count"]}) for c in out]
 
 
-def styled_renders(clean: int, per_kind: int) -> list[tuple[np.ndarray, dict]]:
-    """The validation renders (seed 9303: clean, then each malformation) each in a random look of its own."""
+def styled_renders(clean: int, per_kind: int, ink_inside: float = 0.0) -> list[tuple[np.ndarray, dict]]:
+    """The validation renders (seed 9303: clean, then each malformation) each in a random look of its own;
+    `ink_inside`: the share of outlines that also reach into the hand (`world.styles.sample_style`)."""
     from world import styles
 
     out = []
     for k, kind in enumerate((None, *ANOMALIES)):
         for i in range(clean if kind is None else per_kind):
             r = render_sample(RENDER_SEED, i, 64, anomaly=kind)
-            style = styles.for_render(styles.sample_style(np.random.default_rng([STYLED_SEED, k, i])),
+            style = styles.for_render(styles.sample_style(np.random.default_rng([STYLED_SEED, k, i]), 0.15, ink_inside),
                                       r.label["object"] != "none")
             out.append((styles.restyle(style, r.image, r.mask),
                         {"kind": kind or "clean", "gesture": r.label["gesture"], "true_count": r.label["extended_count"]}))
@@ -123,8 +128,11 @@ def measure(judge: Judge, per_gesture: int, per_kind: int, styled: int, no_hand:
     t0 = time.time()
     out: dict = {}
     for name, cases, seeds in (("cartoon_2d", cartoons(per_gesture, per_kind), {"seed": CARTOON_SEED}),
+                               ("chalk_2d", cartoons(per_gesture, per_kind, "chalk"), {"seed": CHALK_SEED}),
                                ("styled_renders", styled_renders(styled, max(1, styled // 5)),
-                                {"seed": RENDER_SEED, "style_seed": STYLED_SEED})):
+                                {"seed": RENDER_SEED, "style_seed": STYLED_SEED}),
+                               ("drawn_renders", styled_renders(styled, max(1, styled // 5), ink_inside=1.0),
+                                {"seed": RENDER_SEED, "style_seed": STYLED_SEED, "ink_inside": 1.0})):
         for mode, rows in score(judge, cases).items():
             out[name if mode == "plain" else f"{name}_{mode}"] = {**seeds, **summary(rows)}
     out.update(rejection(judge, no_hand))

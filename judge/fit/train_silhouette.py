@@ -237,7 +237,7 @@ def _negative(rng: np.random.Generator, randomise: bool) -> np.ndarray:
 
 
 def _example(rng: np.random.Generator, data: Renders, i: int, randomise: bool,
-             plain: float) -> tuple[np.ndarray, np.ndarray]:
+             plain: float, ink_inside: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """(image float HxWx3, target C x H x W) of training image i: augmented, or in a random style whose
     rotation and scale move the target masks and points with it (`world.styles`; `plain` of them only
     mildly changed)."""
@@ -245,11 +245,12 @@ def _example(rng: np.random.Generator, data: Renders, i: int, randomise: bool,
         return augment(rng, data.images[i]), heatmaps(data.masks[i], data.points[i])
     pts = data.points[i]
     x, m, p = styles.randomise(rng, data.images[i], data.masks[i], pts, tips=pts[:, 2] == CHANNELS.index("tip"),
-                               keep_background=bool(data.objects[i]), plain=plain)
+                               keep_background=bool(data.objects[i]), plain=plain, ink_inside=ink_inside)
     return x.astype(np.float32), heatmaps(m, p)
 
 
-def _batch(rng: np.random.Generator, idx: np.ndarray, data: Renders, randomise: bool = False, plain: float = 0.15):
+def _batch(rng: np.random.Generator, idx: np.ndarray, data: Renders, randomise: bool = False, plain: float = 0.15,
+           ink_inside: float = 0.0):
     """(x, y) tensors of one training batch: augmented (or randomly styled) renders, mirrored half the
     time, and 8 % negatives."""
     import torch
@@ -260,7 +261,7 @@ def _batch(rng: np.random.Generator, idx: np.ndarray, data: Renders, randomise: 
             xs.append(_negative(rng, randomise))
             ys.append(np.zeros((len(CHANNELS), SIZE, SIZE), np.float32))
             continue
-        x, y = _example(rng, data, int(i), randomise, plain)
+        x, y = _example(rng, data, int(i), randomise, plain, ink_inside)
         if rng.random() < 0.5:
             x, y = x[:, ::-1], y[:, :, ::-1]
         xs.append(x)
@@ -311,7 +312,7 @@ def checkpoint_path(out: Path) -> Path:
 
 def train(count: int, epochs: int, batch: int, out: Path, threads: int, shards: int = 1,
           init: Path | None = None, lr: float = 3e-3, randomise: bool = False, resume: bool = False,
-          plain: float = 0.15) -> dict:
+          plain: float = 0.15, ink_inside: float = 0.0) -> dict:
     """`shards` sets of `count` renders (seeds TRAIN_SEED, TRAIN_SEED + 1, ...); `init`: start from these
     weights; `randomise`: every render in a random style (`world.styles`), `plain` of them only mildly
     changed; `resume`: continue from the checkpoint beside `out` when there is one.
@@ -344,7 +345,7 @@ def train(count: int, epochs: int, batch: int, out: Path, threads: int, shards: 
         order = rng.permutation(count)
         total = 0.0
         for b in range(per_epoch):
-            x, y = _batch(rng, order[b * batch : (b + 1) * batch], data, randomise, plain)
+            x, y = _batch(rng, order[b * batch : (b + 1) * batch], data, randomise, plain, ink_inside)
             logits = net(x)
             seg = torch.nn.functional.binary_cross_entropy_with_logits(
                 logits[:, :2], y[:, :2], pos_weight=pos_weight[:, :2]
@@ -363,7 +364,8 @@ def train(count: int, epochs: int, batch: int, out: Path, threads: int, shards: 
         print(json.dumps(entry), file=sys.stderr, flush=True)
         save_weights(net, out)
         save_checkpoint(ckpt, net, opt, {"epoch": epoch + 1, "log": log, "rng": rng.bit_generator.state})
-    return {"weights": str(out), "count": count, "epochs": epochs, "randomise": randomise, "plain": plain, "log": log}
+    return {"weights": str(out), "count": count, "epochs": epochs, "randomise": randomise, "plain": plain,
+            "ink_inside": ink_inside, "log": log}
 
 
 def styled(seed: int, index: int, render, plain: float = 0.15) -> np.ndarray:
@@ -466,6 +468,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--randomise", action="store_true", help="every render in a random style (world.styles)")
     parser.add_argument("--plain", type=float, default=None,
                         help="with --randomise, the share of renders only mildly changed (net 0.15, heads 0.5)")
+    parser.add_argument("--ink-inside", type=float, default=0.0,
+                        help="with --randomise, the share of outlines that also reach into the hand (world.styles)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
     parser.add_argument("--view-head", action="store_true", help="only fit the side-view head on the saved net")
     parser.add_argument("--count-head", action="store_true", help="only fit the finger-count head on the saved net")
@@ -484,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     out = args.out or args.dir / WEIGHTS_FILE
     result = train(args.count, args.epochs, args.batch, out, args.threads, args.shards, args.init, args.lr,
-                   args.randomise, args.resume, 0.15 if args.plain is None else args.plain)
+                   args.randomise, args.resume, 0.15 if args.plain is None else args.plain, args.ink_inside)
     print(json.dumps(result))
     return 0
 
