@@ -141,14 +141,15 @@ def measure(judge: Judge, per_gesture: int, per_kind: int, styled: int, no_hand:
 
 
 def grids(out_dir: Path) -> list[Path]:
-    """Contact sheets: the cartoon style (healthy, then each malformation) and renders in random looks."""
+    """Contact sheets: the cartoon and chalk styles (healthy, then each malformation) and renders in random looks."""
     from world.render import contact_sheet
 
-    rows = [draw_hand(CARTOON_SEED, i, gesture=g).image for i, g in enumerate(GESTURES_2D[:8] * 3)]
-    rows += [draw_hand(CARTOON_SEED, i, malformation=k).image for k in MALFORMATIONS for i in range(8)]
-    paths = [out_dir / "styles_grid_2d.png", out_dir / "styles_grid_randomised.png"]
-    contact_sheet(rows, columns=8, scale=3).save(paths[0])
-    contact_sheet([im for im, _ in styled_renders(48, 0)], columns=8, scale=3).save(paths[1])
+    paths = [out_dir / "styles_grid_2d.png", out_dir / "styles_grid_chalk.png", out_dir / "styles_grid_randomised.png"]
+    for path, (look, seed) in zip(paths, (("cartoon", CARTOON_SEED), ("chalk", CHALK_SEED))):
+        rows = [draw_hand(seed, i, gesture=g, look=look).image for i, g in enumerate(GESTURES_2D[:8] * 3)]
+        rows += [draw_hand(seed, i, malformation=k, look=look).image for k in MALFORMATIONS for i in range(8)]
+        contact_sheet(rows, columns=8, scale=3).save(path)
+    contact_sheet([im for im, _ in styled_renders(48, 0)], columns=8, scale=3).save(paths[2])
     return paths
 
 
