@@ -124,6 +124,12 @@ class Calibration:
     def load(cls, path: Path) -> Calibration:
         return cls.from_json(json.loads(Path(path).read_text()))
 
+    @classmethod
+    def of_folder(cls, weights_dir: Path) -> Calibration:
+        """What a judge loaded from `weights_dir` runs on: its file over the defaults, or the defaults."""
+        path = Path(weights_dir) / FILE
+        return cls.load(path) if path.exists() else cls()
+
     def save(self, path: Path) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -35,7 +35,7 @@ import numpy as np
 
 from core.loading import Lazy
 from core.vocab import HandSpec
-from judge import calibration, metrics, quality, rules
+from judge import metrics, quality, rules
 from judge.calibration import Calibration
 from judge.image import as_rgb
 from judge.report import Evidence, HandReport, SetReport
@@ -99,8 +99,7 @@ class Judge:
         """A judge with the weights and calibration in `weights_dir` (default: judge/weights). The
         calibration is read now, over the defaults; the networks load when first needed."""
         weights_dir = DEFAULT_WEIGHTS if weights_dir is None else Path(weights_dir)
-        path = weights_dir / calibration.FILE
-        judge = cls(Calibration.load(path) if path.exists() else Calibration(), Networks.from_dir(weights_dir))
+        judge = cls(Calibration.of_folder(weights_dir), Networks.from_dir(weights_dir))
         judge.weights_dir = weights_dir
         if (weights_dir / look.OTHER_LOOKS_DIR).is_dir():
             judge.other_looks = cls.load(weights_dir / look.OTHER_LOOKS_DIR)

@@ -20,6 +20,13 @@ def test_the_defaults_in_code_are_the_shipped_calibration():
     assert Judge.load().calibration == Calibration()
 
 
+def test_a_folder_without_a_calibration_runs_on_the_defaults(tmp_path):
+    changed = dataclasses.replace(Calibration(), other_look_above=0.5)
+    changed.save(tmp_path / "with" / FILE)
+    assert Calibration.of_folder(tmp_path / "with") == changed
+    assert Calibration.of_folder(tmp_path) == Calibration()
+
+
 def test_save_and_load_round_trip(tmp_path):
     shipped = Calibration.load(DEFAULT_WEIGHTS / FILE)
     changed = dataclasses.replace(shipped, detector=(0.3, 0.7), tolerance=Tolerance(angle=45.0),

@@ -187,7 +187,7 @@ def _paint(parts: list[_Part], big: int, fill: np.ndarray, ink: np.ndarray, pape
     return img
 
 
-def _chalk(rng: np.random.Generator, big: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _chalk(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(fill, ink, paper) of a chalk drawing: light lines on a dark board, the hand not filled in."""
     board = _hex(str(rng.choice(BOARDS)))
     return board, _hex(str(rng.choice(CHALKS))), board
@@ -212,7 +212,8 @@ def draw_hand(seed: int, index: int = 0, size: int = 64, gesture: str | None = N
         raise ValueError(f"unknown malformation {malformation!r}; choose from {MALFORMATIONS}")
     if look not in LOOKS:
         raise ValueError(f"unknown look {look!r}; choose from {LOOKS}")
-    rng = np.random.default_rng([seed, index, 0 if malformation is None else 1 + MALFORMATIONS.index(malformation)])
+    key = [seed, index, 0 if malformation is None else 1 + MALFORMATIONS.index(malformation)]
+    rng = np.random.default_rng(key)
     options = GESTURES_2D if malformation is None else MALFORMED_GESTURES[malformation]
     gesture = gesture or str(rng.choice(options))
     view, handedness = str(rng.choice(["palm", "back"])), str(rng.choice(["right", "left"]))
@@ -228,9 +229,9 @@ def draw_hand(seed: int, index: int = 0, size: int = 64, gesture: str | None = N
     fill = _hex(str(rng.choice(fills)))
     ink, paper = _hex(str(rng.choice(INKS))), _hex(str(rng.choice(PAPERS)))
     width = rng.uniform(1.0, 1.6) * SUPERSAMPLE
-    chalk = np.random.default_rng([seed, index, 0 if malformation is None else 1 + MALFORMATIONS.index(malformation), 9])
+    chalk = np.random.default_rng([*key, 9])  # a stream of its own: the cartoon's draws stay as they were
     if look == "chalk":
-        fill, ink, paper = _chalk(chalk, big)
+        fill, ink, paper = _chalk(chalk)
     img = _paint(_parts(chains, to_cam, scale, offset, width), big, fill, ink, paper, width)
     if look == "chalk":
         img = _chalk_texture(chalk, img.astype(np.float32), paper)

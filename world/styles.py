@@ -263,14 +263,14 @@ def _ink(style: Style, img: np.ndarray, hand: np.ndarray, shading: np.ndarray) -
     ring1 = cv2.dilate(h8, np.ones((3, 3), np.uint8)).astype(bool) & ~hand
     ring2 = cv2.dilate(h8, np.ones((5, 5), np.uint8)).astype(bool) & ~hand & ~ring1
     a = ring1.astype(np.float32) * min(1.0, style.outline) + ring2 * float(np.clip(style.outline - 1, 0, 1))
+    inner = cv2.erode(h8, np.ones((3, 3), np.uint8))  # the hand less its outermost pixels
     if style.ink_inside > 0:
-        inner = cv2.erode(h8, np.ones((3, 3), np.uint8)).astype(bool)
-        edge1 = hand & ~inner
-        edge2 = inner & ~cv2.erode(h8, np.ones((5, 5), np.uint8)).astype(bool)
+        edge1 = hand & ~inner.astype(bool)
+        edge2 = inner.astype(bool) & ~cv2.erode(h8, np.ones((5, 5), np.uint8)).astype(bool)
         a = a + edge1 * min(1.0, style.ink_inside) + edge2 * float(np.clip(style.ink_inside - 1, 0, 1))
     if style.inner_lines:
         gx, gy = cv2.Sobel(shading, cv2.CV_32F, 1, 0), cv2.Sobel(shading, cv2.CV_32F, 0, 1)
-        grad = np.hypot(gx, gy) * cv2.erode(h8, np.ones((3, 3), np.uint8))
+        grad = np.hypot(gx, gy) * inner
         if grad.max() > 0:
             a = np.maximum(a, np.clip(grad / max(float(np.quantile(grad[hand], 0.9)), 1e-3) - 0.6, 0, 1) * 0.9)
     return img * (1 - a[..., None]) + np.array(style.ink, np.float32) * a[..., None]
@@ -327,9 +327,7 @@ def randomise(rng: np.random.Generator, image: np.ndarray, masks: np.ndarray, po
     """One random style applied to a picture and its targets: (image, masks, points). `tips`: which points
     are fingertips (see `legible`); `keep_background` for pictures with a held object, which the hand mask
     does not cover (a new background would erase it); `plain`, `ink_inside`: see `sample_style`."""
-    style = sample_style(rng, plain, ink_inside)
-    if keep_background:
-        style = replace(style, background="keep")
+    style = for_render(sample_style(rng, plain, ink_inside), keep_background)
     image, masks, points = warp(style, image, masks, points)
     if tips is not None:
         style = legible(style, masks[0], points[tips])

@@ -37,6 +37,7 @@ from world.style2d import GESTURES_2D, MALFORMATIONS, draw_hand
 
 CARTOON_SEED = 9401  # cartoon hands (a style no witness trains on)
 CHALK_SEED = 9402  # chalk drawings (no witness trains on them, and nothing was chosen on them)
+LOOK_SEEDS = {"cartoon": CARTOON_SEED, "chalk": CHALK_SEED}  # world.style2d's looks
 STYLED_SEED = 9304  # the looks given to the validation renders (seed 9303, as judge.fit.validate)
 RENDER_SEED = 9303
 OUT = REPO_ROOT / "results" / "judge_styles.json"
@@ -45,7 +46,7 @@ OUT = REPO_ROOT / "results" / "judge_styles.json"
 def cartoons(per_gesture: int, per_kind: int, look: str = "cartoon") -> list[tuple[np.ndarray, dict]]:
     """Healthy cartoon hands, `per_gesture` of every gesture, then `per_kind` of each malformation (`look`:
     "cartoon", or "chalk" from a seed of its own)."""
-    seed = CARTOON_SEED if look == "cartoon" else CHALK_SEED
+    seed = LOOK_SEEDS[look]
     out = [draw_hand(seed, i, gesture=g, look=look) for g in GESTURES_2D for i in range(per_gesture)]
     out += [draw_hand(seed, i, malformation=k, look=look) for k in MALFORMATIONS for i in range(per_kind)]
     return [(c.image, {"kind": c.label["malformation"] or "clean", "gesture": c.label["gesture"],
@@ -145,7 +146,7 @@ def grids(out_dir: Path) -> list[Path]:
     from world.render import contact_sheet
 
     paths = [out_dir / "styles_grid_2d.png", out_dir / "styles_grid_chalk.png", out_dir / "styles_grid_randomised.png"]
-    for path, (look, seed) in zip(paths, (("cartoon", CARTOON_SEED), ("chalk", CHALK_SEED))):
+    for path, (look, seed) in zip(paths, LOOK_SEEDS.items()):
         rows = [draw_hand(seed, i, gesture=g, look=look).image for i, g in enumerate(GESTURES_2D[:8] * 3)]
         rows += [draw_hand(seed, i, malformation=k, look=look).image for k in MALFORMATIONS for i in range(8)]
         contact_sheet(rows, columns=8, scale=3).save(path)

@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     y = np.r_[np.zeros(len(ours)), np.ones(len(theirs))]
     head, accuracy = fit(x, y)
     save_file({k: np.ascontiguousarray(v, np.float32) for k, v in head.weights.items()}, str(args.weights / LOOK_HEAD_FILE))
-    above = Calibration().other_look_above
+    above = Calibration.of_folder(args.weights).other_look_above
     result = {"command": "python -m judge.fit.train_look", "fitted_on": {"familiar": len(ours), "other_looks": len(theirs)},
               "train_accuracy": accuracy, "above": above, "sent_to_other_looks": report(net, head, above),
               "seconds": round(time.time() - t0, 1)}
