@@ -79,3 +79,17 @@ def test_the_threshold_round_trips_through_the_calibration_file():
     cal = Calibration(other_look_above=0.7)
     assert Calibration.from_json(cal.to_json()).other_look_above == 0.7
     assert Calibration.from_json({}).other_look_above == Calibration().other_look_above
+
+
+def test_most_line_drawings_go_to_the_other_looks():
+    pictures = looked_renders(7403, 30, line_art=1.0)
+    sent = [JUDGE.in_other_look(JUDGE.gather(im, use_landmarks=False)) for im in pictures]
+    assert np.mean(sent) >= 0.5  # 69 % of 300 in the fit's report
+
+
+def test_look_check_refuses_bad_input(tmp_path, capsys):
+    from bench import look_check
+
+    assert look_check.main(["--per-prompt", "0"]) == 2
+    assert look_check.main(["--weights", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.count("error:") == 2

@@ -107,6 +107,34 @@ def test_drawing_ink_inside_leaves_every_other_draw_of_a_style_alone():
         assert (inked.ink_inside > 0) == (inked.outline > 0)
 
 
+def test_a_line_drawing_leaves_the_hand_unfilled_in_an_ink_that_stands_out():
+    image, masks = _render()
+    hand = masks[0].astype(bool)
+    import cv2
+
+    core = cv2.erode(hand.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    edge = hand & ~cv2.erode(hand.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    for background, ink_is_light in (("dark", True), ("bright", False)):
+        style = styles.line_drawing(styles.Style(background=background, seed=5, ink=(10.0, 10.0, 10.0)),
+                                    np.random.default_rng(0))
+        out = styles.paint(style, image, hand).astype(float)
+        far = out[~cv2.dilate(hand.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)].mean(0)
+        # the inside of the hand is mostly the background again, and its edge is inked against it
+        assert np.median(np.abs(out[core] - far).sum(1)) < 40
+        assert (out[edge].mean() > far.mean() + 60) if ink_is_light else (out[edge].mean() < far.mean() - 60)
+
+
+def test_drawing_line_art_leaves_every_other_draw_of_a_style_alone():
+    for s in range(40):
+        plain, drawn = (styles.sample_style(np.random.default_rng(s), 0.15, line_art=share) for share in (0.0, 1.0))
+        assert plain.skin != "line"
+        if drawn.skin == "line":
+            assert drawn.background != "busy" and drawn.outline > 0 and drawn.inner_lines
+            assert (drawn.angle, drawn.scale, drawn.seed, drawn.jpeg) == (plain.angle, plain.scale, plain.seed, plain.jpeg)
+        else:  # the plain looks (15 %) stay plain
+            assert drawn == plain
+
+
 def test_flat_skin_turns_two_tone_when_a_fingertip_lies_inside_the_hand():
     hand = np.zeros((64, 64), bool)
     hand[10:50, 10:50] = True
@@ -130,13 +158,19 @@ def test_cartoon_hands_are_deterministic_and_carry_their_truth():
     assert 0.01 < ink < 0.3  # an outlined drawing, not a blank or a blot
 
 
-def test_a_chalk_drawing_is_the_same_hand_in_light_lines_on_a_dark_board():
-    cartoon, chalk = draw_hand(11, 4), draw_hand(11, 4, look="chalk")
-    assert np.array_equal(chalk.image, draw_hand(11, 4, look="chalk").image)
-    assert chalk.label["style"] == "chalk"
-    assert {k: v for k, v in chalk.label.items() if k != "style"} == {k: v for k, v in cartoon.label.items() if k != "style"}
-    lum = chalk.image.astype(float).mean(2)
-    assert np.median(lum) < 70 and 0.01 < (lum > 120).mean() < 0.25  # a dark board, light strokes, not filled in
+@pytest.mark.parametrize("look", ["chalk", "pencil"])
+def test_a_drawn_look_is_the_same_hand_with_the_same_truth(look):
+    cartoon, drawn = draw_hand(11, 4), draw_hand(11, 4, look=look)
+    assert np.array_equal(drawn.image, draw_hand(11, 4, look=look).image)
+    assert drawn.label["style"] == look
+    assert {k: v for k, v in drawn.label.items() if k != "style"} == {k: v for k, v in cartoon.label.items() if k != "style"}
+
+
+def test_chalk_is_light_lines_on_a_dark_board_and_pencil_dark_lines_on_paper():
+    chalk = draw_hand(11, 4, look="chalk").image.astype(float).mean(2)
+    assert np.median(chalk) < 70 and 0.01 < (chalk > 120).mean() < 0.25  # not filled in
+    pencil = draw_hand(11, 4, look="pencil").image.astype(float).mean(2)
+    assert np.median(pencil) > 200 and 0.01 < (pencil < np.median(pencil) - 40).mean() < 0.2
     with pytest.raises(ValueError, match="unknown look"):
         draw_hand(11, 4, look="oil")
 

@@ -37,9 +37,10 @@ SUPERSAMPLE = 4  # drawn at 4x, then averaged down: smooth outlines at 64 px
 CARTOON_FILLS = ("ffd34e", "ffe0bd", "f1c27d", "e0ac69", "c68642", "8d5524", "ffffff", "fcd9c0")
 INKS = ("111111", "2b1d14", "3a2a20", "1c2340")
 PAPERS = ("ffffff", "fbf8f0", "eef4fb", "f4f0ff", "eefbea", "fff4e6", "e8e8e8")
-LOOKS: tuple[str, ...] = ("cartoon", "chalk")
+LOOKS: tuple[str, ...] = ("cartoon", "chalk", "pencil")
 BOARDS = ("1f3b2d", "2a2a2a", "17202a", "2e3b33", "111111")  # chalkboards: green, grey, slate, black
 CHALKS = ("f2f2f2", "fff6b0", "ffd6e8", "cfe8ff")
+GRAPHITES = ("4a4a4a", "5c5c5c", "3a3d42", "6b6560")  # pencil leads, soft to hard
 
 
 @dataclass
@@ -203,11 +204,34 @@ def _chalk_texture(rng: np.random.Generator, img: np.ndarray, board: np.ndarray)
     return out + 6.0 * smudge[..., None] / max(float(np.abs(smudge).max()), 1e-6)
 
 
+def _pencil(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(fill, ink, paper, width factor) of a pencil sketch: thin graphite lines on paper, the hand not filled in."""
+    paper = _hex(str(rng.choice(PAPERS)))
+    return paper, _hex(str(rng.choice(GRAPHITES))), paper, float(rng.uniform(0.6, 0.9))
+
+
+def _sketchy(rng: np.random.Generator, img: np.ndarray, paper: np.ndarray) -> np.ndarray:
+    """A pencil goes over its lines twice, a little apart, and graphite is light and grainy: the strokes are the
+    darker of the drawing and a copy shifted by up to a pixel, each keeping 50-100 % of its darkness, on paper
+    with a faint tooth."""
+    import cv2
+
+    shift = rng.uniform(-1.0, 1.0, 2) * SUPERSAMPLE
+    moved = cv2.warpAffine(img, np.float32([[1, 0, shift[0]], [0, 1, shift[1]]]), img.shape[1::-1],
+                           borderMode=cv2.BORDER_REPLICATE)
+    strokes = np.minimum(img, paper + (moved - paper) * 0.7)
+    grain = rng.uniform(0.5, 1.0, img.shape[:2])[..., None]
+    tooth = rng.normal(0, 2.5, img.shape[:2])[..., None]
+    return paper + (strokes - paper) * grain + tooth
+
+
 def draw_hand(seed: int, index: int = 0, size: int = 64, gesture: str | None = None,
               malformation: str | None = None, look: str = "cartoon") -> Cartoon:
     """One cartoon hand; everything random comes from (seed, index, malformation). `look`: "cartoon" (flat
-    fill and a dark outline) or "chalk" (light lines on a dark board, not filled in): a third style, held out
-    from every fit and from every choice made on the cartoons; the same hand for the same arguments."""
+    fill and a dark outline), "chalk" (light lines on a dark board, not filled in: a third style, held out
+    from every fit and from every choice made on the cartoons) or "pencil" (thin sketchy graphite lines on
+    paper, not filled in: a fourth, held out from every fit and from the choice made on chalk and line
+    drawings); the same hand for the same arguments."""
     if malformation is not None and malformation not in MALFORMATIONS:
         raise ValueError(f"unknown malformation {malformation!r}; choose from {MALFORMATIONS}")
     if look not in LOOKS:
@@ -229,12 +253,18 @@ def draw_hand(seed: int, index: int = 0, size: int = 64, gesture: str | None = N
     fill = _hex(str(rng.choice(fills)))
     ink, paper = _hex(str(rng.choice(INKS))), _hex(str(rng.choice(PAPERS)))
     width = rng.uniform(1.0, 1.6) * SUPERSAMPLE
-    chalk = np.random.default_rng([*key, 9])  # a stream of its own: the cartoon's draws stay as they were
+    chalk = np.random.default_rng([*key, 9])  # streams of their own: the cartoon's draws stay as they were
+    pencil = np.random.default_rng([*key, 10])
     if look == "chalk":
         fill, ink, paper = _chalk(chalk)
+    elif look == "pencil":
+        fill, ink, paper, thin = _pencil(pencil)
+        width *= thin
     img = _paint(_parts(chains, to_cam, scale, offset, width), big, fill, ink, paper, width)
     if look == "chalk":
         img = _chalk_texture(chalk, img.astype(np.float32), paper)
+    elif look == "pencil":
+        img = _sketchy(pencil, img.astype(np.float32), paper)
     image = img.reshape(size, SUPERSAMPLE, size, SUPERSAMPLE, 3).mean((1, 3))
     label = {"style": "2d" if look == "cartoon" else look, "gesture": gesture, "view": view, "handedness": handedness,
              "extended": [d for d in extended], "extended_count": len(extended),

@@ -38,7 +38,7 @@ class Style:
     scale: float = 1.0
     shift: tuple[float, float] = (0.5, 0.5)  # where in the room left free the hand goes (0..1 per axis)
     background: str = "keep"
-    skin: str = "shaded"
+    skin: str = "shaded"  # one of SKINS, or "line" (a line drawing: `line_drawing`)
     skin_colour: tuple[float, float, float] = (0.0, 0.0, 0.0)  # 0..255
     outline: float = 0.0  # ink width in px (0: none)
     ink_inside: float = 0.0  # how far the outline also reaches into the hand, px (drawn lines sit on the edge)
@@ -80,13 +80,14 @@ def _skin_colour(rng: np.random.Generator) -> tuple[float, float, float]:
     return tuple(float(c) for c in np.clip(base * rng.uniform(0.9, 1.1, 3), 0, 255))
 
 
-def sample_style(rng: np.random.Generator, plain: float = 0.15, ink_inside: float = 0.0) -> Style:
+def sample_style(rng: np.random.Generator, plain: float = 0.15, ink_inside: float = 0.0,
+                 line_art: float = 0.0) -> Style:
     """One random look; with probability `plain` only mild colour, blur and noise (the renders as they
     are still make up part of what the witnesses see). With probability `ink_inside`, an outline also
     reaches into the hand: drawings ink the edge itself, which thins fingers that are 3-5 px wide at 64 px;
     an outline only outside the hand taught the net that ink ends the hand, and its mask stopped at the palm
-    of outlined fingers. Drawn from the style's own seed, so the other draws (and the looks drawn without
-    it) stay as they were."""
+    of outlined fingers. With probability `line_art`, a line drawing (`line_drawing`). Both are drawn from
+    the style's own seed, so the other draws (and the looks drawn without them) stay as they were."""
     seed = int(rng.integers(2**31))
     jitter = rng.random() < 0.6
     look = dict(
@@ -108,11 +109,25 @@ def sample_style(rng: np.random.Generator, plain: float = 0.15, ink_inside: floa
     outline = float(rng.uniform(0.8, 2.0)) if rng.random() < 0.35 else 0.0
     inside = np.random.default_rng([seed, 4])
     reach = float(inside.uniform(0.4, 1.2)) if outline > 0 and inside.random() < ink_inside else 0.0
-    return Style(angle=angle, scale=scale, shift=(float(rng.uniform()), float(rng.uniform())), background=background,
-                 skin=skin, skin_colour=_skin_colour(rng), outline=outline, ink_inside=reach,
-                 inner_lines=outline > 0 and rng.random() < 0.5, ink=_colour(rng, (0.0, 0.25)),
-                 swap_channels=jitter and rng.random() < 0.1, jpeg=int(rng.integers(20, 76)) if rng.random() < 0.3 else 0,
-                 **look)
+    style = Style(angle=angle, scale=scale, shift=(float(rng.uniform()), float(rng.uniform())), background=background,
+                  skin=skin, skin_colour=_skin_colour(rng), outline=outline, ink_inside=reach,
+                  inner_lines=outline > 0 and rng.random() < 0.5, ink=_colour(rng, (0.0, 0.25)),
+                  swap_channels=jitter and rng.random() < 0.1, jpeg=int(rng.integers(20, 76)) if rng.random() < 0.3 else 0,
+                  **look)
+    drawn = np.random.default_rng([seed, 5])
+    return line_drawing(style, drawn) if drawn.random() < line_art else style
+
+
+def line_drawing(style: Style, rng: np.random.Generator) -> Style:
+    """`style` as a line drawing: the hand not filled in (the background shows through it), only its outline,
+    on the edge, and the lines where fingers cross it, in an ink that stands out from the background (light
+    on dark, dark on light: `_unfilled`), on a calm background and barely blurred (a 1 px line
+    blurred away is no drawing). Why: people draw hands as lines (sketches, chalk, comics), and a net
+    that only ever saw filled hands finds no hand in them."""
+    calm = style.background if style.background != "busy" else str(rng.choice(["dark", "bright", "flat"]))
+    return replace(style, skin="line", background=calm, outline=float(rng.uniform(0.6, 1.4)),
+                   ink_inside=float(rng.uniform(0.3, 1.0)), inner_lines=True, swap_channels=False,
+                   blur=min(style.blur, 0.7))
 
 
 def matrix(style: Style, hand: np.ndarray) -> np.ndarray:
@@ -218,7 +233,7 @@ def _busy(rng: np.random.Generator, size: int) -> np.ndarray:
 
 def _skin(style: Style, img: np.ndarray, hand: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Flat or two-tone skin in the style's colour (shaded skin stays as rendered)."""
-    if style.skin == "shaded" or not hand.any():
+    if style.skin in ("shaded", "line") or not hand.any():  # a line drawing's hand is left unfilled (`_unfilled`)
         return img
     colour = np.array(style.skin_colour, np.float32)
     if style.skin == "flat":
@@ -272,8 +287,25 @@ def _ink(style: Style, img: np.ndarray, hand: np.ndarray, shading: np.ndarray) -
         gx, gy = cv2.Sobel(shading, cv2.CV_32F, 1, 0), cv2.Sobel(shading, cv2.CV_32F, 0, 1)
         grad = np.hypot(gx, gy) * inner
         if grad.max() > 0:
-            a = np.maximum(a, np.clip(grad / max(float(np.quantile(grad[hand], 0.9)), 1e-3) - 0.6, 0, 1) * 0.9)
+            least = 1.0 if style.skin == "line" else 0.6  # a line drawing draws only the sharpest breaks
+            a = np.maximum(a, np.clip(grad / max(float(np.quantile(grad[hand], 0.9)), 1e-3) - least, 0, 1) * 0.9)
     return img * (1 - a[..., None]) + np.array(style.ink, np.float32) * a[..., None]
+
+
+def _unfilled(style: Style, img: np.ndarray, hand: np.ndarray, alpha: np.ndarray,
+              bg: np.ndarray | None) -> tuple[np.ndarray, Style]:
+    """A line drawing's hand: the background where the hand was (a kept background, the render's own, is
+    painted in from around the hand), and the style's ink turned light on a dark background."""
+    import cv2
+
+    if bg is None:
+        around = cv2.dilate(hand.astype(np.uint8), np.ones((3, 3), np.uint8))
+        under = cv2.inpaint(np.clip(img + 0.5, 0, 255).astype(np.uint8), around, 3, cv2.INPAINT_TELEA).astype(np.float32)
+    else:
+        under = bg
+    img = img * (1 - alpha[..., None]) + under * alpha[..., None]
+    dark = float(np.mean(under[hand])) < 110
+    return img, replace(style, ink=tuple(255.0 - c for c in style.ink)) if dark else style
 
 
 def _colour_jitter(style: Style, img: np.ndarray) -> np.ndarray:
@@ -296,6 +328,8 @@ def paint(style: Style, image: np.ndarray, hand: np.ndarray) -> np.ndarray:
     if bg is not None:
         bg = _contrast(bg, img, hand) if hand.any() else bg
         img = bg * (1 - alpha[..., None]) + img * alpha[..., None]
+    if style.skin == "line" and hand.any() and not hand.all():
+        img, style = _unfilled(style, img, hand, alpha, bg)
     img = _ink(style, img, hand, shading)
     img = _colour_jitter(style, img)
     if style.blur > 0:
@@ -323,11 +357,13 @@ def restyle(style: Style, image: np.ndarray, hand: np.ndarray) -> np.ndarray:
 
 def randomise(rng: np.random.Generator, image: np.ndarray, masks: np.ndarray, points: np.ndarray,
               tips: np.ndarray | None = None, keep_background: bool = False,
-              plain: float = 0.15, ink_inside: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              plain: float = 0.15, ink_inside: float = 0.0,
+              line_art: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One random style applied to a picture and its targets: (image, masks, points). `tips`: which points
     are fingertips (see `legible`); `keep_background` for pictures with a held object, which the hand mask
-    does not cover (a new background would erase it); `plain`, `ink_inside`: see `sample_style`."""
-    style = for_render(sample_style(rng, plain, ink_inside), keep_background)
+    does not cover (a new background would erase it); `plain`, `ink_inside`, `line_art`: see
+    `sample_style`."""
+    style = for_render(sample_style(rng, plain, ink_inside, line_art), keep_background)
     image, masks, points = warp(style, image, masks, points)
     if tips is not None:
         style = legible(style, masks[0], points[tips])

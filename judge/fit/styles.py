@@ -1,7 +1,8 @@
 """The judge on pictures drawn another way: flat 2D cartoon hands (`world.style2d`, a style no witness
 trains on) and the validation renders in random looks (`world.styles`), also with every outline reaching into
-the hand as drawn lines do ("drawn_renders": the same renders and looks otherwise). Before and after the witnesses
-were retrained with domain randomisation.
+the hand as drawn lines do ("drawn_renders": the same renders and looks otherwise) and drawn as line drawings
+("line_renders": the hand not filled in, `world.styles.line_drawing`). Before and after the witnesses were
+retrained with domain randomisation.
 
 Why: every other check of the judge uses the renderer's own pictures. A person counts the fingers of
 a clip-art hand at a glance; a judge that only knows one renderer may not, and a user's picture is
@@ -36,8 +37,9 @@ from world.render import render_sample
 from world.style2d import GESTURES_2D, MALFORMATIONS, draw_hand
 
 CARTOON_SEED = 9401  # cartoon hands (a style no witness trains on)
-CHALK_SEED = 9402  # chalk drawings (no witness trains on them, and nothing was chosen on them)
-LOOK_SEEDS = {"cartoon": CARTOON_SEED, "chalk": CHALK_SEED}  # world.style2d's looks
+CHALK_SEED = 9402  # chalk drawings (no witness trains on them; the line drawings were chosen on them)
+PENCIL_SEED = 9403  # pencil sketches (no witness trains on them, and nothing was chosen on them)
+LOOK_SEEDS = {"cartoon": CARTOON_SEED, "chalk": CHALK_SEED, "pencil": PENCIL_SEED}  # world.style2d's looks
 STYLED_SEED = 9304  # the looks given to the validation renders (seed 9303, as judge.fit.validate)
 RENDER_SEED = 9303
 OUT = REPO_ROOT / "results" / "judge_styles.json"
@@ -53,16 +55,19 @@ def cartoons(per_gesture: int, per_kind: int, look: str = "cartoon") -> list[tup
                        "true_count": c.label["extended_count"]}) for c in out]
 
 
-def styled_renders(clean: int, per_kind: int, ink_inside: float = 0.0) -> list[tuple[np.ndarray, dict]]:
+def styled_renders(clean: int, per_kind: int, ink_inside: float = 0.0,
+                   line_art: float = 0.0) -> list[tuple[np.ndarray, dict]]:
     """The validation renders (seed 9303: clean, then each malformation) each in a random look of its own;
-    `ink_inside`: the share of outlines that also reach into the hand (`world.styles.sample_style`)."""
+    `ink_inside`: the share of outlines that also reach into the hand, `line_art`: of looks drawn as line
+    drawings (`world.styles.sample_style`)."""
     from world import styles
 
     out = []
     for k, kind in enumerate((None, *ANOMALIES)):
         for i in range(clean if kind is None else per_kind):
             r = render_sample(RENDER_SEED, i, 64, anomaly=kind)
-            style = styles.for_render(styles.sample_style(np.random.default_rng([STYLED_SEED, k, i]), 0.15, ink_inside),
+            style = styles.for_render(styles.sample_style(np.random.default_rng([STYLED_SEED, k, i]), 0.15, ink_inside,
+                                                                    line_art),
                                       r.label["object"] != "none")
             out.append((styles.restyle(style, r.image, r.mask),
                         {"kind": kind or "clean", "gesture": r.label["gesture"], "true_count": r.label["extended_count"]}))
@@ -130,10 +135,13 @@ def measure(judge: Judge, per_gesture: int, per_kind: int, styled: int, no_hand:
     out: dict = {}
     for name, cases, seeds in (("cartoon_2d", cartoons(per_gesture, per_kind), {"seed": CARTOON_SEED}),
                                ("chalk_2d", cartoons(per_gesture, per_kind, "chalk"), {"seed": CHALK_SEED}),
+                               ("pencil_2d", cartoons(per_gesture, per_kind, "pencil"), {"seed": PENCIL_SEED}),
                                ("styled_renders", styled_renders(styled, max(1, styled // 5)),
                                 {"seed": RENDER_SEED, "style_seed": STYLED_SEED}),
                                ("drawn_renders", styled_renders(styled, max(1, styled // 5), ink_inside=1.0),
-                                {"seed": RENDER_SEED, "style_seed": STYLED_SEED, "ink_inside": 1.0})):
+                                {"seed": RENDER_SEED, "style_seed": STYLED_SEED, "ink_inside": 1.0}),
+                               ("line_renders", styled_renders(styled, max(1, styled // 5), line_art=1.0),
+                                {"seed": RENDER_SEED, "style_seed": STYLED_SEED, "line_art": 1.0})):
         for mode, rows in score(judge, cases).items():
             out[name if mode == "plain" else f"{name}_{mode}"] = {**seeds, **summary(rows)}
     out.update(rejection(judge, no_hand))
@@ -142,15 +150,18 @@ def measure(judge: Judge, per_gesture: int, per_kind: int, styled: int, no_hand:
 
 
 def grids(out_dir: Path) -> list[Path]:
-    """Contact sheets: the cartoon and chalk styles (healthy, then each malformation) and renders in random looks."""
+    """Contact sheets: the cartoon, chalk and pencil styles (healthy, then each malformation) and renders in random
+    looks, also drawn as line drawings."""
     from world.render import contact_sheet
 
-    paths = [out_dir / "styles_grid_2d.png", out_dir / "styles_grid_chalk.png", out_dir / "styles_grid_randomised.png"]
+    paths = [out_dir / "styles_grid_2d.png", out_dir / "styles_grid_chalk.png", out_dir / "styles_grid_pencil.png",
+             out_dir / "styles_grid_randomised.png", out_dir / "styles_grid_line.png"]
     for path, (look, seed) in zip(paths, LOOK_SEEDS.items()):
         rows = [draw_hand(seed, i, gesture=g, look=look).image for i, g in enumerate(GESTURES_2D[:8] * 3)]
         rows += [draw_hand(seed, i, malformation=k, look=look).image for k in MALFORMATIONS for i in range(8)]
         contact_sheet(rows, columns=8, scale=3).save(path)
-    contact_sheet([im for im, _ in styled_renders(48, 0)], columns=8, scale=3).save(paths[2])
+    contact_sheet([im for im, _ in styled_renders(48, 0)], columns=8, scale=3).save(paths[3])
+    contact_sheet([im for im, _ in styled_renders(48, 0, line_art=1.0)], columns=8, scale=3).save(paths[4])
     return paths
 
 

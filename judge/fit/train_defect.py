@@ -44,14 +44,14 @@ def twin_spec(rng: np.random.Generator, anomaly: str) -> HandSpec:
                     skin_tone=str(rng.choice(SKIN_TONES)))
 
 
-def _looks(seed: int, i: int, clean, broken, plain: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+def _looks(seed: int, i: int, clean, broken, plain: float = 0.15, line_art: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Both twins in one random style (`world.styles`): the same look, rotation and scale, moved by the
     clean twin's matrix, so the only difference left is still the malformation."""
     from dataclasses import replace
 
     from world import styles
 
-    style = styles.sample_style(np.random.default_rng([seed, i, 77]), plain)
+    style = styles.sample_style(np.random.default_rng([seed, i, 77]), plain, line_art=line_art)
     if clean.label["object"] != "none":
         style = replace(style, background="keep")
     m = styles.matrix(style, clean.mask) if style.geometric else None
@@ -64,26 +64,27 @@ def _looks(seed: int, i: int, clean, broken, plain: float = 0.15) -> tuple[np.nd
 
 
 def _cache_name(pairs: int, generic: int, seed: int, kinds: tuple[str, ...], silhouette_weights: Path,
-                randomise: bool, plain: float) -> str:
+                randomise: bool, plain: float, line_art: float = 0.0) -> str:
     """The cached set's file name: its inputs hold the silhouette net's maps, so that net's bytes name it too."""
     import hashlib
 
     which = "" if kinds == ANOMALIES else "-" + "+".join(kinds)
     net = hashlib.blake2b(silhouette_weights.read_bytes(), digest_size=4).hexdigest()
-    return f"defect-v2-p{pairs}-g{generic}-s{seed}{which}-n{net}{f'-r{plain:g}' if randomise else ''}.npz"
+    looks = (f"-r{plain:g}" + (f"-l{line_art:g}" if line_art else "")) if randomise else ""
+    return f"defect-v2-p{pairs}-g{generic}-s{seed}{which}-n{net}{looks}.npz"
 
 
 def build(pairs: int, generic: int, seed: int = TRAIN_SEED, kinds: tuple[str, ...] = ANOMALIES,
           randomise: bool = False, silhouette_weights: Path = SILHOUETTE,
-          plain: float = 0.15) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+          plain: float = 0.15, line_art: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(inputs N x C x 64 x 64 as uint8, labels N, group N: twins share a group), cached.
     The twins' malformations cycle through `kinds`; with `randomise` each twin pair (and each generic
-    render) is drawn in a random style (`plain` of them only mildly changed); the maps come from the
+    render) is drawn in a random style (`plain` of them only mildly changed, `line_art` of the rest line drawings); the maps come from the
     silhouette net in `silhouette_weights`."""
     from judge.witnesses import silhouette
 
     net = silhouette.load_net(silhouette_weights)  # its maps are the detector's input
-    path = cache_dir() / _cache_name(pairs, generic, seed, kinds, silhouette_weights, randomise, plain)
+    path = cache_dir() / _cache_name(pairs, generic, seed, kinds, silhouette_weights, randomise, plain, line_art)
     if path.exists():
         data = np.load(path)
         return data["inputs"], data["labels"], data["group"]
@@ -92,12 +93,12 @@ def build(pairs: int, generic: int, seed: int = TRAIN_SEED, kinds: tuple[str, ..
         anomaly = kinds[i % len(kinds)]
         spec = twin_spec(np.random.default_rng([seed, i, 99]), anomaly)
         clean, broken = render_sample(seed, i, 64, spec=spec), render_sample(seed, i, 64, spec=spec, anomaly=anomaly)
-        images += list(_looks(seed, i, clean, broken, plain)) if randomise else [clean.image, broken.image]
+        images += list(_looks(seed, i, clean, broken, plain, line_art)) if randomise else [clean.image, broken.image]
         labels += [0, 1 + ANOMALIES.index(anomaly)]
         group += [i, i]
     for j in range(generic):
         r = render_sample(seed + 1, j, 64)
-        images.append(_looks(seed + 1, j, r, r, plain)[0] if randomise else r.image)
+        images.append(_looks(seed + 1, j, r, r, plain, line_art)[0] if randomise else r.image)
         labels.append(0)
         group.append(pairs + j)
     inputs = np.empty((len(images), 3 + len(silhouette.CHANNELS), 64, 64), np.uint8)
@@ -111,11 +112,12 @@ def build(pairs: int, generic: int, seed: int = TRAIN_SEED, kinds: tuple[str, ..
 
 
 def _data(pairs: int, generic: int, focus: tuple[str, ...], focus_pairs: int, randomise: bool,
-          silhouette_weights: Path, plain: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+          silhouette_weights: Path, plain: float, line_art: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The training set (`build`), with `focus_pairs` more twins of the `focus` kinds in groups of their own."""
-    inputs, labels, group = build(pairs, generic, randomise=randomise, silhouette_weights=silhouette_weights, plain=plain)
+    inputs, labels, group = build(pairs, generic, randomise=randomise, silhouette_weights=silhouette_weights, plain=plain,
+                                  line_art=line_art)
     if focus and focus_pairs:
-        more = build(focus_pairs, 0, FOCUS_SEED, focus, randomise, silhouette_weights, plain)
+        more = build(focus_pairs, 0, FOCUS_SEED, focus, randomise, silhouette_weights, plain, line_art)
         inputs, labels = np.concatenate([inputs, more[0]]), np.concatenate([labels, more[1]])
         group = np.concatenate([group, more[2] + group.max() + 1])
     return inputs, labels, group
@@ -139,7 +141,7 @@ def _held_out_scores(net, x_all, labels: np.ndarray, val_idx: np.ndarray) -> dic
 
 def train(pairs: int, generic: int, epochs: int, batch: int, lr: float, out: Path, threads: int,
           init: Path | None = None, focus: tuple[str, ...] = (), focus_pairs: int = 0, randomise: bool = False,
-          silhouette_weights: Path = SILHOUETTE, resume: bool = False, plain: float = 0.15) -> dict:
+          silhouette_weights: Path = SILHOUETTE, resume: bool = False, plain: float = 0.15, line_art: float = 0.0) -> dict:
     """Cross-entropy on the twins, a tenth of them held out; `resume` continues from the checkpoint beside
     `out` (written after every epoch).
 
@@ -155,7 +157,7 @@ def train(pairs: int, generic: int, epochs: int, batch: int, lr: float, out: Pat
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     t0 = time.time()
-    inputs, labels, group = _data(pairs, generic, focus, focus_pairs, randomise, silhouette_weights, plain)
+    inputs, labels, group = _data(pairs, generic, focus, focus_pairs, randomise, silhouette_weights, plain, line_art)
     print(f"data {inputs.shape} in {time.time() - t0:.0f} s", file=sys.stderr)
     held = group % 10 == 9  # a tenth of the twins (both halves) to watch for overfitting
     x_all = torch.from_numpy(inputs)
@@ -220,12 +222,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--silhouette", type=Path, default=SILHOUETTE, help="the silhouette net whose maps it reads")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
     parser.add_argument("--plain", type=float, default=0.15, help="with --randomise, the share of pairs only mildly changed")
+    parser.add_argument("--line-art", type=float, default=0.0,
+                        help="with --randomise, the share of the other looks drawn as line drawings")
     args = parser.parse_args(argv)
     if min(args.pairs, args.epochs, args.batch) < 1 or min(args.generic, args.focus_pairs) < 0:
         parser.error("--pairs, --epochs and --batch must be positive, --generic and --focus-pairs non-negative")
     log = train(args.pairs, args.generic, args.epochs, args.batch, args.lr, args.out, args.threads, args.init,
-                tuple(args.focus), args.focus_pairs, args.randomise, args.silhouette, args.resume, args.plain)
-    print(json.dumps({"classes": CLASSES, "randomise": args.randomise, "plain": args.plain, **log}))
+                tuple(args.focus), args.focus_pairs, args.randomise, args.silhouette, args.resume, args.plain,
+                args.line_art)
+    print(json.dumps({"classes": CLASSES, "randomise": args.randomise, "plain": args.plain, "line_art": args.line_art,
+                      **log}))
     return 0
 
 

@@ -12,7 +12,8 @@ What it is fitted on (never the cartoon style, which stays held out, nor a valid
 - the renderers' and the generators' look (0): plain renders, synthetic generator failures, pictures with no
   hand, and the rated pictures of the raters' first batch (ids below `FIRST_BATCH_END`: all three families);
 - another look (1): renders in a random look of `world.styles` that changes the drawing itself (a background
-  swapped, flat or toon skin, ink outlines), not only colour, blur, noise or JPEG (generators do those too).
+  swapped, flat or toon skin, ink outlines, a line drawing), not only colour, blur, noise or JPEG (generators do
+  those too).
 
 Reported on pictures it never saw: the raters' second batch, the validation renders (seed 9303) and no-hand
 pictures, and renders in random looks of another seed; `python -m judge.fit.styles` reports how many of the held-out
@@ -49,16 +50,16 @@ def other_look(style) -> bool:
     return style.background != "keep" or style.skin != "shaded" or style.outline > 0
 
 
-def looked_renders(seed: int, count: int) -> list[np.ndarray]:
-    """`count` renders, each in a random look that changes the drawing (`other_look`); renders that hold an
-    object keep their background (the hand mask does not cover the object)."""
+def looked_renders(seed: int, count: int, line_art: float = 0.0) -> list[np.ndarray]:
+    """`count` renders, each in a random look that changes the drawing (`other_look`), `line_art` of them line
+    drawings; renders that hold an object keep their background (the hand mask does not cover the object)."""
     from world import styles
     from world.render import render_sample
 
     out, i = [], 0
     while len(out) < count:
         r = render_sample(seed, i, SIZE)
-        style = styles.for_render(styles.sample_style(np.random.default_rng([seed, i]), plain=0.0),
+        style = styles.for_render(styles.sample_style(np.random.default_rng([seed, i]), plain=0.0, line_art=line_art),
                                   r.label["object"] != "none")
         i += 1
         if other_look(style):
@@ -121,6 +122,7 @@ def report(net, head: LookHead, above: float) -> dict:
     out["validation_renders"] = share([render_sample(9303, i, SIZE).image for i in range(300)])
     out["no_hand"] = {kind: share(no_hand_images(kind, 50)) for kind in NO_HAND_KINDS}
     out["renders_in_other_looks"] = share(looked_renders(CHECK_SEED, 300))
+    out["line_drawings"] = share(looked_renders(CHECK_SEED, 300, line_art=1.0))
     return out
 
 
@@ -128,32 +130,39 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Fit the look head (which witnesses judge a picture).")
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="the folder whose silhouette net it reads")
     parser.add_argument("--renders", type=int, default=1500, help="plain renders (and looked renders)")
+    parser.add_argument("--line-art", type=float, default=0.3,
+                        help="the share of the other looks drawn as line drawings (world.styles.line_drawing)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     if args.renders < 10:
         print("error: --renders must be at least 10", file=sys.stderr)
         return 2
+    print(json.dumps(fit_and_save(args.weights, args.renders, args.line_art, out=args.out)))
+    return 0
+
+
+def fit_and_save(weights: Path, renders: int, line_art: float, out: Path = OUT) -> dict:
+    """Fit the head, write it into `weights` and its report to `out`."""
     import torch
     from safetensors.numpy import save_file
 
     torch.set_num_threads(2)
     t0 = time.time()
-    net = load_net(args.weights / WEIGHTS_FILE)
-    ours = familiar(FIT_SEED, args.renders, args.renders // 3, args.renders // 5) + [im for im, _ in rated(True)]
-    theirs = looked_renders(FIT_SEED, args.renders)
+    net = load_net(weights / WEIGHTS_FILE)
+    ours = familiar(FIT_SEED, renders, renders // 3, renders // 5) + [im for im, _ in rated(True)]
+    theirs = looked_renders(FIT_SEED, renders, line_art)
     x = np.concatenate([features(net, ours), features(net, theirs)])
     y = np.r_[np.zeros(len(ours)), np.ones(len(theirs))]
     head, accuracy = fit(x, y)
-    save_file({k: np.ascontiguousarray(v, np.float32) for k, v in head.weights.items()}, str(args.weights / LOOK_HEAD_FILE))
-    above = Calibration.of_folder(args.weights).other_look_above
-    result = {"command": "python -m judge.fit.train_look", "fitted_on": {"familiar": len(ours), "other_looks": len(theirs)},
+    save_file({k: np.ascontiguousarray(v, np.float32) for k, v in head.weights.items()}, str(weights / LOOK_HEAD_FILE))
+    above = Calibration.of_folder(weights).other_look_above
+    result = {"command": "python -m judge.fit.train_look", "line_art": line_art,
+              "fitted_on": {"familiar": len(ours), "other_looks": len(theirs)},
               "train_accuracy": accuracy, "above": above, "sent_to_other_looks": report(net, head, above),
               "seconds": round(time.time() - t0, 1)}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result))
-    return 0
-
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    return result
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -237,7 +237,7 @@ def _negative(rng: np.random.Generator, randomise: bool) -> np.ndarray:
 
 
 def _example(rng: np.random.Generator, data: Renders, i: int, randomise: bool,
-             plain: float, ink_inside: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+             plain: float, ink_inside: float = 0.0, line_art: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """(image float HxWx3, target C x H x W) of training image i: augmented, or in a random style whose
     rotation and scale move the target masks and points with it (`world.styles`; `plain` of them only
     mildly changed)."""
@@ -245,12 +245,13 @@ def _example(rng: np.random.Generator, data: Renders, i: int, randomise: bool,
         return augment(rng, data.images[i]), heatmaps(data.masks[i], data.points[i])
     pts = data.points[i]
     x, m, p = styles.randomise(rng, data.images[i], data.masks[i], pts, tips=pts[:, 2] == CHANNELS.index("tip"),
-                               keep_background=bool(data.objects[i]), plain=plain, ink_inside=ink_inside)
+                               keep_background=bool(data.objects[i]), plain=plain, ink_inside=ink_inside,
+                               line_art=line_art)
     return x.astype(np.float32), heatmaps(m, p)
 
 
 def _batch(rng: np.random.Generator, idx: np.ndarray, data: Renders, randomise: bool = False, plain: float = 0.15,
-           ink_inside: float = 0.0):
+           ink_inside: float = 0.0, line_art: float = 0.0):
     """(x, y) tensors of one training batch: augmented (or randomly styled) renders, mirrored half the
     time, and 8 % negatives."""
     import torch
@@ -261,7 +262,7 @@ def _batch(rng: np.random.Generator, idx: np.ndarray, data: Renders, randomise: 
             xs.append(_negative(rng, randomise))
             ys.append(np.zeros((len(CHANNELS), SIZE, SIZE), np.float32))
             continue
-        x, y = _example(rng, data, int(i), randomise, plain, ink_inside)
+        x, y = _example(rng, data, int(i), randomise, plain, ink_inside, line_art)
         if rng.random() < 0.5:
             x, y = x[:, ::-1], y[:, :, ::-1]
         xs.append(x)
@@ -312,7 +313,7 @@ def checkpoint_path(out: Path) -> Path:
 
 def train(count: int, epochs: int, batch: int, out: Path, threads: int, shards: int = 1,
           init: Path | None = None, lr: float = 3e-3, randomise: bool = False, resume: bool = False,
-          plain: float = 0.15, ink_inside: float = 0.0) -> dict:
+          plain: float = 0.15, ink_inside: float = 0.0, line_art: float = 0.0) -> dict:
     """`shards` sets of `count` renders (seeds TRAIN_SEED, TRAIN_SEED + 1, ...); `init`: start from these
     weights; `randomise`: every render in a random style (`world.styles`), `plain` of them only mildly
     changed; `resume`: continue from the checkpoint beside `out` when there is one.
@@ -345,7 +346,7 @@ def train(count: int, epochs: int, batch: int, out: Path, threads: int, shards: 
         order = rng.permutation(count)
         total = 0.0
         for b in range(per_epoch):
-            x, y = _batch(rng, order[b * batch : (b + 1) * batch], data, randomise, plain, ink_inside)
+            x, y = _batch(rng, order[b * batch : (b + 1) * batch], data, randomise, plain, ink_inside, line_art)
             logits = net(x)
             seg = torch.nn.functional.binary_cross_entropy_with_logits(
                 logits[:, :2], y[:, :2], pos_weight=pos_weight[:, :2]
@@ -365,24 +366,25 @@ def train(count: int, epochs: int, batch: int, out: Path, threads: int, shards: 
         save_weights(net, out)
         save_checkpoint(ckpt, net, opt, {"epoch": epoch + 1, "log": log, "rng": rng.bit_generator.state})
     return {"weights": str(out), "count": count, "epochs": epochs, "randomise": randomise, "plain": plain,
-            "ink_inside": ink_inside, "log": log}
+            "ink_inside": ink_inside, "line_art": line_art, "log": log}
 
 
-def styled(seed: int, index: int, render, plain: float = 0.15) -> np.ndarray:
+def styled(seed: int, index: int, render, plain: float = 0.15, line_art: float = 0.0) -> np.ndarray:
     """A render in the random style of (seed, index) (`world.styles`; a held object keeps its background)."""
-    style = styles.for_render(styles.sample_style(np.random.default_rng([seed, index, 5]), plain),
+    style = styles.for_render(styles.sample_style(np.random.default_rng([seed, index, 5]), plain, line_art=line_art),
                               render.label["object"] != "none")
     return styles.restyle(style, render.image, render.mask)
 
 
-def _clean_maps(count: int, seed: int, weights: Path = WEIGHTS, randomise: bool = False, plain: float = 0.5) -> list[tuple]:
+def _clean_maps(count: int, seed: int, weights: Path = WEIGHTS, randomise: bool = False, plain: float = 0.5,
+                line_art: float = 0.0) -> list[tuple]:
     """(the frozen net's maps, visible tips it finds, label) for `count` clean renders (in random styles
     with `randomise`, `plain` of them only mildly changed: the labels do not change with the look)."""
     from judge.witnesses.silhouette import HAND_THRESHOLD, _largest, find_tips, load_net, predict_batch, to_input
 
     net = load_net(weights)
     renders = [render_sample(seed, i, SIZE) for i in range(count)]
-    images = [to_input(styled(seed, i, r, plain) if randomise else r.image) for i, r in enumerate(renders)]
+    images = [to_input(styled(seed, i, r, plain, line_art) if randomise else r.image) for i, r in enumerate(renders)]
     return [(m, len(find_tips(m.tips, _largest(m.hand > HAND_THRESHOLD))), r.label)
             for m, r in zip(predict_batch(net, images), renders, strict=True)]
 
@@ -423,33 +425,34 @@ def _standardise(f: np.ndarray) -> tuple[np.ndarray, dict]:
 
 
 def train_view_head(folder: Path = DEFAULT_WEIGHTS, randomise: bool = False, count: int = 3000,
-                    seed: int = TRAIN_SEED + 50, plain: float = 0.5) -> dict:
+                    seed: int = TRAIN_SEED + 50, plain: float = 0.5, line_art: float = 0.0) -> dict:
     """Logistic regression P(side view) on the pooled features of `folder`'s net, written beside it."""
     from safetensors.numpy import save_file
 
-    rows = _clean_maps(count, seed, folder / WEIGHTS_FILE, randomise, plain)
+    rows = _clean_maps(count, seed, folder / WEIGHTS_FILE, randomise, plain, line_art)
     z, norm = _standardise(np.stack([m.features for m, _, _ in rows]))
     fit = _fit(z, np.array([lab["view"] == "side" for _, _, lab in rows], np.int64), 1, 0, 1e-3)
     head = {"w": fit["weights"]["w1"][:, 0], "b": fit["weights"]["b1"], **norm}
     save_file({k: np.ascontiguousarray(v, np.float32) for k, v in head.items()}, str(folder / VIEW_HEAD_FILE))
-    return {"view_head": VIEW_HEAD_FILE, "count": count, "randomise": randomise, "plain": plain,
+    return {"view_head": VIEW_HEAD_FILE, "count": count, "randomise": randomise, "plain": plain, "line_art": line_art,
             "train_accuracy": fit["accuracy"]}
 
 
 def train_count_head(folder: Path = DEFAULT_WEIGHTS, randomise: bool = False, count: int = 4000,
-                     seed: int = TRAIN_SEED + 60, plain: float = 0.5) -> dict:
+                     seed: int = TRAIN_SEED + 60, plain: float = 0.5, line_art: float = 0.0) -> dict:
     """P(0..5 extended digits) from `silhouette.count_features` of clean renders (32 hidden units), written beside
     `folder`'s net."""
     from safetensors.numpy import save_file
 
     from judge.witnesses.silhouette import count_features
 
-    rows = _clean_maps(count, seed, folder / WEIGHTS_FILE, randomise, plain)
+    rows = _clean_maps(count, seed, folder / WEIGHTS_FILE, randomise, plain, line_art)
     z, norm = _standardise(np.stack([count_features(m, seen) for m, seen, _ in rows]))
     fit = _fit(z, np.array([lab["extended_count"] for _, _, lab in rows], np.int64), 6, 32, 1e-3)
     save_file({k: np.ascontiguousarray(v, np.float32) for k, v in {**fit["weights"], **norm}.items()},
               str(folder / COUNT_HEAD_FILE))
     return {"count_head": COUNT_HEAD_FILE, "count": count, "seed": seed, "randomise": randomise, "plain": plain,
+            "line_art": line_art,
             "train_accuracy": fit["accuracy"]}
 
 
@@ -470,6 +473,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --randomise, the share of renders only mildly changed (net 0.15, heads 0.5)")
     parser.add_argument("--ink-inside", type=float, default=0.0,
                         help="with --randomise, the share of outlines that also reach into the hand (world.styles)")
+    parser.add_argument("--line-art", type=float, default=0.0,
+                        help="with --randomise, the share of looks drawn as line drawings (world.styles.line_drawing)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
     parser.add_argument("--view-head", action="store_true", help="only fit the side-view head on the saved net")
     parser.add_argument("--count-head", action="store_true", help="only fit the finger-count head on the saved net")
@@ -484,11 +489,13 @@ def main(argv: list[str] | None = None) -> int:
         fit = train_view_head if args.view_head else train_count_head
         sized = {} if args.head_renders is None else {"count": args.head_renders}
         sized.update({} if args.plain is None else {"plain": args.plain})
+        sized["line_art"] = args.line_art
         print(json.dumps(fit(args.dir, args.randomise, **sized)))
         return 0
     out = args.out or args.dir / WEIGHTS_FILE
     result = train(args.count, args.epochs, args.batch, out, args.threads, args.shards, args.init, args.lr,
-                   args.randomise, args.resume, 0.15 if args.plain is None else args.plain, args.ink_inside)
+                   args.randomise, args.resume, 0.15 if args.plain is None else args.plain, args.ink_inside,
+                   args.line_art)
     print(json.dumps(result))
     return 0
 
