@@ -188,10 +188,10 @@ def _paint(parts: list[_Part], big: int, fill: np.ndarray, ink: np.ndarray, pape
     return img
 
 
-def _chalk(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(fill, ink, paper) of a chalk drawing: light lines on a dark board, the hand not filled in."""
+def _chalk(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(fill, ink, paper, width factor) of a chalk drawing: light lines on a dark board, the hand not filled in."""
     board = _hex(str(rng.choice(BOARDS)))
-    return board, _hex(str(rng.choice(CHALKS))), board
+    return board, _hex(str(rng.choice(CHALKS))), board, 1.0
 
 
 def _chalk_texture(rng: np.random.Generator, img: np.ndarray, board: np.ndarray) -> np.ndarray:
@@ -225,6 +225,9 @@ def _sketchy(rng: np.random.Generator, img: np.ndarray, paper: np.ndarray) -> np
     return paper + (strokes - paper) * grain + tooth
 
 
+DRAWN_LOOKS = {"chalk": (_chalk, _chalk_texture), "pencil": (_pencil, _sketchy)}  # (materials, texture) per look
+
+
 def draw_hand(seed: int, index: int = 0, size: int = 64, gesture: str | None = None,
               malformation: str | None = None, look: str = "cartoon") -> Cartoon:
     """One cartoon hand; everything random comes from (seed, index, malformation). `look`: "cartoon" (flat
@@ -253,18 +256,14 @@ def draw_hand(seed: int, index: int = 0, size: int = 64, gesture: str | None = N
     fill = _hex(str(rng.choice(fills)))
     ink, paper = _hex(str(rng.choice(INKS))), _hex(str(rng.choice(PAPERS)))
     width = rng.uniform(1.0, 1.6) * SUPERSAMPLE
-    chalk = np.random.default_rng([*key, 9])  # streams of their own: the cartoon's draws stay as they were
-    pencil = np.random.default_rng([*key, 10])
-    if look == "chalk":
-        fill, ink, paper = _chalk(chalk)
-    elif look == "pencil":
-        fill, ink, paper, thin = _pencil(pencil)
+    drawn = DRAWN_LOOKS.get(look)
+    if drawn is not None:  # a stream of its own (8 + the look's place): the cartoon's draws stay as they were
+        stream = np.random.default_rng([*key, 8 + LOOKS.index(look)])
+        fill, ink, paper, thin = drawn[0](stream)
         width *= thin
     img = _paint(_parts(chains, to_cam, scale, offset, width), big, fill, ink, paper, width)
-    if look == "chalk":
-        img = _chalk_texture(chalk, img.astype(np.float32), paper)
-    elif look == "pencil":
-        img = _sketchy(pencil, img.astype(np.float32), paper)
+    if drawn is not None:
+        img = drawn[1](stream, img.astype(np.float32), paper)
     image = img.reshape(size, SUPERSAMPLE, size, SUPERSAMPLE, 3).mean((1, 3))
     label = {"style": "2d" if look == "cartoon" else look, "gesture": gesture, "view": view, "handedness": handedness,
              "extended": [d for d in extended], "extended_count": len(extended),

@@ -66,9 +66,8 @@ def styled_renders(clean: int, per_kind: int, ink_inside: float = 0.0,
     for k, kind in enumerate((None, *ANOMALIES)):
         for i in range(clean if kind is None else per_kind):
             r = render_sample(RENDER_SEED, i, 64, anomaly=kind)
-            style = styles.for_render(styles.sample_style(np.random.default_rng([STYLED_SEED, k, i]), 0.15, ink_inside,
-                                                                    line_art),
-                                      r.label["object"] != "none")
+            look = styles.sample_style(np.random.default_rng([STYLED_SEED, k, i]), 0.15, ink_inside, line_art)
+            style = styles.for_render(look, r.label["object"] != "none")
             out.append((styles.restyle(style, r.image, r.mask),
                         {"kind": kind or "clean", "gesture": r.label["gesture"], "true_count": r.label["extended_count"]}))
     return out

@@ -137,32 +137,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.renders < 10:
         print("error: --renders must be at least 10", file=sys.stderr)
         return 2
-    print(json.dumps(fit_and_save(args.weights, args.renders, args.line_art, out=args.out)))
-    return 0
-
-
-def fit_and_save(weights: Path, renders: int, line_art: float, out: Path = OUT) -> dict:
-    """Fit the head, write it into `weights` and its report to `out`."""
     import torch
     from safetensors.numpy import save_file
 
     torch.set_num_threads(2)
     t0 = time.time()
-    net = load_net(weights / WEIGHTS_FILE)
-    ours = familiar(FIT_SEED, renders, renders // 3, renders // 5) + [im for im, _ in rated(True)]
-    theirs = looked_renders(FIT_SEED, renders, line_art)
+    net = load_net(args.weights / WEIGHTS_FILE)
+    ours = familiar(FIT_SEED, args.renders, args.renders // 3, args.renders // 5) + [im for im, _ in rated(True)]
+    theirs = looked_renders(FIT_SEED, args.renders, args.line_art)
     x = np.concatenate([features(net, ours), features(net, theirs)])
     y = np.r_[np.zeros(len(ours)), np.ones(len(theirs))]
     head, accuracy = fit(x, y)
-    save_file({k: np.ascontiguousarray(v, np.float32) for k, v in head.weights.items()}, str(weights / LOOK_HEAD_FILE))
-    above = Calibration.of_folder(weights).other_look_above
-    result = {"command": "python -m judge.fit.train_look", "line_art": line_art,
+    save_file({k: np.ascontiguousarray(v, np.float32) for k, v in head.weights.items()}, str(args.weights / LOOK_HEAD_FILE))
+    above = Calibration.of_folder(args.weights).other_look_above
+    result = {"command": "python -m judge.fit.train_look", "line_art": args.line_art,
               "fitted_on": {"familiar": len(ours), "other_looks": len(theirs)},
               "train_accuracy": accuracy, "above": above, "sent_to_other_looks": report(net, head, above),
               "seconds": round(time.time() - t0, 1)}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    return result
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result))
+    return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())
