@@ -1,8 +1,8 @@
-"""How many of the benchmark's own pictures the look head sends to the witnesses for other looks, per threshold.
+"""How many of the benchmark's own pictures the look net sends to the witnesses for other looks, per threshold.
 
-Why: the look head (`judge.fit.train_look`) decides which witnesses judge a picture, and the witnesses for other looks
-judge by the rules alone, which are too kind to a generator's smear (at a threshold of 0.8 one distilled diffusion
-picture of a smeared hand holding a phone went there and scored 99 instead of 7.6). A look head or threshold is
+Why: the look net (`judge.fit.train_look`) decides which witnesses judge a picture, and the witnesses for other looks
+judge by the rules alone, which are too kind to a generator's smear (with the first look head, at a threshold of 0.8 one distilled diffusion
+picture of a smeared hand holding a phone went there and scored 99 instead of 7.6). A look net or threshold is
 only fit to ship when the generators' pictures stay where the model fitted to people judges them. The judge may not
 import the generators, so the pictures are drawn here: the benchmark's prompts, 15 per prompt from seeds 1000 + k,
 every shipped variant, as `python -m bench` draws them.
@@ -24,6 +24,7 @@ from bench.measure import specs_for_prompts
 from core.settings import REPO_ROOT
 from judge.calibration import Calibration
 from judge.judge import DEFAULT_WEIGHTS
+from judge.witnesses.look import LOOK_NET_FILE
 from models.registry import Registry
 
 BENCH_SEED = 1000  # the benchmark's pictures (bench.measure)
@@ -44,15 +45,14 @@ def generated(registry: Registry, per_prompt: int, seed: int) -> dict[str, list[
 
 
 def sent_away(weights: Path, pictures: dict[str, list[np.ndarray]]) -> dict[str, dict[str, int]]:
-    """How many pictures of each variant the look head in `weights` sends to the other looks, per threshold."""
-    from judge.witnesses.look import LOOK_HEAD_FILE, LookHead
-    from judge.witnesses.silhouette import WEIGHTS_FILE, load_net, predict_batch, to_input
+    """How many pictures of each variant the look net in `weights` sends to the other looks, per threshold."""
+    from judge.witnesses.look import LOOK_NET_FILE, load_net, probabilities
+    from judge.witnesses.silhouette import to_input
 
-    net, head = load_net(weights / WEIGHTS_FILE), LookHead.load(weights / LOOK_HEAD_FILE)
+    net = load_net(weights / LOOK_NET_FILE)
     out = {}
     for name, images in pictures.items():
-        small = [to_input(im) for im in images]
-        p = np.array([head.probability(x, m.features) for x, m in zip(small, predict_batch(net, small), strict=True)])
+        p = probabilities(net, [to_input(im) for im in images])
         out[name] = {"n": len(images), **{f"above_{t:g}": int((p > t).sum()) for t in THRESHOLDS}}
     return out
 
@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.per_prompt < 1:
         print("error: --per-prompt must be at least 1", file=sys.stderr)
         return 2
-    if not (args.weights / "look_head.safetensors").exists():
-        print(f"error: no look head in {args.weights}", file=sys.stderr)
+    if not (args.weights / LOOK_NET_FILE).exists():
+        print(f"error: no look net in {args.weights}", file=sys.stderr)
         return 2
     import torch
 

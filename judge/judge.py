@@ -60,7 +60,7 @@ class Networks:
     counter: Lazy
     landmarks: Lazy
     quality: Lazy
-    look_head: Lazy
+    look_net: Lazy
     lock: threading.RLock = field(default_factory=threading.RLock, compare=False, repr=False)
 
     @classmethod
@@ -74,7 +74,7 @@ class Networks:
             counter=Lazy(partial(counter.load_net, weights_dir / counter.WEIGHTS_FILE), "finger counter"),
             landmarks=Lazy(landmarks.LandmarkModel, "MediaPipe hand model"),
             quality=Lazy(partial(quality.QualityModel.load, weights_dir), "quality model"),
-            look_head=Lazy(partial(look.LookHead.load, weights_dir / look.LOOK_HEAD_FILE), "look head"),
+            look_net=Lazy(partial(look.load_net, weights_dir / look.LOOK_NET_FILE), "look net"),
         )
 
 
@@ -134,13 +134,15 @@ class Judge:
         return rules.evaluate(evidence, spec, self.calibration, verdict)
 
     def in_other_look(self, evidence: Evidence) -> bool:
-        """Is this picture drawn in a look the judge has other witnesses for (the look head's P above the
-        calibration's `other_look_above`)? False without those witnesses, the look head or a silhouette."""
-        head = self.networks.look_head.get_or_none() if self.other_looks is not None else None
-        if head is None or evidence.sil is None or evidence.sil.maps.features is None:
+        """Is this picture drawn in a look the judge has other witnesses for (the look net's P above the
+        calibration's `other_look_above`)? False without those witnesses or the look net."""
+        net = self.networks.look_net.get_or_none() if self.other_looks is not None else None
+        if net is None:
             return False
         small = evidence.small if evidence.small is not None else silhouette.to_input(evidence.rgb)
-        return head.probability(small, evidence.sil.maps.features) > self.calibration.other_look_above
+        with self.networks.lock:
+            p = look.probabilities(net, [small])[0]
+        return bool(p > self.calibration.other_look_above)
 
     def _other_look_report(self, evidence: Evidence, spec: HandSpec | None) -> HandReport:
         """The other looks' witnesses' report by the rules (MediaPipe's landmarks are reused: they do not

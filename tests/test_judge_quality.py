@@ -229,7 +229,10 @@ def test_the_malformed_head_sees_the_renderers_malformations(judge):
     bad = [render_sample(SEED + 1, i, 64, anomaly=ANOMALIES[i % len(ANOMALIES)]) for i in range(20)]
     p_clean = [judge.score(r.image).p_malformed for r in clean]
     p_bad = [judge.score(r.image).p_malformed for r in bad]
-    assert auroc(p_bad, p_clean) >= 0.8
+    # a render the look net sends to the other looks is judged by the rules alone (no P(malformed)): 1 in 300
+    # validation renders, so at most one of these 40
+    assert sum(p is None for p in p_clean + p_bad) <= 1
+    assert auroc([p for p in p_bad if p is not None], [p for p in p_clean if p is not None]) >= 0.8
 
 
 def test_malformed_renders_score_below_clean_ones(judge):

@@ -1,4 +1,4 @@
-"""Domain randomisation (world.styles), the held-out cartoon and chalk styles (world.style2d) and the rule
+"""Domain randomisation (world.styles), the held-out drawn styles (world.style2d) and the rule
 that keeps those styles out of every witness's training."""
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ def test_cartoon_hands_are_deterministic_and_carry_their_truth():
     assert 0.01 < ink < 0.3  # an outlined drawing, not a blank or a blot
 
 
-@pytest.mark.parametrize("look", ["chalk", "pencil"])
+@pytest.mark.parametrize("look", ["chalk", "pencil", "watercolour"])
 def test_a_drawn_look_is_the_same_hand_with_the_same_truth(look):
     cartoon, drawn = draw_hand(11, 4), draw_hand(11, 4, look=look)
     assert np.array_equal(drawn.image, draw_hand(11, 4, look=look).image)
@@ -173,6 +173,17 @@ def test_chalk_is_light_lines_on_a_dark_board_and_pencil_dark_lines_on_paper():
     assert np.median(pencil) > 200 and 0.01 < (pencil < np.median(pencil) - 40).mean() < 0.2
     with pytest.raises(ValueError, match="unknown look"):
         draw_hand(11, 4, look="oil")
+
+
+def test_watercolour_is_a_soft_skin_wash_without_dark_ink():
+    wash = draw_hand(11, 4, look="watercolour").image.astype(float)
+    cartoon = draw_hand(11, 4).image.astype(float)
+    grey = wash.mean(2)
+    assert np.median(grey) > 200  # paper
+    assert 0.05 < (grey < np.median(grey) - 30).mean() < 0.5  # the hand is filled in
+    assert (grey < 60).mean() < 0.005 < (cartoon.mean(2) < 60).mean()  # no dark ink line, as the cartoon has
+    soft = lambda im: np.abs(np.diff(im.mean(2), axis=1)).max()  # noqa: E731
+    assert soft(wash) < soft(cartoon)  # softer edges than the cartoon's
 
 
 @pytest.mark.parametrize("kind", MALFORMATIONS)

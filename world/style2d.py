@@ -37,10 +37,11 @@ SUPERSAMPLE = 4  # drawn at 4x, then averaged down: smooth outlines at 64 px
 CARTOON_FILLS = ("ffd34e", "ffe0bd", "f1c27d", "e0ac69", "c68642", "8d5524", "ffffff", "fcd9c0")
 INKS = ("111111", "2b1d14", "3a2a20", "1c2340")
 PAPERS = ("ffffff", "fbf8f0", "eef4fb", "f4f0ff", "eefbea", "fff4e6", "e8e8e8")
-LOOKS: tuple[str, ...] = ("cartoon", "chalk", "pencil")
+LOOKS: tuple[str, ...] = ("cartoon", "chalk", "pencil", "watercolour")
 BOARDS = ("1f3b2d", "2a2a2a", "17202a", "2e3b33", "111111")  # chalkboards: green, grey, slate, black
 CHALKS = ("f2f2f2", "fff6b0", "ffd6e8", "cfe8ff")
 GRAPHITES = ("4a4a4a", "5c5c5c", "3a3d42", "6b6560")  # pencil leads, soft to hard
+WASHES = ("f1c27d", "e0ac69", "c68642", "ffcf9e", "e8a87c", "d9a066")  # watercolour skin washes
 
 
 @dataclass
@@ -225,7 +226,28 @@ def _sketchy(rng: np.random.Generator, img: np.ndarray, paper: np.ndarray) -> np
     return paper + (strokes - paper) * grain + tooth
 
 
-DRAWN_LOOKS = {"chalk": (_chalk, _chalk_texture), "pencil": (_pencil, _sketchy)}  # (materials, texture) per look
+def _watercolour(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(fill, ink, paper, width factor) of a watercolour: a skin-coloured wash with no ink line, only the pigment
+    that pools darker where a stroke ends (the same hue, 60-80 % as light), on white paper."""
+    wash = _hex(str(rng.choice(WASHES)))
+    return wash, wash * rng.uniform(0.6, 0.8), _hex(str(rng.choice(PAPERS[:2]))), float(rng.uniform(0.7, 1.0))
+
+
+def _wash(rng: np.random.Generator, img: np.ndarray, paper: np.ndarray) -> np.ndarray:
+    """Watercolour is soft and uneven: the pigment bleeds (a blur of 0.6-1.1 px at 64 px), lies thicker in some
+    places than others (a slow mottle of +-20 %) and the paper has a grain."""
+    import cv2
+
+    big = img.shape[0]
+    soft = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.6, 1.1) * SUPERSAMPLE)
+    mottle = cv2.GaussianBlur(rng.normal(0, 1, img.shape[:2]).astype(np.float32), (0, 0), big / 12)
+    mottle = 1 + 0.2 * mottle / max(float(np.abs(mottle).max()), 1e-6)
+    grain = rng.normal(0, 3.0, img.shape[:2])[..., None]
+    return paper + (soft - paper) * mottle[..., None] + grain
+
+
+DRAWN_LOOKS = {"chalk": (_chalk, _chalk_texture), "pencil": (_pencil, _sketchy),
+               "watercolour": (_watercolour, _wash)}  # (materials, texture) per look
 
 
 def draw_hand(seed: int, index: int = 0, size: int = 64, gesture: str | None = None,
@@ -234,7 +256,8 @@ def draw_hand(seed: int, index: int = 0, size: int = 64, gesture: str | None = N
     fill and a dark outline), "chalk" (light lines on a dark board, not filled in: a third style, held out
     from every fit and from every choice made on the cartoons) or "pencil" (thin sketchy graphite lines on
     paper, not filled in: a fourth, held out from every fit and from the choice made on chalk and line
-    drawings); the same hand for the same arguments."""
+    drawings) or "watercolour" (a soft skin-coloured wash without ink lines: a fifth, drawn after the look net and
+    its threshold were chosen); the same hand for the same arguments."""
     if malformation is not None and malformation not in MALFORMATIONS:
         raise ValueError(f"unknown malformation {malformation!r}; choose from {MALFORMATIONS}")
     if look not in LOOKS:

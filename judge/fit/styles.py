@@ -15,6 +15,7 @@ model in the weights folder, the full judge is measured beside it (`*_full`).
     python -m judge.fit.styles --label before                    # the shipped judge
     python -m judge.fit.styles --label after --weights DIR       # weights in DIR (default judge/weights)
     python -m judge.fit.styles --grid                            # also results/styles_grid*.png
+    python -m judge.fit.styles --sets watercolour_2d             # only some sets
 
 Writes results/judge_styles.json, one entry per --label (the others are kept).
 """
@@ -38,16 +39,18 @@ from world.style2d import GESTURES_2D, MALFORMATIONS, draw_hand
 
 CARTOON_SEED = 9401  # cartoon hands (a style no witness trains on)
 CHALK_SEED = 9402  # chalk drawings (no witness trains on them; the line drawings were chosen on them)
-PENCIL_SEED = 9403  # pencil sketches (no witness trains on them, and nothing was chosen on them)
-LOOK_SEEDS = {"cartoon": CARTOON_SEED, "chalk": CHALK_SEED, "pencil": PENCIL_SEED}  # world.style2d's looks
+PENCIL_SEED = 9403  # pencil sketches (no witness trains on them; nothing was chosen on them)
+WATERCOLOUR_SEED = 9404  # watercolours (drawn after the look net and its threshold were chosen; nothing chosen on them)
+LOOK_SEEDS = {"cartoon": CARTOON_SEED, "chalk": CHALK_SEED, "pencil": PENCIL_SEED,
+              "watercolour": WATERCOLOUR_SEED}  # world.style2d's looks
 STYLED_SEED = 9304  # the looks given to the validation renders (seed 9303, as judge.fit.validate)
 RENDER_SEED = 9303
 OUT = REPO_ROOT / "results" / "judge_styles.json"
 
 
 def cartoons(per_gesture: int, per_kind: int, look: str = "cartoon") -> list[tuple[np.ndarray, dict]]:
-    """Healthy cartoon hands, `per_gesture` of every gesture, then `per_kind` of each malformation (`look`:
-    "cartoon", or "chalk" from a seed of its own)."""
+    """Healthy cartoon hands, `per_gesture` of every gesture, then `per_kind` of each malformation (`look`: one of
+    `world.style2d.LOOKS`, each from a seed of its own)."""
     seed = LOOK_SEEDS[look]
     out = [draw_hand(seed, i, gesture=g, look=look) for g in GESTURES_2D for i in range(per_gesture)]
     out += [draw_hand(seed, i, malformation=k, look=look) for k in MALFORMATIONS for i in range(per_kind)]
@@ -122,9 +125,24 @@ def summary(rows: list[dict]) -> dict:
     return out
 
 
-def measure(judge: Judge, per_gesture: int, per_kind: int, styled: int, no_hand: int) -> dict:
-    """The cartoon set and the styled validation renders, per judge (`score`), and no-hand rejection of the
-    full judge (judge.fit.validate's pictures)."""
+def sets(per_gesture: int, per_kind: int, styled: int) -> dict[str, tuple]:
+    """Every set, by name: (a function making its cases, its seeds). Drawn looks first, then the renders in looks."""
+    from functools import partial
+
+    out = {f"{'cartoon' if look == 'cartoon' else look}_2d": (partial(cartoons, per_gesture, per_kind, look), {"seed": seed})
+           for look, seed in LOOK_SEEDS.items()}
+    seeds = {"seed": RENDER_SEED, "style_seed": STYLED_SEED}
+    kinds = max(1, styled // 5)
+    out["styled_renders"] = (partial(styled_renders, styled, kinds), seeds)
+    out["drawn_renders"] = (partial(styled_renders, styled, kinds, ink_inside=1.0), {**seeds, "ink_inside": 1.0})
+    out["line_renders"] = (partial(styled_renders, styled, kinds, line_art=1.0), {**seeds, "line_art": 1.0})
+    return out
+
+
+def measure(judge: Judge, per_gesture: int, per_kind: int, styled: int, no_hand: int,
+            only: list[str] | None = None) -> dict:
+    """Each set (`sets`; `only`: these), per judge (`score`), and no-hand rejection of the full judge
+    (judge.fit.validate's pictures)."""
     import torch
 
     from judge.fit.validate import rejection
@@ -132,16 +150,10 @@ def measure(judge: Judge, per_gesture: int, per_kind: int, styled: int, no_hand:
     torch.set_num_threads(1)
     t0 = time.time()
     out: dict = {}
-    for name, cases, seeds in (("cartoon_2d", cartoons(per_gesture, per_kind), {"seed": CARTOON_SEED}),
-                               ("chalk_2d", cartoons(per_gesture, per_kind, "chalk"), {"seed": CHALK_SEED}),
-                               ("pencil_2d", cartoons(per_gesture, per_kind, "pencil"), {"seed": PENCIL_SEED}),
-                               ("styled_renders", styled_renders(styled, max(1, styled // 5)),
-                                {"seed": RENDER_SEED, "style_seed": STYLED_SEED}),
-                               ("drawn_renders", styled_renders(styled, max(1, styled // 5), ink_inside=1.0),
-                                {"seed": RENDER_SEED, "style_seed": STYLED_SEED, "ink_inside": 1.0}),
-                               ("line_renders", styled_renders(styled, max(1, styled // 5), line_art=1.0),
-                                {"seed": RENDER_SEED, "style_seed": STYLED_SEED, "line_art": 1.0})):
-        for mode, rows in score(judge, cases).items():
+    for name, (make, seeds) in sets(per_gesture, per_kind, styled).items():
+        if only and name not in only:
+            continue
+        for mode, rows in score(judge, make()).items():
             out[name if mode == "plain" else f"{name}_{mode}"] = {**seeds, **summary(rows)}
     out.update(rejection(judge, no_hand))
     out["seconds"] = round(time.time() - t0, 1)
@@ -149,18 +161,19 @@ def measure(judge: Judge, per_gesture: int, per_kind: int, styled: int, no_hand:
 
 
 def grids(out_dir: Path) -> list[Path]:
-    """Contact sheets: the cartoon, chalk and pencil styles (healthy, then each malformation) and renders in random
-    looks, also drawn as line drawings."""
+    """Contact sheets: each drawn look (healthy, then each malformation) and renders in random looks, also drawn
+    as line drawings."""
     from world.render import contact_sheet
 
-    paths = [out_dir / "styles_grid_2d.png", out_dir / "styles_grid_chalk.png", out_dir / "styles_grid_pencil.png",
-             out_dir / "styles_grid_randomised.png", out_dir / "styles_grid_line.png"]
-    for path, (look, seed) in zip(paths, LOOK_SEEDS.items()):
+    paths = []
+    for look, seed in LOOK_SEEDS.items():
         rows = [draw_hand(seed, i, gesture=g, look=look).image for i, g in enumerate(GESTURES_2D[:8] * 3)]
         rows += [draw_hand(seed, i, malformation=k, look=look).image for k in MALFORMATIONS for i in range(8)]
-        contact_sheet(rows, columns=8, scale=3).save(path)
-    contact_sheet([im for im, _ in styled_renders(48, 0)], columns=8, scale=3).save(paths[3])
-    contact_sheet([im for im, _ in styled_renders(48, 0, line_art=1.0)], columns=8, scale=3).save(paths[4])
+        paths.append(out_dir / f"styles_grid_{'2d' if look == 'cartoon' else look}.png")
+        contact_sheet(rows, columns=8, scale=3).save(paths[-1])
+    for name, line_art in (("randomised", 0.0), ("line", 1.0)):
+        paths.append(out_dir / f"styles_grid_{name}.png")
+        contact_sheet([im for im, _ in styled_renders(48, 0, line_art=line_art)], columns=8, scale=3).save(paths[-1])
     return paths
 
 
@@ -174,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-hand", type=int, default=50, help="no-hand pictures per kind")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--grid", action="store_true", help="also write results/styles_grid_*.png")
+    parser.add_argument("--sets", nargs="+", default=None, help="only these sets (default: all)")
     args = parser.parse_args(argv)
     if min(args.per_gesture, args.per_kind, args.styled, args.no_hand) < 1:
         print("error: every count must be at least 1", file=sys.stderr)
@@ -181,9 +195,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.weights is not None and not args.weights.is_dir():
         print(f"error: no weights folder {args.weights}", file=sys.stderr)
         return 2
+    known = sets(1, 1, 1)
+    if args.sets and not set(args.sets) <= set(known):
+        print(f"error: unknown set; choose from {' '.join(known)}", file=sys.stderr)
+        return 2
     judge = Judge.load(args.weights)
     result = {"weights": "judge/weights" if args.weights is None else args.weights.name,
-              **measure(judge, args.per_gesture, args.per_kind, args.styled, args.no_hand)}
+              **measure(judge, args.per_gesture, args.per_kind, args.styled, args.no_hand, args.sets)}
     data = json.loads(args.out.read_text()) if args.out.exists() else {}
     data[args.label] = result
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -13,11 +13,12 @@ once is the `Judge`'s business.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from judge.witnesses.silhouette import load_state, mirrored_softmax
+from judge.witnesses.silhouette import load_state, mirrored_softmax, over_pixels
 
 CLASSES = 7  # 0..6 extended digits, six meaning six or more (as the raters' counts compare)
 WEIGHTS_FILE = "counter.safetensors"  # its name in a weights folder
@@ -55,11 +56,6 @@ def CounterNet(**kwargs):  # noqa: N802 - a factory so that importing this modul
     return _counternet_class()(**kwargs)
 
 
-def as_input(rgb64: list[np.ndarray]) -> np.ndarray:
-    """64 px uint8 pictures -> N x 3 x 64 x 64 float32 in [0, 1]."""
-    return np.stack([im.astype(np.float32).transpose(2, 0, 1) / 255.0 for im in rgb64])
-
-
 def load_net(path: Path):
     """A trained counter from its safetensors file, in eval mode (raises if missing or stale)."""
     return load_state(CounterNet(), path)
@@ -67,9 +63,4 @@ def load_net(path: Path):
 
 def probabilities(net, rgb64: list[np.ndarray], batch: int = 128) -> np.ndarray:
     """N x CLASSES: P(0..6 extended digits), averaged with the mirror image (a mirrored hand has as many)."""
-    import torch
-
-    out = []
-    for s in range(0, len(rgb64), batch):
-        out.append(mirrored_softmax(net, torch.from_numpy(as_input(rgb64[s : s + batch]))).numpy())
-    return np.concatenate(out) if out else np.zeros((0, CLASSES), np.float32)
+    return over_pixels(partial(mirrored_softmax, net), rgb64, batch, (0, CLASSES))

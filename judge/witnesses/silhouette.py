@@ -107,6 +107,20 @@ def load_net(path: Path):
     return load_state(PartNet(), path)
 
 
+def as_batch(rgb64: list[np.ndarray]) -> np.ndarray:
+    """64 px uint8 pictures -> N x 3 x 64 x 64 float32 in [0, 1], as the small CNNs on the pixels read them."""
+    return np.stack([im.astype(np.float32).transpose(2, 0, 1) / 255.0 for im in rgb64])
+
+
+def over_pixels(fn, rgb64: list[np.ndarray], batch: int, empty: tuple[int, ...]) -> np.ndarray:
+    """`fn` (a tensor of `as_batch` pictures -> a tensor) over `rgb64`, `batch` pictures at a time, concatenated
+    (an array of shape `empty` when there are none)."""
+    import torch
+
+    out = [fn(torch.from_numpy(as_batch(rgb64[s : s + batch]))).numpy() for s in range(0, len(rgb64), batch)]
+    return np.concatenate(out) if out else np.zeros(empty, np.float32)
+
+
 def load_state(net, path: Path):
     """`net` with the weights of its safetensors file, in eval mode (raises if missing or stale)."""
     from safetensors.torch import load_file
