@@ -158,7 +158,7 @@ def test_cartoon_hands_are_deterministic_and_carry_their_truth():
     assert 0.01 < ink < 0.3  # an outlined drawing, not a blank or a blot
 
 
-@pytest.mark.parametrize("look", ["chalk", "pencil", "watercolour"])
+@pytest.mark.parametrize("look", ["chalk", "pencil", "watercolour", "shadow"])
 def test_a_drawn_look_is_the_same_hand_with_the_same_truth(look):
     cartoon, drawn = draw_hand(11, 4), draw_hand(11, 4, look=look)
     assert np.array_equal(drawn.image, draw_hand(11, 4, look=look).image)
@@ -173,6 +173,12 @@ def test_chalk_is_light_lines_on_a_dark_board_and_pencil_dark_lines_on_paper():
     assert np.median(pencil) > 200 and 0.01 < (pencil < np.median(pencil) - 40).mean() < 0.2
     with pytest.raises(ValueError, match="unknown look"):
         draw_hand(11, 4, look="oil")
+
+
+def test_a_shadow_hand_is_one_solid_dark_shape_on_paper():
+    grey = draw_hand(11, 4, look="shadow").image.astype(float).mean(2)
+    dark, paper = grey < 80, grey > 180
+    assert 0.05 < dark.mean() < 0.5 and (dark | paper).mean() > 0.93  # hardly a tone between ink and paper
 
 
 def test_watercolour_is_a_soft_skin_wash_without_dark_ink():

@@ -37,11 +37,12 @@ SUPERSAMPLE = 4  # drawn at 4x, then averaged down: smooth outlines at 64 px
 CARTOON_FILLS = ("ffd34e", "ffe0bd", "f1c27d", "e0ac69", "c68642", "8d5524", "ffffff", "fcd9c0")
 INKS = ("111111", "2b1d14", "3a2a20", "1c2340")
 PAPERS = ("ffffff", "fbf8f0", "eef4fb", "f4f0ff", "eefbea", "fff4e6", "e8e8e8")
-LOOKS: tuple[str, ...] = ("cartoon", "chalk", "pencil", "watercolour")
+LOOKS: tuple[str, ...] = ("cartoon", "chalk", "pencil", "watercolour", "shadow")
 BOARDS = ("1f3b2d", "2a2a2a", "17202a", "2e3b33", "111111")  # chalkboards: green, grey, slate, black
 CHALKS = ("f2f2f2", "fff6b0", "ffd6e8", "cfe8ff")
 GRAPHITES = ("4a4a4a", "5c5c5c", "3a3d42", "6b6560")  # pencil leads, soft to hard
 WASHES = ("f1c27d", "e0ac69", "c68642", "ffcf9e", "e8a87c", "d9a066")  # watercolour skin washes
+SHADOW_INKS = ("111111", "1c2340", "2b1d14", "0f2a1f")  # a shadow hand's ink: black, blue-black, brown-black, green-black
 
 
 @dataclass
@@ -246,8 +247,23 @@ def _wash(rng: np.random.Generator, img: np.ndarray, paper: np.ndarray) -> np.nd
     return paper + (soft - paper) * mottle[..., None] + grain
 
 
+def _shadow(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(fill, ink, paper, width factor) of a shadow hand: the whole hand one solid ink shape on paper, so only its
+    outline tells the fingers (overlapping ones merge, as in a shadow-puppet or a silhouette sign)."""
+    ink = _hex(str(rng.choice(SHADOW_INKS)))
+    return ink, ink, _hex(str(rng.choice(PAPERS))), 1.0
+
+
+def _ink_bleed(rng: np.random.Generator, img: np.ndarray, paper: np.ndarray) -> np.ndarray:
+    """Ink on paper bleeds a little (a blur of 0.2-0.5 px at 64 px), and the paper has a faint grain."""
+    import cv2
+
+    soft = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.2, 0.5) * SUPERSAMPLE)
+    return soft + rng.normal(0, 2.0, img.shape[:2])[..., None]
+
+
 DRAWN_LOOKS = {"chalk": (_chalk, _chalk_texture), "pencil": (_pencil, _sketchy),
-               "watercolour": (_watercolour, _wash)}  # (materials, texture) per look
+               "watercolour": (_watercolour, _wash), "shadow": (_shadow, _ink_bleed)}  # (materials, texture) per look
 
 
 def draw_hand(seed: int, index: int = 0, size: int = 64, gesture: str | None = None,
@@ -256,8 +272,9 @@ def draw_hand(seed: int, index: int = 0, size: int = 64, gesture: str | None = N
     fill and a dark outline), "chalk" (light lines on a dark board, not filled in: a third style, held out
     from every fit and from every choice made on the cartoons) or "pencil" (thin sketchy graphite lines on
     paper, not filled in: a fourth, held out from every fit and from the choice made on chalk and line
-    drawings) or "watercolour" (a soft skin-coloured wash without ink lines: a fifth, drawn after the look net and
-    its threshold were chosen); the same hand for the same arguments."""
+    drawings), "watercolour" (a soft skin-coloured wash without ink lines: a fifth, drawn after the look net and
+    its threshold were chosen) or "shadow" (the hand one solid ink shape on paper: a sixth, drawn after the second
+    look net was chosen); the same hand for the same arguments."""
     if malformation is not None and malformation not in MALFORMATIONS:
         raise ValueError(f"unknown malformation {malformation!r}; choose from {MALFORMATIONS}")
     if look not in LOOKS:

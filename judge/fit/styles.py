@@ -39,10 +39,11 @@ from world.style2d import GESTURES_2D, MALFORMATIONS, draw_hand
 
 CARTOON_SEED = 9401  # cartoon hands (a style no witness trains on)
 CHALK_SEED = 9402  # chalk drawings (no witness trains on them; the line drawings were chosen on them)
-PENCIL_SEED = 9403  # pencil sketches (no witness trains on them; nothing was chosen on them)
+PENCIL_SEED = 9403  # pencil sketches (no witness trains on them; the second look net was chosen on them)
 WATERCOLOUR_SEED = 9404  # watercolours (drawn after the look net and its threshold were chosen; nothing chosen on them)
+SHADOW_SEED = 9405  # shadow hands (drawn after the second look net was chosen, on pencil among others)
 LOOK_SEEDS = {"cartoon": CARTOON_SEED, "chalk": CHALK_SEED, "pencil": PENCIL_SEED,
-              "watercolour": WATERCOLOUR_SEED}  # world.style2d's looks
+              "watercolour": WATERCOLOUR_SEED, "shadow": SHADOW_SEED}  # world.style2d's looks
 STYLED_SEED = 9304  # the looks given to the validation renders (seed 9303, as judge.fit.validate)
 RENDER_SEED = 9303
 OUT = REPO_ROOT / "results" / "judge_styles.json"
