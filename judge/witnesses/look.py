@@ -5,12 +5,12 @@ trees were fitted to people on the generators' pictures, which share it. Witness
 clip-art hands far better but agree less with people on the generators' own pictures. So the judge sends each
 picture to the witnesses made for its look (`judge.judge.Judge.evaluate`).
 
-The look net is a small CNN on the 64 px picture (about 61 k weights, well under a millisecond). It replaced a
-head on the silhouette net's pooled features and ten picture statistics (2026-12-08): that head sent only half of
-the renders drawn in other looks and two thirds of the line drawings away at the threshold the generators' own
-pictures allow; the silhouette's features were learnt to find a hand in one look, not to tell looks apart.
-Fitted by `python -m judge.fit.train_look`. Everything here takes the network as an argument; loading it once is
-the `Judge`'s business.
+The look net is a small CNN on the 64 px picture (61 k weights; about 1 ms a picture on one thread, mirror
+included). It replaced a head on the silhouette net's pooled features and ten picture statistics (2026-12-08): that
+head sent only half of the renders drawn in other looks and two thirds of the line drawings away at the threshold
+the generators' own pictures allow; the silhouette's features were learnt to find a hand in one look, not to tell
+looks apart. Fitted by `python -m judge.fit.train_look`. Everything here takes the network as an argument;
+loading it once is the `Judge`'s business.
 """
 
 from __future__ import annotations
