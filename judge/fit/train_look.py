@@ -78,26 +78,27 @@ def other_look(style) -> bool:
     return style.background != "keep" or style.skin != "shaded" or style.outline > 0
 
 
-def _look(seed: int, i: int, holds_object: bool, line_art: float):
-    from world import styles
-
-    return styles.for_render(styles.sample_style(np.random.default_rng([seed, i]), plain=0.0, line_art=line_art),
-                             holds_object)
-
-
-def looked_renders(seed: int, count: int, line_art: float = 0.0) -> list[np.ndarray]:
-    """`count` renders, each in a random look that changes the drawing (`other_look`), `line_art` of them line
-    drawings; renders that hold an object keep their background (the hand mask does not cover the object)."""
+def restyled(seed: int, i: int, line_art: float) -> tuple[np.ndarray, bool]:
+    """Render (seed, i) in the random look of (seed, i), `line_art` of looks drawn as line drawings (a render that
+    holds an object keeps its background: the hand mask does not cover the object), and whether that look is
+    another one (`other_look`)."""
     from world import styles
     from world.render import render_sample
 
+    r = render_sample(seed, i, SIZE)
+    style = styles.for_render(styles.sample_style(np.random.default_rng([seed, i]), plain=0.0, line_art=line_art),
+                              r.label["object"] != "none")
+    return styles.restyle(style, r.image, r.mask), other_look(style)
+
+
+def looked_renders(seed: int, count: int, line_art: float = 0.0) -> list[np.ndarray]:
+    """The first `count` renders of `seed` whose random look changes the drawing (`restyled`)."""
     out, i = [], 0
     while len(out) < count:
-        r = render_sample(seed, i, SIZE)
-        style = _look(seed, i, r.label["object"] != "none", line_art)
+        image, other = restyled(seed, i, line_art)
         i += 1
-        if other_look(style):
-            out.append(styles.restyle(style, r.image, r.mask))
+        if other:
+            out.append(image)
     return out
 
 
@@ -135,14 +136,12 @@ def pictures(recipe: Recipe) -> Pictures:
     """Every picture of the fit (`Recipe`): the looked renders split by `other_look`, then the familiar ones."""
     import torch
 
-    from world import styles
     from world.render import render_sample
 
     others, recoloured = [], []
     for i in range(recipe.looked):
-        r = render_sample(FIT_SEED, i, SIZE)
-        style = _look(FIT_SEED, i, r.label["object"] != "none", recipe.line_art)
-        (others if other_look(style) else recoloured).append(styles.restyle(style, r.image, r.mask))
+        image, other = restyled(FIT_SEED, i, recipe.line_art)
+        (others if other else recoloured).append(image)
     plain = [render_sample(FIT_SEED, recipe.looked + i, SIZE).image for i in range(recipe.renders)]
     start = recipe.looked + recipe.renders
     plain += [render_sample(FIT_SEED, start + i, SIZE, HandSpec(skin_tone=("dark", "brown")[i % 2])).image
